@@ -1,0 +1,315 @@
+"""The command line: each command a few lines calling the pipeline. Errors become one message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from monitor import __version__
+from monitor import config as config_module
+from monitor.config import Config
+from monitor.errors import ConfigError, MonitorError
+from monitor.fetch import Fetcher
+from monitor.log import configure
+from monitor.models import Hit
+from monitor.pipeline import FeedOutcome, Monitor, utcnow
+from monitor.schedule import parse_duration
+from monitor.store import Store
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass
+class Context:
+    option: str | None
+
+    def config(self) -> Config:
+        return config_module.load(config_module.resolve_path(self.option))
+
+    @contextmanager
+    def monitor(self) -> Iterator[Monitor]:
+        config = self.config()
+        store = Store(config.storage.url)
+        try:
+            yield Monitor(config, store)
+        finally:
+            store.close()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns every MonitorError into one clear message and an exit code (2 for config errors)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except MonitorError as exc:
+            _fail(str(exc), 1)
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group(cls=_Group)
+@click.option(
+    "-c", "--config", "config_path", metavar="FILE",
+    help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, "
+    "else config/monitor.example.toml.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug events.")
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Media monitoring: poll news feeds, match watchlists, email digests."""
+    configure(10 if verbose else 20)
+    ctx.obj = Context(config_path)
+
+
+@main.command("check-config")
+@click.pass_obj
+def check_config(context: Context) -> None:
+    """Validate the config file and summarise it."""
+    config = context.config()
+    now = utcnow()
+    out.print(f"[green]ok[/]: {config.path}", highlight=False)
+    feeds = Table("feed", "url", "language", "interval", "tags", title=f"{len(config.feeds)} feeds")
+    for feed in config.feeds:
+        feeds.add_row(feed.name, feed.url, feed.language or "-", _human(feed.interval), ", ".join(feed.tags))
+    out.print(feeds)
+    watchlists = Table(
+        "watchlist", "queries", "recipients", "digest", "timezone", "next digest", "feeds",
+        title=f"{len(config.watchlists)} watchlists",
+    )
+    for watchlist in config.watchlists:
+        upcoming = watchlist.digest.next_after(now, watchlist.timezone)
+        watchlists.add_row(
+            watchlist.name, str(len(watchlist.queries)), ", ".join(watchlist.recipients),
+            watchlist.digest.text, str(watchlist.timezone), upcoming.strftime("%a %Y-%m-%d %H:%M %Z"),
+            ", ".join(watchlist.feeds) if watchlist.feeds else "all",
+        )
+    out.print(watchlists)
+    out.print(f"storage: {config.storage.url}", highlight=False)
+    out.print(f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security})", highlight=False)
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@main.command()
+@click.option(
+    "--heartbeat", type=click.Path(dir_okay=False, path_type=Path), envvar="MONITOR_HEARTBEAT",
+    help="File the daemon rewrites every minute, for `monitor health` (env MONITOR_HEARTBEAT).",
+)
+@click.pass_obj
+def run(context: Context, heartbeat: Path | None) -> None:
+    """Run the daemon: poll feeds on their intervals, send digests on their schedules."""
+    from monitor.daemon import Daemon
+
+    with context.monitor() as monitor:
+        asyncio.run(Daemon(monitor, heartbeat).run())
+
+
+@main.command()
+@click.option("--all", "all_feeds", is_flag=True, help="Poll every configured feed.")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
+    """Poll feeds once now (all, or those NAMES), store and match, then exit."""
+    if not all_feeds and not names:
+        raise click.UsageError("name the feeds to poll, or pass --all")
+    with context.monitor() as monitor:
+        known = {feed.name: feed for feed in monitor.config.feeds}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise click.BadParameter(f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+        feeds = list(known.values()) if all_feeds else [known[name] for name in names]
+        summary = asyncio.run(_poll_with_progress(monitor, feeds))
+    for outcome in summary.outcomes:
+        if outcome.error:
+            err.print(f"[yellow]failed[/] {outcome.feed}: {outcome.error}", highlight=False)
+    out.print(summary.line(), highlight=False)
+    if summary.failed and not summary.ok:
+        sys.exit(1)
+
+
+async def _poll_with_progress(monitor: Monitor, feeds: list[Any]) -> Any:
+    progress = Progress(
+        TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        console=err, disable=not err.is_terminal, transient=True,
+    )
+    with progress:
+        task = progress.add_task("", total=len(feeds))
+
+        def done(outcome: FeedOutcome) -> None:
+            progress.update(task, advance=1, description=outcome.feed)
+
+        async with Fetcher() as fetcher:
+            return await monitor.poll(feeds, fetcher, on_done=done)
+
+
+@main.group()
+def digest() -> None:
+    """Send or preview digests now."""
+
+
+@digest.command("send")
+@click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
+@click.pass_obj
+def digest_send(context: Context, watchlist: str | None) -> None:
+    """Send every watchlist's undelivered hits now."""
+    with context.monitor() as monitor:
+        outcomes = monitor.send_digests(utcnow(), watchlist)
+    for outcome in outcomes:
+        if outcome.error:
+            err.print(f"[red]not sent[/] {outcome.watchlist}: {outcome.error}", highlight=False)
+        elif outcome.sent:
+            out.print(f"sent {outcome.watchlist}: {outcome.hits} hits", highlight=False)
+        else:
+            out.print(f"nothing new for {outcome.watchlist}", highlight=False)
+    if any(outcome.error for outcome in outcomes):
+        sys.exit(1)
+
+
+@digest.command("preview")
+@click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the HTML here (with several watchlists: one file each, the name added).",
+)
+@click.pass_obj
+def digest_preview(context: Context, watchlist: str | None, output: Path | None) -> None:
+    """Render pending digests without sending or marking anything."""
+    with context.monitor() as monitor:
+        digests = [d for d in monitor.preview(utcnow(), watchlist) if d.hit_ids]
+    if not digests:
+        out.print("nothing pending", highlight=False)
+        return
+    for rendered in digests:
+        if output is None:
+            out.print(f"Subject: {rendered.subject}\n\n{rendered.text}", highlight=False, markup=False)
+            continue
+        path = output if len(digests) == 1 else output.with_stem(f"{output.stem}-{rendered.watchlist}")
+        path.write_text(rendered.html, encoding="utf-8")
+        out.print(f"wrote {path} ({len(rendered.hit_ids)} hits)", highlight=False)
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "watchlist": hit.watchlist,
+        "feed": hit.item.feed,
+        "title": hit.item.title,
+        "url": hit.item.link,
+        "published": _iso(hit.item.published),
+        "matched": hit.matched_terms,
+        "queries": [match.query for match in hit.matches],
+        "spans": [
+            [span.field, span.start, span.end, span.text] for match in hit.matches for span in match.spans
+        ],
+        "found": _iso(hit.created),
+        "delivered": hit.delivered is not None,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@main.command()
+@click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
+@click.option("--since", default="24h", show_default=True, callback=_duration, help="How far back: 90m, 24h, 7d.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def hits(context: Context, watchlist: str | None, since: timedelta, as_json: bool) -> None:
+    """Recent hits, newest first."""
+    with context.monitor() as monitor:
+        if watchlist:
+            monitor.config.watchlist(watchlist)
+        found = monitor.store.hits(watchlist=watchlist, since=utcnow() - since)
+    if as_json:
+        for hit in found:
+            click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
+        return
+    table = Table("published (UTC)", "watchlist", "feed", "title", "matched", "sent", title=f"{len(found)} hits")
+    for hit in found:
+        table.add_row(
+            hit.item.published.strftime("%Y-%m-%d %H:%M"), hit.watchlist, hit.item.feed,
+            hit.item.title, ", ".join(hit.matched_terms), "yes" if hit.delivered else "no",
+        )
+    out.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def feeds(context: Context, as_json: bool) -> None:
+    """Each feed's state: last success, last error, items and hits stored."""
+    with context.monitor() as monitor:
+        configured = {feed.name for feed in monitor.config.feeds}
+        statuses = [status for status in monitor.store.feed_statuses() if status.name in configured]
+    if as_json:
+        for status in statuses:
+            click.echo(json.dumps({
+                "name": status.name, "url": status.url,
+                "last_success": status.last_success and _iso(status.last_success),
+                "last_error": status.last_error,
+                "last_error_at": status.last_error_at and _iso(status.last_error_at),
+                "items": status.items, "hits": status.hits,
+            }, ensure_ascii=False))
+        return
+    table = Table("feed", "url", "last success (UTC)", "last error", "items", "hits", title=f"{len(statuses)} feeds")
+    for status in statuses:
+        table.add_row(
+            status.name, status.url,
+            status.last_success.strftime("%Y-%m-%d %H:%M") if status.last_success else "never",
+            status.last_error or "", str(status.items), str(status.hits),
+        )
+    out.print(table)
+
+
+@main.command()
+@click.option(
+    "--heartbeat", type=click.Path(dir_okay=False, path_type=Path), envvar="MONITOR_HEARTBEAT",
+    required=True, help="The daemon's heartbeat file (env MONITOR_HEARTBEAT).",
+)
+@click.option("--max-age", default="5m", show_default=True, callback=_duration, help="Oldest acceptable beat.")
+def health(heartbeat: Path, max_age: timedelta) -> None:
+    """Exit 0 if the daemon's heartbeat is recent, 1 if not (for container health checks)."""
+    try:
+        beat = datetime.fromisoformat(heartbeat.read_text().strip())
+    except (OSError, ValueError) as exc:
+        _fail(f"no readable heartbeat in {heartbeat}: {exc}", 1)
+    age = utcnow() - beat
+    if age > max_age:
+        _fail(f"the daemon's last heartbeat is {_human(age - timedelta(microseconds=age.microseconds))} old", 1)
+    out.print(f"ok: heartbeat {int(age.total_seconds())}s old", highlight=False)

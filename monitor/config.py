@@ -1,0 +1,274 @@
+"""Load and validate the TOML config. No business logic: typed values only.
+
+Errors name the file and the key path (``watchlists[2].queries[0]``), say what is wrong
+and how to fix it, and are raised as ConfigError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+import tomllib
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from monitor.errors import ConfigError
+from monitor.match import compile_query
+from monitor.schedule import Schedule, parse_duration, parse_schedule
+
+DEFAULT_PATH = Path("config/monitor.toml")
+EXAMPLE_PATH = Path("config/monitor.example.toml")
+STORAGE_URL_ENV = "MONITOR_STORAGE_URL"
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_NAME = re.compile(r"^[\w][\w .-]*$")
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("write a duration as a string such as \"15m\"")
+    return parse_duration(value)
+
+
+def _schedule(value: Any) -> Schedule:
+    if isinstance(value, Schedule):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("write a schedule as a string such as \"daily 08:00\"")
+    return parse_schedule(value)
+
+
+def _timezone(value: Any) -> ZoneInfo:
+    if isinstance(value, ZoneInfo):
+        return value
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an IANA time zone; write a name such as \"Europe/Belgrade\" or \"UTC\""
+        ) from None
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address; write it as name@example.org")
+    return value
+
+
+def _query(value: str) -> str:
+    compile_query(value)
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r}: a name starts with a letter or digit and uses letters, digits, space, . - _")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL; write it as https://example.org/rss")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(str)]
+ScheduleText = Annotated[Schedule, BeforeValidator(_schedule), PlainSerializer(lambda s: s.text)]
+TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
+Email = Annotated[str, AfterValidator(_email)]
+QueryText = Annotated[str, AfterValidator(_query)]
+Name = Annotated[str, AfterValidator(_name)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class StorageConfig(_Strict):
+    url: str = "sqlite:///data/monitor.db"
+
+    @field_validator("url")
+    @classmethod
+    def _resolve(cls, url: str, info: ValidationInfo) -> str:
+        """Relative SQLite paths resolve against the config file's folder; postgresql uses psycopg 3."""
+        base = Path((info.context or {}).get("base_dir", "."))
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            path = Path(url.removeprefix("sqlite:///"))
+            return f"sqlite:///{path if path.is_absolute() else (base / path).resolve()}"
+        if not url.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                f"{url!r}: use sqlite:///path/to/monitor.db or postgresql://user@host:5432/dbname"
+            )
+        return url
+
+
+class SmtpConfig(_Strict):
+    model_config = ConfigDict(populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    username: str = ""
+    password_env: str = "MONITOR_SMTP_PASSWORD"
+    sender: Email = Field("monitor@localhost.localdomain", alias="from")
+    timeout: Duration = timedelta(seconds=30)
+
+    @property
+    def password(self) -> str:
+        """Read at send time, from the environment only, so it is never in a file or a log."""
+        return os.environ.get(self.password_env, "")
+
+
+class FeedConfig(_Strict):
+    url: Annotated[str, AfterValidator(_http_url)]
+    name: Name
+    language: str | None = None
+    interval: Duration = timedelta(minutes=15)
+    tags: list[Name] = []
+
+
+class WatchlistConfig(_Strict):
+    name: Annotated[str, AfterValidator(_name)]
+    queries: list[QueryText] = Field(min_length=1)
+    recipients: list[Email] = Field(min_length=1)
+    digest: ScheduleText = parse_schedule("daily 08:00")
+    timezone: TimeZone = ZoneInfo("UTC")
+    feeds: list[str] | None = None
+
+    def watches(self, feed: FeedConfig) -> bool:
+        if self.feeds is None:
+            return True
+        return feed.name in self.feeds or any(f"tag:{tag}" in self.feeds for tag in feed.tags)
+
+
+class Config(_Strict):
+    path: Path = Path("monitor.toml")
+    storage: StorageConfig = StorageConfig()
+    smtp: SmtpConfig = SmtpConfig()
+    feeds: list[FeedConfig] = Field(min_length=1)
+    watchlists: list[WatchlistConfig] = Field(min_length=1)
+
+    def watchlists_for(self, feed: FeedConfig) -> list[WatchlistConfig]:
+        return [watchlist for watchlist in self.watchlists if watchlist.watches(feed)]
+
+    def watchlist(self, name: str) -> WatchlistConfig:
+        for watchlist in self.watchlists:
+            if watchlist.name == name:
+                return watchlist
+        names = ", ".join(w.name for w in self.watchlists)
+        raise ConfigError(f"{self.path}: no watchlist named {name!r}; the watchlists are: {names}")
+
+
+def resolve_path(option: str | None) -> Path:
+    """The config file to use: the option, else $MONITOR_CONFIG, else the default, else the example."""
+    chosen = option or os.environ.get("MONITOR_CONFIG")
+    if chosen:
+        return Path(chosen)
+    if DEFAULT_PATH.exists() or not EXAMPLE_PATH.exists():
+        return DEFAULT_PATH
+    print(
+        f"note: {DEFAULT_PATH} not found; using {EXAMPLE_PATH}. "
+        f"Copy it to {DEFAULT_PATH} and edit it, or pass -c FILE.",
+        file=sys.stderr,
+    )
+    return EXAMPLE_PATH
+
+
+def load(path: Path) -> Config:
+    """Read, parse and validate ``path``; every problem becomes one ConfigError."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file; copy {EXAMPLE_PATH} there, or pass -c FILE "
+            "(also $MONITOR_CONFIG)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if "path" in raw:
+        raise ConfigError(f"{path}: path: unknown key; remove it")
+    if url := os.environ.get(STORAGE_URL_ENV):
+        raw.setdefault("storage", {})["url"] = url
+    try:
+        config = Config.model_validate(
+            {**raw, "path": path}, context={"base_dir": path.resolve().parent}
+        )
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+    problems = list(_reference_problems(config))
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {where}: {what}" for where, what in problems))
+    return config
+
+
+def _reference_problems(config: Config) -> Iterator[tuple[str, str]]:
+    """Duplicate names and watchlist feed references that point nowhere."""
+    for kind, named in (("feeds", config.feeds), ("watchlists", config.watchlists)):
+        seen: set[str] = set()
+        for index, entry in enumerate(named):
+            if entry.name in seen:
+                yield f"{kind}[{index}].name", f"{entry.name!r} is used twice; names must be unique"
+            seen.add(entry.name)
+    names = {feed.name for feed in config.feeds}
+    tags = {tag for feed in config.feeds for tag in feed.tags}
+    for index, watchlist in enumerate(config.watchlists):
+        for position, ref in enumerate(watchlist.feeds or []):
+            tag = ref.removeprefix("tag:")
+            if (ref.startswith("tag:") and tag not in tags) or (ref == tag and ref not in names):
+                kind = "tag" if ref.startswith("tag:") else "feed name"
+                known = ", ".join(sorted(tags if ref.startswith("tag:") else names))
+                yield (
+                    f"watchlists[{index}].feeds[{position}]",
+                    f"no feed has the {kind} {tag!r}; known: {known}",
+                )
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _known_keys() -> set[str]:
+    models = (Config, StorageConfig, SmtpConfig, FeedConfig, WatchlistConfig)
+    return {f.alias or name for model in models for name, f in model.model_fields.items()} - {"path"}
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        where = _key_path(loc)
+        if error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "check its spelling or remove it"
+            what = f"unknown key {str(loc[-1])!r}; {hint}"
+        elif error["type"] == "missing":
+            what = "required key is missing; add it"
+        else:
+            what = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {where}: {what}")
+    return "\n".join(lines)

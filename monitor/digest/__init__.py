@@ -1,0 +1,138 @@
+"""Build a watchlist's digest from its hits. Pure: no clock, no I/O beyond reading templates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from monitor.models import Field, Hit, Span
+
+SNIPPET_CONTEXT = 110
+
+_templates = Environment(
+    loader=PackageLoader("monitor.digest", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of text, marked when a query matched it."""
+
+    text: str
+    marked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    title: tuple[Segment, ...]
+    link: str
+    feed: str
+    when: str
+    snippet: tuple[Segment, ...]
+    queries: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    watchlist: str
+    subject: str
+    html: str
+    text: str
+    hit_ids: tuple[int, ...]
+
+
+def _merged(spans: Sequence[Span]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        if merged and span.start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], span.end))
+        else:
+            merged.append((span.start, span.end))
+    return merged
+
+
+def highlight(text: str, spans: Sequence[Span], start: int = 0, end: int | None = None) -> tuple[Segment, ...]:
+    """Split ``text[start:end]`` into plain and marked segments at the spans' offsets."""
+    end = len(text) if end is None else end
+    segments, cursor = [], start
+    for span_start, span_end in _merged(spans):
+        span_start, span_end = max(span_start, start), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        if span_start > cursor:
+            segments.append(Segment(text[cursor:span_start]))
+        segments.append(Segment(text[span_start:span_end], marked=True))
+        cursor = span_end
+    if cursor < end:
+        segments.append(Segment(text[cursor:end]))
+    return tuple(segments)
+
+
+def snippet(text: str, spans: Sequence[Span], context: int = SNIPPET_CONTEXT) -> tuple[Segment, ...]:
+    """A window of ``text`` around its first matched span, cut at word boundaries, with ellipses."""
+    if len(text) <= 2 * context + 40:
+        return highlight(text, spans)
+    first = min((span.start for span in spans), default=0)
+    start = max(0, first - context)
+    end = min(len(text), max(first, start) + 2 * context)
+    if start > 0:
+        start = text.find(" ", start) + 1 or start
+    if end < len(text):
+        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > first else end
+    segments = highlight(text, spans, start, end)
+    prefix = (Segment("… "),) if start > 0 else ()
+    suffix = (Segment(" …"),) if end < len(text) else ()
+    return prefix + segments + suffix
+
+
+def _spans(hit: Hit, field: Field) -> list[Span]:
+    return [span for match in hit.matches for span in match.spans if span.field == field]
+
+
+def _entry(hit: Hit, timezone: ZoneInfo) -> Entry:
+    summary_spans = _spans(hit, "summary")
+    title_spans = _spans(hit, "title")
+    body = snippet(hit.item.summary, summary_spans) if summary_spans or not title_spans else ()
+    if not body and hit.item.summary:
+        body = snippet(hit.item.summary, [])
+    local = hit.item.published.astimezone(timezone)
+    return Entry(
+        title=highlight(hit.item.title or hit.item.link, title_spans if hit.item.title else []),
+        link=hit.item.link if hit.item.link.lower().startswith(("http://", "https://")) else "",
+        feed=hit.item.feed,
+        when=local.strftime("%a %d %b %Y, %H:%M %Z"),
+        snippet=body,
+        queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
+    )
+
+
+def subject(watchlist: str, count: int) -> str:
+    return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
+
+
+def render_digest(
+    watchlist: str, hits: Sequence[Hit], timezone: ZoneInfo, now: datetime
+) -> Digest:
+    """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``."""
+    ordered = sorted(hits, key=lambda hit: (hit.item.published, hit.id), reverse=True)
+    context = {
+        "watchlist": watchlist,
+        "entries": [_entry(hit, timezone) for hit in ordered],
+        "count": len(ordered),
+        "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
+    }
+    return Digest(
+        watchlist=watchlist,
+        subject=subject(watchlist, len(ordered)),
+        html=_templates.get_template("digest.html").render(context),
+        text=_templates.get_template("digest.txt").render(context),
+        hit_ids=tuple(hit.id for hit in ordered),
+    )

@@ -1,0 +1,77 @@
+"""The values that flow between stages. Frozen, so a stage cannot change another's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Field = Literal["title", "summary"]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One normalised feed entry. ``id`` is stable within its feed across polls."""
+
+    feed: str
+    id: str
+    title: str
+    summary: str
+    link: str
+    published: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a server gave us to ask "has it changed?" next time (conditional GET)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a term matched: character offsets into the item's title or summary."""
+
+    field: Field
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One query of a watchlist that matched an item, with the terms and spans behind it."""
+
+    query: str
+    terms: tuple[str, ...]
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A stored match of an item against a watchlist."""
+
+    id: int
+    watchlist: str
+    item: Item
+    matches: tuple[Match, ...]
+    created: datetime
+    delivered: datetime | None
+
+    @property
+    def matched_terms(self) -> list[str]:
+        return sorted({term for match in self.matches for term in match.terms})
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed's health as the store knows it."""
+
+    name: str
+    url: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    items: int
+    hits: int

@@ -1,0 +1,309 @@
+"""All SQL lives here. Callers see plain models and StorageError, never SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from monitor.errors import StorageError
+from monitor.models import FeedStatus, Hit, Item, Match, Span, Validators
+from monitor.store.schema import digests, feeds, hits, items
+
+DigestStatus = Literal["sent", "failed", "empty"]
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL lets readers (the CLI) run beside the daemon; a busy timeout absorbs short locks."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError, OSError) as exc:
+        raise StorageError(f"cannot use the database {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _match_to_json(match: Match) -> dict[str, Any]:
+    return asdict(match)
+
+
+def _match_from_json(data: Mapping[str, Any]) -> Match:
+    spans = tuple(Span(**span) for span in data["spans"])
+    return Match(data["query"], tuple(data["terms"]), spans)
+
+
+class Store:
+    """The database of one monitor: feeds and their state, items, hits, digest runs."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _create_engine(url)
+        self._migrate()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            safe_url = make_url(self.url).render_as_string(hide_password=True)
+            raise StorageError(f"database error on {safe_url}: {exc.__class__.__name__}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Create or upgrade the schema to the newest Alembic revision."""
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self._tx() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def _insert(self, connection: Connection) -> Any:
+        return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+    # feeds
+
+    def sync_feeds(self, named_urls: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Make the feeds table know every configured feed by name, with its current URL."""
+        with self._tx() as connection:
+            known = dict(connection.execute(select(feeds.c.name, feeds.c.url)).tuples().all())
+            for name, url in named_urls:
+                if name not in known:
+                    connection.execute(insert(feeds).values(name=name, url=url, created_at=now))
+                elif known[name] != url:
+                    connection.execute(
+                        update(feeds)
+                        .where(feeds.c.name == name)
+                        .values(url=url, etag=None, last_modified=None)
+                    )
+
+    def validators(self, feed: str) -> Validators:
+        with self._tx() as connection:
+            row = connection.execute(
+                select(feeds.c.etag, feeds.c.last_modified).where(feeds.c.name == feed)
+            ).one_or_none()
+        return Validators(*row) if row else Validators()
+
+    def record_failure(self, feed: str, error: str, now: datetime) -> None:
+        with self._tx() as connection:
+            connection.execute(
+                update(feeds).where(feeds.c.name == feed).values(last_error=error, last_error_at=now)
+            )
+
+    def known_ids(self, feed: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the store already holds for ``feed``."""
+        found: set[str] = set()
+        with self._tx() as connection:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found.update(
+                    connection.execute(
+                        select(items.c.guid)
+                        .join(feeds, feeds.c.id == items.c.feed_id)
+                        .where(feeds.c.name == feed, items.c.guid.in_(chunk))
+                    ).scalars()
+                )
+        return found
+
+    def save_poll(
+        self,
+        feed: str,
+        validators: Validators,
+        new_items: Sequence[Item],
+        matches: Mapping[str, Mapping[str, Sequence[Match]]],
+        now: datetime,
+    ) -> tuple[int, int]:
+        """Record a successful poll in one transaction: validators, new items, their hits.
+
+        ``matches`` maps item id → watchlist → matches. Items and hits already stored are
+        skipped, so saving the same poll twice stores nothing twice. Returns (items, hits) added.
+        """
+        added_items = added_hits = 0
+        with self._tx() as connection:
+            feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
+            connection.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id)
+                .values(
+                    etag=validators.etag,
+                    last_modified=validators.last_modified,
+                    last_success_at=now,
+                    last_error=None,
+                )
+            )
+            insert_ = self._insert(connection)
+            for item in new_items:
+                item_id = connection.execute(
+                    insert_(items)
+                    .values(
+                        feed_id=feed_id,
+                        guid=item.id,
+                        title=item.title,
+                        summary=item.summary,
+                        link=item.link,
+                        published_at=item.published,
+                        first_seen_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(items.c.id)
+                ).scalar()
+                if item_id is None:
+                    continue
+                added_items += 1
+                for watchlist, found in matches.get(item.id, {}).items():
+                    connection.execute(
+                        insert(hits).values(
+                            item_id=item_id,
+                            watchlist=watchlist,
+                            matches=[_match_to_json(match) for match in found],
+                            created_at=now,
+                        )
+                    )
+                    added_hits += 1
+        return added_items, added_hits
+
+    def feed_statuses(self) -> list[FeedStatus]:
+        item_counts = (
+            select(items.c.feed_id, func.count().label("n")).group_by(items.c.feed_id).subquery()
+        )
+        hit_counts = (
+            select(items.c.feed_id, func.count().label("n"))
+            .join(hits, hits.c.item_id == items.c.id)
+            .group_by(items.c.feed_id)
+            .subquery()
+        )
+        query = (
+            select(
+                feeds.c.name,
+                feeds.c.url,
+                feeds.c.last_success_at,
+                feeds.c.last_error,
+                feeds.c.last_error_at,
+                func.coalesce(item_counts.c.n, 0),
+                func.coalesce(hit_counts.c.n, 0),
+            )
+            .outerjoin(item_counts, item_counts.c.feed_id == feeds.c.id)
+            .outerjoin(hit_counts, hit_counts.c.feed_id == feeds.c.id)
+            .order_by(feeds.c.name)
+        )
+        with self._tx() as connection:
+            return [FeedStatus(*row) for row in connection.execute(query).tuples()]
+
+    # hits
+
+    def hits(
+        self,
+        *,
+        watchlist: str | None = None,
+        since: datetime | None = None,
+        undelivered: bool = False,
+    ) -> list[Hit]:
+        """Stored hits, newest item first."""
+        conditions = []
+        if watchlist is not None:
+            conditions.append(hits.c.watchlist == watchlist)
+        if since is not None:
+            conditions.append(hits.c.created_at >= since)
+        if undelivered:
+            conditions.append(hits.c.delivered_at.is_(None))
+        query = (
+            select(
+                hits.c.id,
+                hits.c.watchlist,
+                hits.c.matches,
+                hits.c.created_at,
+                hits.c.delivered_at,
+                feeds.c.name,
+                items.c.guid,
+                items.c.title,
+                items.c.summary,
+                items.c.link,
+                items.c.published_at,
+            )
+            .join(items, items.c.id == hits.c.item_id)
+            .join(feeds, feeds.c.id == items.c.feed_id)
+            .where(and_(*conditions))
+            .order_by(items.c.published_at.desc(), hits.c.id.desc())
+        )
+        with self._tx() as connection:
+            rows = connection.execute(query).tuples().all()
+        return [
+            Hit(
+                id=hit_id,
+                watchlist=watchlist_name,
+                item=Item(feed_name, guid, title, summary, link, published),
+                matches=tuple(_match_from_json(match) for match in found),
+                created=created,
+                delivered=delivered,
+            )
+            for (hit_id, watchlist_name, found, created, delivered, feed_name, guid, title, summary,
+                 link, published) in rows
+        ]
+
+    # digests
+
+    def record_digest(
+        self,
+        *,
+        watchlist: str,
+        recipients: Sequence[str],
+        message_id: str | None,
+        hit_ids: Sequence[int],
+        status: DigestStatus,
+        error: str | None = None,
+        now: datetime,
+    ) -> None:
+        """Log a digest run; when it was sent, mark its hits delivered in the same transaction."""
+        with self._tx() as connection:
+            connection.execute(
+                insert(digests).values(
+                    watchlist=watchlist,
+                    created_at=now,
+                    recipients=list(recipients),
+                    message_id=message_id,
+                    hit_count=len(hit_ids),
+                    status=status,
+                    error=error,
+                )
+            )
+            if status == "sent":
+                for start in range(0, len(hit_ids), 500):
+                    connection.execute(
+                        update(hits)
+                        .where(hits.c.id.in_(hit_ids[start : start + 500]), hits.c.delivered_at.is_(None))
+                        .values(delivered_at=now)
+                    )
+
+    def last_digest_at(self, watchlist: str) -> datetime | None:
+        """When the watchlist's digest last ran, whatever the outcome: the base for catching up."""
+        with self._tx() as connection:
+            moment: datetime | None = connection.execute(
+                select(func.max(digests.c.created_at)).where(digests.c.watchlist == watchlist)
+            ).scalar()
+        return moment
