@@ -77,9 +77,11 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 @click.group(cls=_Group)
 @click.option(
-    "-c", "--config", "config_path", metavar="FILE",
-    help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, "
-    "else config/monitor.example.toml.",
+    "-c",
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, else config/monitor.example.toml.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug events.")
 @click.version_option(__version__, prog_name="monitor")
@@ -93,28 +95,33 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @main.command("check-config")
 @click.pass_obj
 def check_config(context: Context) -> None:
-    """Validate the config file and summarise it."""
+    """Validate the config file and summarise it on one screen."""
     config = context.config()
     now = utcnow()
-    out.print(f"[green]ok[/]: {config.path}", highlight=False)
-    feeds = Table("feed", "url", "language", "interval", "tags", title=f"{len(config.feeds)} feeds")
+    lines = [
+        f"ok: {config.path}",
+        f"storage: {config.storage.url}",
+        f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security}), from {config.smtp.sender}",
+        f"{len(config.feeds)} feeds:",
+    ]
+    width = max(len(feed.name) for feed in config.feeds)
     for feed in config.feeds:
-        feeds.add_row(feed.name, feed.url, feed.language or "-", _human(feed.interval), ", ".join(feed.tags))
-    out.print(feeds)
-    watchlists = Table(
-        "watchlist", "queries", "recipients", "digest", "timezone", "next digest", "feeds",
-        title=f"{len(config.watchlists)} watchlists",
-    )
+        tags = f" [{', '.join(feed.tags)}]" if feed.tags else ""
+        lines.append(
+            f"  {feed.name:<{width}}  {feed.language or '--':<2}  "
+            f"every {_human(feed.interval):<4} {feed.url}{tags}"
+        )
+    lines.append(f"{len(config.watchlists)} watchlists:")
     for watchlist in config.watchlists:
         upcoming = watchlist.digest.next_after(now, watchlist.timezone)
-        watchlists.add_row(
-            watchlist.name, str(len(watchlist.queries)), ", ".join(watchlist.recipients),
-            watchlist.digest.text, str(watchlist.timezone), upcoming.strftime("%a %Y-%m-%d %H:%M %Z"),
-            ", ".join(watchlist.feeds) if watchlist.feeds else "all",
-        )
-    out.print(watchlists)
-    out.print(f"storage: {config.storage.url}", highlight=False)
-    out.print(f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security})", highlight=False)
+        lines += [
+            f"  {watchlist.name}: {len(watchlist.queries)} queries, feeds: "
+            f"{', '.join(watchlist.feeds) if watchlist.feeds else 'all'}; "
+            f"to {', '.join(watchlist.recipients)}",
+            f"    digest {watchlist.digest.text} {watchlist.timezone}; "
+            f"next {upcoming.strftime('%a %Y-%m-%d %H:%M %Z')}",
+        ]
+    click.echo("\n".join(lines))
 
 
 def _human(delta: timedelta) -> str:
@@ -127,7 +134,9 @@ def _human(delta: timedelta) -> str:
 
 @main.command()
 @click.option(
-    "--heartbeat", type=click.Path(dir_okay=False, path_type=Path), envvar="MONITOR_HEARTBEAT",
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MONITOR_HEARTBEAT",
     help="File the daemon rewrites every minute, for `monitor health` (env MONITOR_HEARTBEAT).",
 )
 @click.pass_obj
@@ -151,7 +160,9 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
         known = {feed.name: feed for feed in monitor.config.feeds}
         unknown = [name for name in names if name not in known]
         if unknown:
-            raise click.BadParameter(f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+            raise click.BadParameter(
+                f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+            )
         feeds = list(known.values()) if all_feeds else [known[name] for name in names]
         summary = asyncio.run(_poll_with_progress(monitor, feeds))
     for outcome in summary.outcomes:
@@ -164,8 +175,13 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
 
 async def _poll_with_progress(monitor: Monitor, feeds: list[Any]) -> Any:
     progress = Progress(
-        TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-        console=err, disable=not err.is_terminal, transient=True,
+        TextColumn("polling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
     )
     with progress:
         task = progress.add_task("", total=len(feeds))
@@ -203,7 +219,9 @@ def digest_send(context: Context, watchlist: str | None) -> None:
 @digest.command("preview")
 @click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write the HTML here (with several watchlists: one file each, the name added).",
 )
 @click.pass_obj
@@ -247,7 +265,13 @@ def _iso(moment: datetime) -> str:
 
 @main.command()
 @click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
-@click.option("--since", default="24h", show_default=True, callback=_duration, help="How far back: 90m, 24h, 7d.")
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    callback=_duration,
+    help="How far back: 90m, 24h, 7d.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def hits(context: Context, watchlist: str | None, since: timedelta, as_json: bool) -> None:
@@ -260,11 +284,23 @@ def hits(context: Context, watchlist: str | None, since: timedelta, as_json: boo
         for hit in found:
             click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
         return
-    table = Table("published (UTC)", "watchlist", "feed", "title", "matched", "sent", title=f"{len(found)} hits")
+    table = Table(
+        "published (UTC)",
+        "watchlist",
+        "feed",
+        "title",
+        "matched",
+        "sent",
+        title=f"{len(found)} hits",
+    )
     for hit in found:
         table.add_row(
-            hit.item.published.strftime("%Y-%m-%d %H:%M"), hit.watchlist, hit.item.feed,
-            hit.item.title, ", ".join(hit.matched_terms), "yes" if hit.delivered else "no",
+            hit.item.published.strftime("%Y-%m-%d %H:%M"),
+            hit.watchlist,
+            hit.item.feed,
+            hit.item.title,
+            ", ".join(hit.matched_terms),
+            "yes" if hit.delivered else "no",
         )
     out.print(table)
 
@@ -279,30 +315,53 @@ def feeds(context: Context, as_json: bool) -> None:
         statuses = [status for status in monitor.store.feed_statuses() if status.name in configured]
     if as_json:
         for status in statuses:
-            click.echo(json.dumps({
-                "name": status.name, "url": status.url,
-                "last_success": status.last_success and _iso(status.last_success),
-                "last_error": status.last_error,
-                "last_error_at": status.last_error_at and _iso(status.last_error_at),
-                "items": status.items, "hits": status.hits,
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "name": status.name,
+                        "url": status.url,
+                        "last_success": status.last_success and _iso(status.last_success),
+                        "last_error": status.last_error,
+                        "last_error_at": status.last_error_at and _iso(status.last_error_at),
+                        "items": status.items,
+                        "hits": status.hits,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return
-    table = Table("feed", "url", "last success (UTC)", "last error", "items", "hits", title=f"{len(statuses)} feeds")
+    table = Table(
+        "feed",
+        "url",
+        "last success (UTC)",
+        "last error",
+        "items",
+        "hits",
+        title=f"{len(statuses)} feeds",
+    )
     for status in statuses:
         table.add_row(
-            status.name, status.url,
+            status.name,
+            status.url,
             status.last_success.strftime("%Y-%m-%d %H:%M") if status.last_success else "never",
-            status.last_error or "", str(status.items), str(status.hits),
+            status.last_error or "",
+            str(status.items),
+            str(status.hits),
         )
     out.print(table)
 
 
 @main.command()
 @click.option(
-    "--heartbeat", type=click.Path(dir_okay=False, path_type=Path), envvar="MONITOR_HEARTBEAT",
-    required=True, help="The daemon's heartbeat file (env MONITOR_HEARTBEAT).",
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MONITOR_HEARTBEAT",
+    required=True,
+    help="The daemon's heartbeat file (env MONITOR_HEARTBEAT).",
 )
-@click.option("--max-age", default="5m", show_default=True, callback=_duration, help="Oldest acceptable beat.")
+@click.option(
+    "--max-age", default="5m", show_default=True, callback=_duration, help="Oldest acceptable beat."
+)
 def health(heartbeat: Path, max_age: timedelta) -> None:
     """Exit 0 if the daemon's heartbeat is recent, 1 if not (for container health checks)."""
     try:
@@ -311,5 +370,8 @@ def health(heartbeat: Path, max_age: timedelta) -> None:
         _fail(f"no readable heartbeat in {heartbeat}: {exc}", 1)
     age = utcnow() - beat
     if age > max_age:
-        _fail(f"the daemon's last heartbeat is {_human(age - timedelta(microseconds=age.microseconds))} old", 1)
+        _fail(
+            f"the daemon's last heartbeat is {int(age.total_seconds())}s old (limit {_human(max_age)})",
+            1,
+        )
     out.print(f"ok: heartbeat {int(age.total_seconds())}s old", highlight=False)

@@ -44,7 +44,7 @@ def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
-        raise ValueError("write a duration as a string such as \"15m\"")
+        raise ValueError('write a duration as a string such as "15m"')
     return parse_duration(value)
 
 
@@ -52,7 +52,7 @@ def _schedule(value: Any) -> Schedule:
     if isinstance(value, Schedule):
         return value
     if not isinstance(value, str):
-        raise ValueError("write a schedule as a string such as \"daily 08:00\"")
+        raise ValueError('write a schedule as a string such as "daily 08:00"')
     return parse_schedule(value)
 
 
@@ -63,7 +63,7 @@ def _timezone(value: Any) -> ZoneInfo:
         return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"{value!r} is not an IANA time zone; write a name such as \"Europe/Belgrade\" or \"UTC\""
+            f'{value!r} is not an IANA time zone; write a name such as "Europe/Belgrade" or "UTC"'
         ) from None
 
 
@@ -80,7 +80,9 @@ def _query(value: str) -> str:
 
 def _name(value: str) -> str:
     if not _NAME.match(value):
-        raise ValueError(f"{value!r}: a name starts with a letter or digit and uses letters, digits, space, . - _")
+        raise ValueError(
+            f"{value!r}: a name starts with a letter or digit and uses letters, digits, space, . - _"
+        )
     return value
 
 
@@ -200,8 +202,7 @@ def load(path: Path) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file; copy {EXAMPLE_PATH} there, or pass -c FILE "
-            "(also $MONITOR_CONFIG)"
+            f"{path}: no such config file; copy {EXAMPLE_PATH} there, or pass -c FILE (also $MONITOR_CONFIG)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
@@ -212,9 +213,7 @@ def load(path: Path) -> Config:
     if url := os.environ.get(STORAGE_URL_ENV):
         raw.setdefault("storage", {})["url"] = url
     try:
-        config = Config.model_validate(
-            {**raw, "path": path}, context={"base_dir": path.resolve().parent}
-        )
+        config = Config.model_validate({**raw, "path": path}, context={"base_dir": path.resolve().parent})
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
     problems = list(_reference_problems(config))
@@ -225,13 +224,15 @@ def load(path: Path) -> Config:
 
 def _reference_problems(config: Config) -> Iterator[tuple[str, str]]:
     """Duplicate names and watchlist feed references that point nowhere."""
-    for kind, named in (("feeds", config.feeds), ("watchlists", config.watchlists)):
+    feed_names = [feed.name for feed in config.feeds]
+    watchlist_names = [watchlist.name for watchlist in config.watchlists]
+    for kind, names_in_order in (("feeds", feed_names), ("watchlists", watchlist_names)):
         seen: set[str] = set()
-        for index, entry in enumerate(named):
-            if entry.name in seen:
-                yield f"{kind}[{index}].name", f"{entry.name!r} is used twice; names must be unique"
-            seen.add(entry.name)
-    names = {feed.name for feed in config.feeds}
+        for index, name in enumerate(names_in_order):
+            if name in seen:
+                yield f"{kind}[{index}].name", f"{name!r} is used twice; names must be unique"
+            seen.add(name)
+    names = set(feed_names)
     tags = {tag for feed in config.feeds for tag in feed.tags}
     for index, watchlist in enumerate(config.watchlists):
         for position, ref in enumerate(watchlist.feeds or []):

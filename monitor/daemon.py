@@ -58,8 +58,15 @@ class Daemon:
 
     async def _poll(self, feeds: list[FeedConfig], fetcher: Fetcher) -> None:
         summary = await self.monitor.poll(feeds, fetcher)
-        event(log, "poll.cycle", feeds=len(feeds), ok=summary.ok, failed=summary.failed,
-              new_items=summary.new_items, new_hits=summary.new_hits)
+        event(
+            log,
+            "poll.cycle",
+            feeds=len(feeds),
+            ok=summary.ok,
+            failed=summary.failed,
+            new_items=summary.new_items,
+            new_hits=summary.new_hits,
+        )
 
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
@@ -75,23 +82,33 @@ class Daemon:
             by_interval[feed.interval].append(feed)
         for interval, feeds in by_interval.items():
             self.scheduler.add_job(
-                self._tracked(self._poll), IntervalTrigger(seconds=interval.total_seconds(), jitter=5),
-                args=[feeds, fetcher], id=f"poll-{int(interval.total_seconds())}s",
-                next_run_time=now, coalesce=True, max_instances=1,
+                self._tracked(self._poll),
+                IntervalTrigger(seconds=interval.total_seconds(), jitter=5),
+                args=[feeds, fetcher],
+                id=f"poll-{int(interval.total_seconds())}s",
+                next_run_time=now,
+                coalesce=True,
+                max_instances=1,
             )
         for watchlist in self.monitor.config.watchlists:
             missed = digest_missed(watchlist, self.monitor.store.last_digest_at(watchlist.name), now)
             self.scheduler.add_job(
-                self._tracked(self._digest), watchlist.digest.trigger(watchlist.timezone),
-                args=[watchlist], id=f"digest-{watchlist.name}", coalesce=True,
-                misfire_grace_time=int(DIGEST_GRACE.total_seconds()), max_instances=1,
+                self._tracked(self._digest),
+                watchlist.digest.trigger(watchlist.timezone),
+                args=[watchlist],
+                id=f"digest-{watchlist.name}",
+                coalesce=True,
+                misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
+                max_instances=1,
             )
             if missed:
                 event(log, "digest.catch_up", watchlist=watchlist.name)
                 self.scheduler.add_job(self._tracked(self._digest), args=[watchlist], next_run_time=now)
         self.scheduler.add_job(
-            self._tracked(self._beat), IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
-            next_run_time=now, id="heartbeat",
+            self._tracked(self._beat),
+            IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
+            next_run_time=now,
+            id="heartbeat",
         )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -103,8 +120,13 @@ class Daemon:
         async with Fetcher() as fetcher:
             self._schedule(fetcher)
             self.scheduler.start()
-            event(log, "daemon.started", feeds=len(self.monitor.config.feeds),
-                  watchlists=len(self.monitor.config.watchlists), config=self.monitor.config.path)
+            event(
+                log,
+                "daemon.started",
+                feeds=len(self.monitor.config.feeds),
+                watchlists=len(self.monitor.config.watchlists),
+                config=self.monitor.config.path,
+            )
             await stop.wait()
             event(log, "daemon.stopping", running_jobs=len(self._running))
             self.scheduler.shutdown(wait=False)

@@ -38,8 +38,8 @@ class Limits:
 class Fetcher:
     """An async context manager owning the one ``httpx.AsyncClient`` of a run."""
 
-    def __init__(self, limits: Limits = Limits()) -> None:
-        self.limits = limits
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits = limits or Limits()
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._client = httpx.AsyncClient(
             follow_redirects=True,
@@ -56,9 +56,12 @@ class Fetcher:
     ) -> None:
         await self._client.aclose()
 
-    async def fetch(self, url: str, validators: Validators = Validators()) -> Fetched:
+    async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
         """GET ``url`` conditionally; raises FetchError for anything but 2xx or 304."""
-        request_headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}
+        validators = validators or Validators()
+        request_headers = {
+            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+        }
         if validators.etag:
             request_headers["If-None-Match"] = validators.etag
         if validators.last_modified:
@@ -90,4 +93,10 @@ class Fetcher:
                     raise FetchError(url, f"body larger than {self.limits.max_bytes} bytes; not read")
                 chunks.append(chunk)
             validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
-            return Fetched(final_url, response.status_code, b"".join(chunks), dict(response.headers), validators)
+            return Fetched(
+                final_url,
+                response.status_code,
+                b"".join(chunks),
+                dict(response.headers),
+                validators,
+            )

@@ -25,7 +25,11 @@ def _value(value: Any) -> str:
 class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
-        parts = [f"{stamp}Z", f"level={record.levelname.lower()}", f"event={_value(record.getMessage())}"]
+        parts = [
+            f"{stamp}Z",
+            f"level={record.levelname.lower()}",
+            f"event={_value(record.getMessage())}",
+        ]
         parts += [f"{key}={_value(value)}" for key, value in getattr(record, _FIELDS, {}).items()]
         if record.exc_info:
             parts.append(f"exception={_value(self.formatException(record.exc_info))}")

@@ -75,9 +75,7 @@ def _item_id(entry: Mapping[str, Any], title: str, published: str) -> str:
     return f"sha256:{digest}"
 
 
-def parse_feed(
-    body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime
-) -> list[Item]:
+def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime) -> list[Item]:
     """Normalise every entry of a feed document; ``now`` stands in for missing dates."""
     # Without a Content-Type feedparser gives up on the body; XML rules (the prolog's charset) fit.
     headers = {"content-type": "application/xml", **{k.lower(): v for k, v in headers.items()}}

@@ -155,27 +155,44 @@ class Monitor:
 
     def send_digest(self, watchlist: WatchlistConfig, now: datetime) -> DigestOutcome:
         pending = self.store.hits(watchlist=watchlist.name, undelivered=True)
-        record = {"watchlist": watchlist.name, "recipients": watchlist.recipients, "now": now}
         if not pending:
-            self.store.record_digest(**record, message_id=None, hit_ids=[], status="empty")
+            self.store.record_digest(
+                watchlist=watchlist.name,
+                recipients=watchlist.recipients,
+                message_id=None,
+                hit_ids=[],
+                status="empty",
+                now=now,
+            )
             event(log, "digest.empty", watchlist=watchlist.name)
             return DigestOutcome(watchlist.name, 0, sent=False)
         digest = render_digest(watchlist.name, pending, watchlist.timezone, now)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
+        error = None
         try:
             send_message(self.config.smtp, message)
         except DeliveryError as exc:
-            self.store.record_digest(
-                **record, message_id=message["Message-ID"], hit_ids=digest.hit_ids,
-                status="failed", error=str(exc),
-            )
-            event(log, "digest.failed", logging.ERROR, watchlist=watchlist.name, hits=len(pending), error=str(exc))
-            return DigestOutcome(watchlist.name, len(pending), sent=False, error=str(exc))
+            error = str(exc)
         self.store.record_digest(
-            **record, message_id=message["Message-ID"], hit_ids=digest.hit_ids, status="sent"
+            watchlist=watchlist.name,
+            recipients=watchlist.recipients,
+            message_id=message["Message-ID"],
+            hit_ids=digest.hit_ids,
+            status="failed" if error else "sent",
+            error=error,
+            now=now,
         )
-        event(
-            log, "digest.sent", watchlist=watchlist.name, hits=len(pending),
-            recipients=len(watchlist.recipients), message_id=message["Message-ID"],
-        )
-        return DigestOutcome(watchlist.name, len(pending), sent=True)
+        if error:
+            event(
+                log, "digest.failed", logging.ERROR, watchlist=watchlist.name, hits=len(pending), error=error
+            )
+        else:
+            event(
+                log,
+                "digest.sent",
+                watchlist=watchlist.name,
+                hits=len(pending),
+                recipients=len(watchlist.recipients),
+                message_id=message["Message-ID"],
+            )
+        return DigestOutcome(watchlist.name, len(pending), sent=not error, error=error)

@@ -56,7 +56,9 @@ def _crontab_weekdays(field: str) -> str:
             continue
         if span.startswith("0-"):  # "sun-sat" is a backwards range to APScheduler
             span = f"0,1-{span[2:]}"
-        named = re.sub(r"\d+", lambda n: _DAY_NAMES[int(n.group())] if int(n.group()) < 8 else n.group(), span)
+        named = re.sub(
+            r"\d+", lambda n: _DAY_NAMES[int(n.group())] if int(n.group()) < 8 else n.group(), span
+        )
         parts.append(f"{named}/{step}" if step else named)
     return ",".join(parts)
 
@@ -71,7 +73,7 @@ def parse_schedule(text: str) -> Schedule:
     """``daily HH:MM`` | ``weekly mon HH:MM`` | a 5-field cron expression."""
     normal = " ".join(text.lower().split())
     if daily := _DAILY.match(normal):
-        hour, minute = _clock(*daily.groups(), text)
+        hour, minute = _clock(daily.group(1), daily.group(2), text)
         return Schedule(text, f"{minute} {hour} * * *")
     if weekly := _WEEKLY.match(normal):
         hour, minute = _clock(weekly.group(2), weekly.group(3), text)

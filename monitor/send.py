@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from collections.abc import Sequence
 from datetime import datetime
@@ -45,7 +44,7 @@ def send_message(smtp: SmtpConfig, message: EmailMessage) -> None:
             if smtp.username:
                 client.login(smtp.username, smtp.password)
             refused = client.send_message(message)
-    except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from exc
     if refused:
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port} refused recipients: {refused}")

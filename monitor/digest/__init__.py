@@ -59,7 +59,9 @@ def _merged(spans: Sequence[Span]) -> list[tuple[int, int]]:
     return merged
 
 
-def highlight(text: str, spans: Sequence[Span], start: int = 0, end: int | None = None) -> tuple[Segment, ...]:
+def highlight(
+    text: str, spans: Sequence[Span], start: int = 0, end: int | None = None
+) -> tuple[Segment, ...]:
     """Split ``text[start:end]`` into plain and marked segments at the spans' offsets."""
     end = len(text) if end is None else end
     segments, cursor = [], start
@@ -118,9 +120,7 @@ def subject(watchlist: str, count: int) -> str:
     return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
 
 
-def render_digest(
-    watchlist: str, hits: Sequence[Hit], timezone: ZoneInfo, now: datetime
-) -> Digest:
+def render_digest(watchlist: str, hits: Sequence[Hit], timezone: ZoneInfo, now: datetime) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``."""
     ordered = sorted(hits, key=lambda hit: (hit.item.published, hit.id), reverse=True)
     context = {

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -92,7 +92,7 @@ class Store:
     def sync_feeds(self, named_urls: Sequence[tuple[str, str]], now: datetime) -> None:
         """Make the feeds table know every configured feed by name, with its current URL."""
         with self._tx() as connection:
-            known = dict(connection.execute(select(feeds.c.name, feeds.c.url)).tuples().all())
+            known = dict(connection.execute(select(feeds.c.name, feeds.c.url)).all())
             for name, url in named_urls:
                 if name not in known:
                     connection.execute(insert(feeds).values(name=name, url=url, created_at=now))
@@ -189,9 +189,7 @@ class Store:
         return added_items, added_hits
 
     def feed_statuses(self) -> list[FeedStatus]:
-        item_counts = (
-            select(items.c.feed_id, func.count().label("n")).group_by(items.c.feed_id).subquery()
-        )
+        item_counts = select(items.c.feed_id, func.count().label("n")).group_by(items.c.feed_id).subquery()
         hit_counts = (
             select(items.c.feed_id, func.count().label("n"))
             .join(hits, hits.c.item_id == items.c.id)
@@ -213,7 +211,7 @@ class Store:
             .order_by(feeds.c.name)
         )
         with self._tx() as connection:
-            return [FeedStatus(*row) for row in connection.execute(query).tuples()]
+            return [FeedStatus(*row) for row in connection.execute(query)]
 
     # hits
 
@@ -248,11 +246,11 @@ class Store:
             )
             .join(items, items.c.id == hits.c.item_id)
             .join(feeds, feeds.c.id == items.c.feed_id)
-            .where(and_(*conditions))
+            .where(*conditions)
             .order_by(items.c.published_at.desc(), hits.c.id.desc())
         )
         with self._tx() as connection:
-            rows = connection.execute(query).tuples().all()
+            rows = connection.execute(query).all()
         return [
             Hit(
                 id=hit_id,
@@ -262,8 +260,19 @@ class Store:
                 created=created,
                 delivered=delivered,
             )
-            for (hit_id, watchlist_name, found, created, delivered, feed_name, guid, title, summary,
-                 link, published) in rows
+            for (
+                hit_id,
+                watchlist_name,
+                found,
+                created,
+                delivered,
+                feed_name,
+                guid,
+                title,
+                summary,
+                link,
+                published,
+            ) in rows
         ]
 
     # digests
@@ -296,7 +305,10 @@ class Store:
                 for start in range(0, len(hit_ids), 500):
                     connection.execute(
                         update(hits)
-                        .where(hits.c.id.in_(hit_ids[start : start + 500]), hits.c.delivered_at.is_(None))
+                        .where(
+                            hits.c.id.in_(hit_ids[start : start + 500]),
+                            hits.c.delivered_at.is_(None),
+                        )
                         .values(delivered_at=now)
                     )
 

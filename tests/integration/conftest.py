@@ -1,0 +1,126 @@
+"""Builders for the integration tests: feed documents in the style of real outlets, config files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from monitor import config as config_module
+from monitor.config import Config
+from monitor.pipeline import Monitor
+from monitor.store import Store
+
+Entry = tuple[str, str, str]  # guid, title, description
+
+
+def rss(title: str, link: str, entries: Sequence[Entry]) -> str:
+    """An RSS 2.0 document like a WordPress news site's (N1, Danas) publishes."""
+    start = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    items = "".join(
+        f"""
+    <item>
+      <title>{escape(entry_title)}</title>
+      <link>{link}/{guid}/</link>
+      <guid isPermaLink="false">{guid}</guid>
+      <pubDate>{format_datetime(start + timedelta(minutes=10 * number))}</pubDate>
+      <description><![CDATA[<p>{description}</p>]]></description>
+    </item>"""
+        for number, (guid, entry_title, description) in enumerate(entries)
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel>
+    <title>{escape(title)}</title>
+    <link>{link}</link>
+    <description>Vesti</description>
+    <language>sr</language>{items}
+  </channel>
+</rss>
+"""
+
+
+SERBIAN_NEWS: list[Entry] = [
+    ("n1-1001", "Vučić o odnosima Srbije i Rusije", "Predsednik je govorio o energetici i gasu."),
+    (
+        "n1-1002",
+        "BIA: Ruski aktivista proglašen bezbednosnim rizikom",
+        "Bezbednosno-informativna agencija (BIA) dala je negativnu ocenu, a ruski relokanti strahuju.",
+    ),
+    (
+        "n1-1003",
+        "Fudbal: Srbija pobedila Kolumbiju",
+        "Serbia beat Colombia in a friendly; no bias, said the coach.",
+    ),
+]
+
+RUSSIAN_NEWS: list[Entry] = [
+    (
+        "mz-1",
+        "Сербия выслала российского активиста",
+        "Релоканты в Белграде говорят, что БИА следит за ними.",
+    ),
+    ("mz-2", "Погода в Москве", "Снег и мороз."),
+]
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config file for local feeds and the local SMTP server; returns its path."""
+
+    def write(
+        feeds: dict[str, str],
+        *,
+        database_url: str,
+        smtp_port: int,
+        queries: Sequence[str] = ("BIA", "relokant*", "релоканты"),
+        extra: str = "",
+    ) -> Path:
+        feed_tables = "".join(
+            f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\ninterval = "1m"\n' for name, url in feeds.items()
+        )
+        query_list = ", ".join(f"'{query}'" for query in queries)
+        path = tmp_path / "monitor.toml"
+        path.write_text(
+            f"""
+[storage]
+url = "{database_url}"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+from = "monitor@example.org"
+timeout = "5s"
+{feed_tables}
+[[watchlists]]
+name = "relocants"
+queries = [{query_list}]
+recipients = ["desk@example.org", "lawyer@example.org"]
+timezone = "Europe/Belgrade"
+{extra}
+""",
+            encoding="utf-8",
+        )
+        return path
+
+    return write
+
+
+@pytest.fixture
+def open_monitor() -> Callable[[Path], Monitor]:
+    """Load a config file and open its store, as the CLI does; closed at teardown."""
+    stores: list[Store] = []
+
+    def open_(path: Path) -> Monitor:
+        config: Config = config_module.load(path)
+        store = Store(config.storage.url)
+        stores.append(store)
+        return Monitor(config, store)
+
+    yield open_  # type: ignore[misc]
+    for store in stores:
+        store.close()

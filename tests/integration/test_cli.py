@@ -1,0 +1,147 @@
+"""The commands a user types, run through click's runner (and a real process for the daemon)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import main
+from tests.integration.conftest import SERBIAN_NEWS, rss
+
+
+def monitor(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["-c", str(config), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_bad_query_exits_2_naming_the_file_and_key(tmp_path, write_config):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url="sqlite:///x.db",
+        smtp_port=25,
+        queries=("BIA", '"ruska dijaspora'),
+    )
+
+    code, stdout, stderr = monitor(config, "check-config")
+
+    assert code == 2
+    assert f"{config}: watchlists[0].queries[1]: column 1: unbalanced quote" in stderr
+    assert "Traceback" not in stdout + stderr
+
+
+def test_unknown_key_and_missing_file_exit_2(tmp_path, write_config):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url="sqlite:///x.db",
+        smtp_port=25,
+        extra='digets = "daily 07:00"',
+    )
+
+    code, _, stderr = monitor(config, "check-config")
+    missing_code, _, missing = monitor(tmp_path / "nope.toml", "poll", "--all")
+
+    assert code == 2 and "watchlists[0].digets: unknown key 'digets'; did you mean 'digest'?" in stderr
+    assert missing_code == 2 and "no such config file" in missing
+
+
+def test_check_config_summarises_feeds_watchlists_and_next_digest(tmp_path, write_config):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+
+    code, stdout, _ = monitor(config, "check-config")
+
+    assert code == 0
+    assert "1 feeds:\n  N1  --  every 1m   http://127.0.0.1:1/n1.xml\n" in stdout
+    assert "  relocants: 3 queries, feeds: all; to desk@example.org, lawyer@example.org" in stdout
+    assert re.search(r"digest daily 08:00 Europe/Belgrade; next \w{3} \d{4}-\d\d-\d\d 08:00 CES?T", stdout)
+
+
+def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_path, write_config):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+
+    code, polled, _ = monitor(config, "poll", "--all")
+    assert code == 0
+    assert "feeds ok: 1, failed: 0; new items: 3; new hits: 1" in polled
+
+    code, lines, _ = monitor(config, "hits", "--json", "--since", "7d")
+    [hit] = [json.loads(line) for line in lines.splitlines()]
+    assert hit["watchlist"] == "relocants" and hit["feed"] == "N1"
+    assert hit["url"] == "https://n1info.rs/n1-1002/"
+    assert hit["published"] == "2026-11-21T09:10:00Z"
+    assert hit["matched"] == ["BIA", "relokant*"]
+    assert hit["delivered"] is False
+
+    code, lines, _ = monitor(config, "feeds", "--json")
+    [feed] = [json.loads(line) for line in lines.splitlines()]
+    assert (feed["name"], feed["items"], feed["hits"], feed["last_error"]) == ("N1", 3, 1, None)
+    assert feed["last_success"].endswith("Z")
+
+    preview = tmp_path / "digest.html"
+    code, _, _ = monitor(config, "digest", "preview", "--output", str(preview))
+    assert code == 0 and ">BIA</mark>" in preview.read_text()
+    assert smtp_server.sink.envelopes == []
+
+    code, sent, _ = monitor(config, "digest", "send", "--watchlist", "relocants")
+    assert code == 0 and "sent relocants: 1 hits" in sent
+    code, lines, _ = monitor(config, "hits", "--json")
+    assert json.loads(lines)["delivered"] is True
+    code, again, _ = monitor(config, "digest", "send")
+    assert "nothing new for relocants" in again
+    assert len(smtp_server.sink.envelopes) == 1
+
+
+def test_unknown_watchlist_is_a_clear_error(tmp_path, write_config):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url=f"sqlite:///{tmp_path / 'm.db'}",
+        smtp_port=25,
+    )
+
+    code, _, stderr = monitor(config, "digest", "send", "--watchlist", "relocnats")
+
+    assert code == 2
+    assert "no watchlist named 'relocnats'; the watchlists are: relocants" in stderr
+
+
+def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp_path, write_config):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    database = tmp_path / "m.db"
+    config = write_config({"N1": url}, database_url=f"sqlite:///{database}", smtp_port=smtp_server.port)
+    heartbeat = tmp_path / "beat"
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "-c", str(config), "run", "--heartbeat", str(heartbeat)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while feed_server.statuses("/n1.xml") != [200] or not heartbeat.exists():
+            assert time.monotonic() < deadline, "the daemon did not poll within 30 s"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+
+    assert daemon.returncode == 0, log
+    assert "event=daemon.started" in log and "event=daemon.stopped" in log
+    assert "event=poll.ok feed=N1 status=200" in log
+    assert "Traceback" not in log
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)
+    code, stdout, _ = monitor(config, "health", "--heartbeat", str(heartbeat))
+    assert code == 0 and stdout.startswith("ok")

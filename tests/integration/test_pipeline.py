@@ -1,0 +1,161 @@
+"""poll → match → store → digest → send, end to end on a real HTTP server, SMTP server and database."""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+
+from monitor.fetch import Fetcher
+from monitor.pipeline import Monitor, PollSummary, utcnow
+from tests.conftest import free_port
+from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss
+
+
+def poll(monitor: Monitor) -> PollSummary:
+    async def run() -> PollSummary:
+        async with Fetcher() as fetcher:
+            return await monitor.poll(monitor.config.feeds, fetcher)
+
+    return asyncio.run(run())
+
+
+def html_part(message: EmailMessage) -> str:
+    part = message.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def text_part(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_unchanged_feed_is_stored_once_and_answered_304(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+
+    first, second = poll(monitor), poll(monitor)
+
+    assert (first.new_items, first.new_hits) == (3, 1)
+    assert (second.new_items, second.new_hits) == (0, 0)
+    assert feed_server.statuses("/n1.xml") == [200, 304]
+    [status] = monitor.store.feed_statuses()
+    assert (status.items, status.hits, status.last_error) == (3, 1, None)
+
+
+def test_new_entry_in_next_poll_makes_exactly_one_hit(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    poll(monitor)
+    fresh = ("n1-1004", "Relokanti iz Rusije traže boravak", "Nova pravila za strance.")
+    feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", [*SERBIAN_NEWS, fresh]))
+
+    summary = poll(monitor)
+
+    assert (summary.new_items, summary.new_hits) == (1, 1)
+    titles = [hit.item.title for hit in monitor.store.hits(watchlist="relocants")]
+    assert titles.count("Relokanti iz Rusije traže boravak") == 1
+    assert len(titles) == 2
+
+
+def test_digest_arrives_once_with_both_parts_the_link_and_the_highlight(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    poll(monitor)
+
+    [outcome] = monitor.send_digests(utcnow())
+    [again] = monitor.send_digests(utcnow())
+
+    assert (outcome.sent, outcome.hits) == (True, 1)
+    assert (again.sent, again.hits) == (False, 0)
+    [(recipients, _raw)] = smtp_server.sink.envelopes
+    assert sorted(recipients) == ["desk@example.org", "lawyer@example.org"]
+    [message] = smtp_server.sink.messages
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Subject"] == "[monitor] relocants: 1 new item"
+    assert message["Message-ID"] and message["Date"] and message["From"] == "monitor@example.org"
+    html, text = html_part(message), text_part(message)
+    assert 'href="https://n1info.rs/n1-1002/"' in html
+    assert ">BIA</mark>" in html
+    assert ">relokanti</mark>" in html
+    assert "*BIA*" in text and "https://n1info.rs/n1-1002/" in text
+    assert "Kolumbiju" not in html
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_refused_digest_stays_pending_and_a_later_run_delivers_it_once(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    poll(monitor)
+    smtp_server.sink.refuse = "451 4.3.0 try again later"
+
+    [refused] = monitor.send_digests(utcnow())
+
+    assert not refused.sent and "451" in (refused.error or "")
+    assert not any(hit.delivered for hit in monitor.store.hits())
+    smtp_server.sink.refuse = None
+    [delivered] = monitor.send_digests(utcnow())
+    [nothing] = monitor.send_digests(utcnow())
+    assert (delivered.sent, delivered.hits, nothing.hits) == (True, 1, 0)
+    assert len(smtp_server.sink.messages) == 1
+
+
+def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, write_config, open_monitor):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=free_port()))
+    poll(monitor)
+
+    [outcome] = monitor.send_digests(utcnow())
+
+    assert not outcome.sent and "Connection refused" in (outcome.error or "")
+    assert [hit.delivered for hit in monitor.store.hits()] == [None]
+
+
+def test_cyrillic_terms_match_cyrillic_text_and_bia_never_matches_serbia(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    urls = {
+        "N1": feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS)),
+        "Mediazona": feed_server.serve("/mz.xml", rss("Медиазона", "https://zona.media", RUSSIAN_NEWS)),
+    }
+    monitor = open_monitor(write_config(urls, database_url=database_url, smtp_port=smtp_server.port))
+
+    poll(monitor)
+
+    found = {hit.item.title: hit.matched_terms for hit in monitor.store.hits()}
+    assert found == {
+        "Сербия выслала российского активиста": ["релоканты"],
+        "BIA: Ruski aktivista proglašen bezbednosnim rizikom": ["BIA", "relokant*"],
+    }
+
+
+def test_failing_feed_is_recorded_and_the_others_still_poll(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    good = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    broken = feed_server.serve("/down.xml", "", status=500)
+    html = feed_server.serve("/page.html", "<html><body>Not a feed</body></html>", content_type="text/html")
+    monitor = open_monitor(
+        write_config(
+            {"N1": good, "Down": broken, "Page": html},
+            database_url=database_url,
+            smtp_port=smtp_server.port,
+        )
+    )
+
+    summary = poll(monitor)
+
+    assert (summary.ok, summary.failed, summary.new_items) == (1, 2, 3)
+    errors = {status.name: status.last_error for status in monitor.store.feed_statuses()}
+    assert errors["N1"] is None
+    assert "HTTP 500" in errors["Down"]
+    assert "not a readable feed" in errors["Page"]
