@@ -22,14 +22,14 @@ log = logging.getLogger("monitor.daemon")
 
 DIGEST_GRACE = timedelta(hours=6)
 HEARTBEAT_EVERY = timedelta(minutes=1)
-SHUTDOWN_GRACE = 30.0
+SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction is atomic anyway
 
 
-def digest_missed(watchlist: WatchlistConfig, last_run: datetime | None, now: datetime) -> bool:
-    """True when a scheduled digest fell between the last run and ``now`` (the daemon was down)."""
-    if last_run is None:
+def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: datetime) -> bool:
+    """True when a scheduled digest fell between ``due_since`` and ``now`` (the daemon was down)."""
+    if due_since is None:
         return False
-    return watchlist.digest.next_after(last_run, watchlist.timezone) <= now
+    return watchlist.digest.next_after(due_since, watchlist.timezone) <= now
 
 
 class Daemon:
@@ -73,10 +73,17 @@ class Daemon:
 
     async def _beat(self) -> None:
         if self.heartbeat:
-            await asyncio.to_thread(self.heartbeat.write_text, utcnow().isoformat() + "\n")
+            await asyncio.to_thread(self._write_heartbeat)
 
-    def _schedule(self, fetcher: Fetcher) -> None:
-        now = utcnow()
+    def _write_heartbeat(self) -> None:
+        """Write then rename, so `monitor health` never reads half a timestamp."""
+        assert self.heartbeat is not None
+        partial = self.heartbeat.with_name(self.heartbeat.name + ".tmp")
+        partial.write_text(utcnow().isoformat() + "\n")
+        partial.replace(self.heartbeat)
+
+    def _schedule(self, fetcher: Fetcher, now: datetime) -> None:
+        """Interval jobs per group of feeds with one interval, a cron job per digest, a heartbeat."""
         by_interval: dict[timedelta, list[FeedConfig]] = defaultdict(list)
         for feed in self.monitor.config.feeds:
             by_interval[feed.interval].append(feed)
@@ -86,12 +93,11 @@ class Daemon:
                 IntervalTrigger(seconds=interval.total_seconds(), jitter=5),
                 args=[feeds, fetcher],
                 id=f"poll-{int(interval.total_seconds())}s",
-                next_run_time=now,
+                next_run_time=now + interval,
                 coalesce=True,
                 max_instances=1,
             )
         for watchlist in self.monitor.config.watchlists:
-            missed = digest_missed(watchlist, self.monitor.store.last_digest_at(watchlist.name), now)
             self.scheduler.add_job(
                 self._tracked(self._digest),
                 watchlist.digest.trigger(watchlist.timezone),
@@ -101,15 +107,26 @@ class Daemon:
                 misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
                 max_instances=1,
             )
-            if missed:
-                event(log, "digest.catch_up", watchlist=watchlist.name)
-                self.scheduler.add_job(self._tracked(self._digest), args=[watchlist], next_run_time=now)
+        self.scheduler.add_job(self._tracked(self._start), args=[fetcher, now], next_run_time=now, id="start")
         self.scheduler.add_job(
             self._tracked(self._beat),
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
             next_run_time=now,
             id="heartbeat",
         )
+
+    async def _start(self, fetcher: Fetcher, now: datetime) -> None:
+        """Poll every feed once, then send the digests that fell due while the daemon was down,
+        so that they carry the news published meanwhile."""
+        missed = [
+            watchlist
+            for watchlist in self.monitor.config.watchlists
+            if digest_missed(watchlist, self.monitor.store.digest_due_since(watchlist.name), now)
+        ]
+        await self._poll(list(self.monitor.config.feeds), fetcher)
+        for watchlist in missed:
+            event(log, "digest.catch_up", watchlist=watchlist.name)
+            await self._digest(watchlist)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or SIGTERM/SIGINT arrives; then let running jobs finish."""
@@ -118,7 +135,8 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         async with Fetcher() as fetcher:
-            self._schedule(fetcher)
+            now = utcnow()
+            self._schedule(fetcher, now)
             self.scheduler.start()
             event(
                 log,
@@ -134,4 +152,6 @@ class Daemon:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+        if self.heartbeat:
+            self.heartbeat.unlink(missing_ok=True)  # a stopped daemon must not look healthy
         event(log, "daemon.stopped")

@@ -312,10 +312,17 @@ class Store:
                         .values(delivered_at=now)
                     )
 
-    def last_digest_at(self, watchlist: str) -> datetime | None:
-        """When the watchlist's digest last ran, whatever the outcome: the base for catching up."""
+    def digest_due_since(self, watchlist: str) -> datetime | None:
+        """Since when the watchlist has been waiting for a digest: its last run, whatever the
+        outcome, or, if it never ran, its oldest undelivered hit. None when nothing waits."""
         with self._tx() as connection:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(digests.c.watchlist == watchlist)
             ).scalar()
+            if moment is None:
+                moment = connection.execute(
+                    select(func.min(hits.c.created_at)).where(
+                        hits.c.watchlist == watchlist, hits.c.delivered_at.is_(None)
+                    )
+                ).scalar()
         return moment

@@ -130,6 +130,8 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp
         while feed_server.statuses("/n1.xml") != [200] or not heartbeat.exists():
             assert time.monotonic() < deadline, "the daemon did not poll within 30 s"
             time.sleep(0.1)
+        code, healthy, _ = monitor(config, "health", "--heartbeat", str(heartbeat))
+        assert code == 0 and healthy.startswith("ok: heartbeat")
         time.sleep(0.5)
         daemon.send_signal(signal.SIGTERM)
         _, log = daemon.communicate(timeout=30)
@@ -143,5 +145,5 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp
     with sqlite3.connect(database) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)
-    code, stdout, _ = monitor(config, "health", "--heartbeat", str(heartbeat))
-    assert code == 0 and stdout.startswith("ok")
+    code, _, stderr = monitor(config, "health", "--heartbeat", str(heartbeat))
+    assert code == 1 and "no readable heartbeat" in stderr

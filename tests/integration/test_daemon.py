@@ -1,0 +1,54 @@
+"""The daemon in-process: its first poll, and a digest missed while it was down."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from monitor.daemon import Daemon
+from monitor.pipeline import utcnow
+from tests.integration.conftest import SERBIAN_NEWS, rss
+
+
+async def run_until(daemon: Daemon, done, timeout: float = 20.0) -> None:
+    stop = asyncio.Event()
+    running = asyncio.create_task(daemon.run(stop))
+    try:
+        async with asyncio.timeout(timeout):
+            while not done():
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+
+
+def test_digest_missed_while_down_goes_out_when_the_daemon_starts(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    two_days_ago = utcnow() - timedelta(days=2)
+    monitor.store.record_digest(
+        watchlist="relocants", recipients=[], message_id=None, hit_ids=[], status="empty", now=two_days_ago
+    )
+
+    asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
+
+    [message] = smtp_server.sink.messages
+    assert message["Subject"] == "[monitor] relocants: 1 new item"
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_daemon_started_after_its_last_digest_sends_nothing_early(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    monitor.store.record_digest(
+        watchlist="relocants", recipients=[], message_id=None, hit_ids=[], status="empty", now=utcnow()
+    )
+
+    asyncio.run(run_until(Daemon(monitor), lambda: monitor.store.hits()))
+
+    assert smtp_server.sink.envelopes == []
+    assert [hit.delivered for hit in monitor.store.hits()] == [None]
