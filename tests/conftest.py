@@ -27,6 +27,7 @@ class Route:
     content_type: str = "application/rss+xml; charset=utf-8"
     etag: str | None = None
     status: int = 200
+    location: str | None = None
 
 
 @dataclass
@@ -35,6 +36,7 @@ class FeedServer:
 
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)
+    user_agents: list[str] = field(default_factory=list)
     port: int = 0
 
     def url(self, path: str) -> str:
@@ -56,7 +58,8 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if route is None:
                 status, body, headers = 404, b"not found", {}
             elif route.status != 200:
-                status, body, headers = route.status, b"", {}
+                status, body = route.status, b""
+                headers = {"Location": route.location} if route.location else {}
             elif route.etag and self.headers.get("If-None-Match") == route.etag:
                 status, body, headers = 304, b"", {"ETag": route.etag}
             else:
@@ -65,6 +68,7 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 if route.etag:
                     headers["ETag"] = route.etag
             server.log.append((self.path, status))
+            server.user_agents.append(self.headers.get("User-Agent", ""))
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -86,7 +90,7 @@ def feed_server() -> Iterator[FeedServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
     httpd.daemon_threads = True
     server.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield server
     httpd.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from email.message import EmailMessage
 
 from monitor.fetch import Fetcher
@@ -159,3 +160,17 @@ def test_failing_feed_is_recorded_and_the_others_still_poll(
     assert errors["N1"] is None
     assert "HTTP 500" in errors["Down"]
     assert "not a readable feed" in errors["Page"]
+
+
+def test_redirects_are_followed_with_a_user_agent_naming_the_project(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    target = feed_server.serve("/feed/", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    moved = feed_server.serve("/rss", "", status=301, location=target)
+    monitor = open_monitor(write_config({"N1": moved}, database_url=database_url, smtp_port=smtp_server.port))
+
+    summary = poll(monitor)
+
+    assert (summary.failed, summary.new_items) == (0, 3)
+    assert feed_server.log == [("/rss", 301), ("/feed/", 200)]
+    assert all(re.fullmatch(r"monitor/\S+ \(\+https?://\S+\)", agent) for agent in feed_server.user_agents)
