@@ -36,8 +36,8 @@ from monitor.schedule import Schedule, parse_duration, parse_schedule
 DEFAULT_PATH = Path("config/monitor.toml")
 EXAMPLE_PATH = Path("config/monitor.example.toml")
 STORAGE_URL_ENV = "MONITOR_STORAGE_URL"
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-_NAME = re.compile(r"^[\w][\w .-]*$")
+_EMAIL = re.compile(r"[^@\s<>\",]+@[^@\s<>\",]+\.[^@\s<>\",]+")
+_NAME = re.compile(r"\w[\w .-]*")
 
 
 def _duration(value: Any) -> timedelta:
@@ -61,14 +61,14 @@ def _timezone(value: Any) -> ZoneInfo:
         return value
     try:
         return ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f'{value!r} is not an IANA time zone; write a name such as "Europe/Belgrade" or "UTC"'
         ) from None
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise ValueError(f"{value!r} is not an email address; write it as name@example.org")
     return value
 
@@ -79,7 +79,7 @@ def _query(value: str) -> str:
 
 
 def _name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             f"{value!r}: a name starts with a letter or digit and uses letters, digits, space, . - _"
         )
@@ -87,7 +87,7 @@ def _name(value: str) -> str:
 
 
 def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
+    if not re.fullmatch(r"https?://[^\s/]+\S*", value):
         raise ValueError(f"{value!r} is not an http(s) URL; write it as https://example.org/rss")
     return value
 

@@ -9,6 +9,7 @@ Unicode-aware, so Cyrillic works and ``BIA`` never matches inside "Serbia".
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ def _term(text: str, words: list[str], prefix: bool) -> Term:
 def compile_query(text: str) -> Query:
     """Compile one query; raises QueryError naming the column of the problem."""
     terms = []
-    for token in _TOKEN.finditer(text):
+    for token in _TOKEN.finditer(unicodedata.normalize("NFC", text)):
         column = token.start() + 1
         phrase, closed, word = token.groups()
         if word is not None:

@@ -49,18 +49,25 @@ class _TextExtractor(HTMLParser):
 
 def plain_text(fragment: str) -> str:
     """HTML fragment → one line of plain text: tags stripped, entities decoded, NFC."""
-    if "<" in fragment:
+    if "<" in fragment:  # the parser decodes entities itself: decoding again would corrupt "&amp;lt;"
         extractor = _TextExtractor()
         extractor.feed(fragment)
         extractor.close()
-        fragment = "".join(extractor.parts)
-    text = html.unescape(fragment).translate(_INVISIBLE)
+        text = "".join(extractor.parts)
+    else:
+        text = html.unescape(fragment)
+    text = text.translate(_INVISIBLE)
     return unicodedata.normalize("NFC", _SPACE.sub(" ", text).strip())
 
 
-def _published(entry: Mapping[str, Any], now: datetime) -> datetime:
+def _raw(entry: dict[str, Any], key: str) -> Any:
+    """The entry's own value, bypassing feedparser's deprecated updated→published key mapping."""
+    return dict.get(entry, key)
+
+
+def _published(entry: dict[str, Any], now: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = _raw(entry, key)
         if parsed:
             return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     return now
@@ -82,14 +89,14 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
     parsed = feedparser.parse(
         body, response_headers={**headers, "content-location": url}, sanitize_html=False
     )
-    if not parsed.entries and (parsed.bozo or not parsed.version):
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no RSS or Atom elements found"
         raise ParseError(url, f"not a readable feed: {reason}")
     items = []
     for entry in parsed.entries:
         title = plain_text(entry.get("title", ""))
         summary = plain_text(entry.get("summary", ""))
-        raw_date = entry.get("published") or entry.get("updated") or ""
+        raw_date = _raw(entry, "published") or _raw(entry, "updated") or ""
         items.append(
             Item(
                 feed=feed,

@@ -79,20 +79,28 @@ def highlight(
 
 
 def snippet(text: str, spans: Sequence[Span], context: int = SNIPPET_CONTEXT) -> tuple[Segment, ...]:
-    """A window of ``text`` around its first matched span, cut at word boundaries, with ellipses."""
+    """A window of ``text`` around its first matched span, cut at spaces, with ellipses."""
     if len(text) <= 2 * context + 40:
         return highlight(text, spans)
-    first = min((span.start for span in spans), default=0)
-    start = max(0, first - context)
-    end = min(len(text), max(first, start) + 2 * context)
-    if start > 0:
-        start = text.find(" ", start) + 1 or start
-    if end < len(text):
-        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > first else end
-    segments = highlight(text, spans, start, end)
+    first = min(spans, key=lambda span: span.start) if spans else Span("summary", 0, 0, "")
+    start = max(0, first.start - context)
+    if start > 0 and (space := text.find(" ", start, first.start)) != -1:
+        start = space + 1  # begin on a word, never after the match
+    end = max(start + 2 * context, first.end)
+    if end < len(text) and (space := text.find(" ", end, end + 20)) != -1:
+        end = space  # finish the word under way
+    end = min(end, len(text))
     prefix = (Segment("… "),) if start > 0 else ()
     suffix = (Segment(" …"),) if end < len(text) else ()
-    return prefix + segments + suffix
+    return prefix + highlight(text, spans, start, end) + suffix
+
+
+def plain(segments: Sequence[Segment]) -> str:
+    """Segments as plain text, matches marked with asterisks: the text digest's highlight."""
+    return "".join(f"*{segment.text}*" if segment.marked else segment.text for segment in segments)
+
+
+_templates.filters["plain"] = plain
 
 
 def _spans(hit: Hit, field: Field) -> list[Span]:

@@ -1,0 +1,496 @@
+"""monitor.config.load: TOML files written to tmp_path; every problem is one ConfigError."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor.config import STORAGE_URL_ENV, Config, load
+from monitor.errors import ConfigError, MonitorError
+
+VALID = """\
+[storage]
+url = "sqlite:///data/monitor.db"
+
+[smtp]
+host = "mail.example.org"
+port = 587
+security = "starttls"
+username = "monitor"
+from = "monitor@example.org"
+timeout = "45s"
+
+[[feeds]]
+url = "https://n1info.rs/feed/"
+name = "N1 Srbija"
+language = "sr"
+interval = "15m"
+tags = ["serbia"]
+
+[[feeds]]
+url = "https://www.rts.rs/vesti/rss.html"
+name = "RTS Vesti"
+interval = "1h"
+tags = ["serbia", "public"]
+
+[[feeds]]
+url = "https://meduza.io/rss/all"
+name = "Meduza"
+language = "ru"
+tags = ["russian"]
+
+[[watchlists]]
+name = "relocants"
+recipients = ["desk@example.org"]
+queries = ['relokant*', '"Rusi u Srbiji"', 'релокант*']
+
+[[watchlists]]
+name = "bia"
+recipients = ["research@example.org", "legal@example.org"]
+digest = "weekly mon 08:00"
+timezone = "Europe/Belgrade"
+feeds = ["tag:serbia", "Meduza"]
+queries = ['BIA', 'БИА']
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_storage_override(monkeypatch):
+    """The developer's own $MONITOR_STORAGE_URL must not leak into these tests."""
+    monkeypatch.delenv(STORAGE_URL_ENV, raising=False)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write TOML text to a config file in its own folder and return the path."""
+
+    def write(text: str, name: str = "monitor.toml") -> Path:
+        path = tmp_path / "conf" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+def load_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    return str(caught.value)
+
+
+def edited(old: str, new: str) -> str:
+    assert old in VALID, f"test setup: {old!r} is not in VALID"
+    return VALID.replace(old, new, 1)
+
+
+# --- a valid file ---------------------------------------------------------------------------
+
+
+def test_valid_file_loads_into_typed_values(write):
+    config = load(write(VALID))
+
+    assert [feed.name for feed in config.feeds] == ["N1 Srbija", "RTS Vesti", "Meduza"]
+    assert config.feeds[0].interval == timedelta(minutes=15)
+    assert config.feeds[1].interval == timedelta(hours=1)
+    assert config.feeds[2].interval == timedelta(minutes=15)  # the default
+    assert config.feeds[0].tags == ["serbia"]
+    assert config.smtp.sender == "monitor@example.org"
+    assert config.smtp.port == 587
+    assert config.smtp.security == "starttls"
+    assert config.smtp.timeout == timedelta(seconds=45)
+    relocants, bia = config.watchlists
+    assert relocants.queries == ["relokant*", '"Rusi u Srbiji"', "релокант*"]
+    assert relocants.digest.cron == "0 8 * * *"  # default: daily 08:00
+    assert relocants.timezone == ZoneInfo("UTC")
+    assert relocants.feeds is None
+    assert bia.digest.text == "weekly mon 08:00"
+    assert bia.timezone == ZoneInfo("Europe/Belgrade")
+    assert bia.recipients == ["research@example.org", "legal@example.org"]
+
+
+def test_config_remembers_its_path(write):
+    path = write(VALID)
+
+    assert load(path).path == path
+
+
+def test_smtp_password_comes_from_the_environment_only(write, monkeypatch):
+    config = load(write(VALID))
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "s3cret")
+
+    assert config.smtp.password == "s3cret"
+
+
+def test_minimal_file_gets_defaults(write):
+    config = load(
+        write(
+            """\
+            [[feeds]]
+            url = "https://n1info.rs/feed/"
+            name = "N1"
+
+            [[watchlists]]
+            name = "bia"
+            recipients = ["a@example.org"]
+            queries = ["BIA"]
+            """
+        )
+    )
+
+    assert config.smtp.host == "127.0.0.1"
+    assert config.smtp.port == 25
+    assert config.storage.url.startswith("sqlite:///")
+    assert config.storage.url.endswith("/data/monitor.db")
+
+
+# --- storage --------------------------------------------------------------------------------
+
+
+def test_relative_sqlite_path_resolves_against_the_config_folder(write, tmp_path):
+    config = load(write(VALID))
+
+    assert config.storage.url == f"sqlite:///{(tmp_path / 'conf' / 'data' / 'monitor.db').resolve()}"
+
+
+def test_relative_sqlite_path_does_not_depend_on_the_working_directory(write, tmp_path, monkeypatch):
+    path = write(VALID)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    assert load(path).storage.url == f"sqlite:///{(tmp_path / 'conf' / 'data' / 'monitor.db').resolve()}"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:////var/lib/monitor/monitor.db", "sqlite:////var/lib/monitor/monitor.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql://monitor@db:5432/monitor", "postgresql+psycopg://monitor@db:5432/monitor"),
+        ("postgres://monitor@db/monitor", "postgresql+psycopg://monitor@db/monitor"),
+        ("postgresql+psycopg://monitor@db/monitor", "postgresql+psycopg://monitor@db/monitor"),
+    ],
+)
+def test_storage_url_is_normalised(write, url, expected):
+    config = load(write(edited('url = "sqlite:///data/monitor.db"', f'url = "{url}"')))
+
+    assert config.storage.url == expected
+
+
+def test_unsupported_storage_url_is_an_error(write):
+    path = write(edited('url = "sqlite:///data/monitor.db"', 'url = "mysql://monitor@db/monitor"'))
+
+    message = load_error(path)
+
+    assert str(path) in message
+    assert "storage.url" in message
+    assert "postgresql://" in message
+
+
+def test_storage_url_from_the_environment_overrides_the_file(write, monkeypatch):
+    monkeypatch.setenv(STORAGE_URL_ENV, "postgresql://monitor@db.internal:5432/monitor")
+
+    config = load(write(VALID))
+
+    assert config.storage.url == "postgresql+psycopg://monitor@db.internal:5432/monitor"
+
+
+def test_storage_url_from_the_environment_applies_without_a_storage_table(write, monkeypatch):
+    monkeypatch.setenv(STORAGE_URL_ENV, "postgresql://monitor@db/monitor")
+
+    config = load(write(VALID.replace('[storage]\nurl = "sqlite:///data/monitor.db"\n', "")))
+
+    assert config.storage.url == "postgresql+psycopg://monitor@db/monitor"
+
+
+# --- errors: where and what -----------------------------------------------------------------
+
+
+def test_bad_query_names_the_watchlist_and_query_index(write):
+    path = write(edited("queries = ['BIA', 'БИА']", "queries = ['BIA', '\"security risk']"))
+
+    message = load_error(path)
+
+    assert str(path) in message
+    assert "watchlists[1].queries[1]" in message
+    assert "unbalanced quote" in message
+
+
+def test_bad_first_query_of_second_watchlist(write):
+    path = write(edited("queries = ['BIA', 'БИА']", "queries = ['BIA AND Serbia']"))
+
+    message = load_error(path)
+
+    assert "watchlists[1].queries[0]" in message
+    assert "column 5" in message
+
+
+@pytest.mark.parametrize("zone", ["Europe/Nowhere", "CET+1", "", "../etc/passwd"])
+def test_bad_timezone_names_its_key_path(write, zone):
+    path = write(edited('name = "relocants"', f'name = "relocants"\ntimezone = "{zone}"'))
+
+    message = load_error(path)
+
+    assert str(path) in message
+    assert "watchlists[0].timezone" in message
+    assert "Europe/Belgrade" in message  # the hint shows a valid name
+
+
+def test_timezone_naming_a_region_folder_is_a_config_error(write):
+    path = write(edited('name = "relocants"', 'name = "relocants"\ntimezone = "Europe"'))
+
+    assert "watchlists[0].timezone" in load_error(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "hint"),
+    [
+        (
+            'recipients = ["desk@example.org"]',
+            'recipient = ["desk@example.org"]',
+            "watchlists[0].recipient",
+            "did you mean 'recipients'?",
+        ),
+        ("port = 587", "prot = 587", "smtp.prot", "did you mean 'port'?"),
+        ('interval = "1h"', 'intervall = "1h"', "feeds[1].intervall", "did you mean 'interval'?"),
+        ("[storage]", "[storag]", "storag", "did you mean 'storage'?"),
+        ('language = "ru"', 'colour = "red"', "feeds[2].colour", "check its spelling or remove it"),
+    ],
+)
+def test_unknown_key_is_an_error_with_a_hint(write, old, new, where, hint):
+    path = write(edited(old, new))
+
+    message = load_error(path)
+
+    assert str(path) in message
+    assert f"{where}: unknown key" in message
+    assert hint in message
+
+
+def test_path_key_is_not_accepted_from_the_file(write):
+    message = load_error(write('path = "/etc/other.toml"\n' + VALID))
+
+    assert "path: unknown key" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ('url = "https://meduza.io/rss/all"\n', "", "feeds[2].url"),
+        ('name = "N1 Srbija"\n', "", "feeds[0].name"),
+        ('recipients = ["desk@example.org"]\n', "", "watchlists[0].recipients"),
+        ("queries = ['BIA', 'БИА']\n", "", "watchlists[1].queries"),
+    ],
+)
+def test_missing_required_key_is_named(write, old, new, where):
+    message = load_error(write(edited(old, new)))
+
+    assert f"{where}: required key is missing" in message
+
+
+def test_missing_watchlists_is_named(write):
+    text = VALID[: VALID.index("[[watchlists]]")]
+
+    message = load_error(write(text))
+
+    assert "watchlists: required key is missing" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "says"),
+    [
+        ('interval = "15m"', 'interval = "15 minutes"', "feeds[0].interval", "15m"),
+        ('interval = "15m"', "interval = 15", "feeds[0].interval", "as a string"),
+        (
+            'digest = "weekly mon 08:00"',
+            'digest = "weekly monday"',
+            "watchlists[1].digest",
+            "weekly mon 08:00",
+        ),
+        (
+            'digest = "weekly mon 08:00"',
+            'digest = "daily 25:00"',
+            "watchlists[1].digest",
+            "not a time of day",
+        ),
+        (
+            'recipients = ["desk@example.org"]',
+            'recipients = ["desk at example.org"]',
+            "watchlists[0].recipients[0]",
+            "not an email address",
+        ),
+        ('recipients = ["desk@example.org"]', "recipients = []", "watchlists[0].recipients", "at least 1"),
+        ('from = "monitor@example.org"', 'from = "monitor"', "smtp.from", "not an email address"),
+        ('url = "https://n1info.rs/feed/"', 'url = "n1info.rs/feed/"', "feeds[0].url", "http(s) URL"),
+        ('security = "starttls"', 'security = "tls"', "smtp.security", "starttls"),
+        ("port = 587", "port = 70000", "smtp.port", "65535"),
+        ('name = "Meduza"', 'name = "/Meduza"', "feeds[2].name", "a name starts with"),
+    ],
+)
+def test_bad_value_is_reported_with_its_key_path(write, old, new, where, says):
+    path = write(edited(old, new))
+
+    message = load_error(path)
+
+    assert f"{path}: {where}: " in message
+    assert says in message
+
+
+def test_every_problem_is_reported_at_once(write):
+    text = edited("port = 587", "port = 0")
+    text = text.replace("queries = ['BIA', 'БИА']", "queries = ['a*b']")
+
+    message = load_error(write(text))
+
+    assert "smtp.port" in message
+    assert "watchlists[1].queries[0]" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ('name = "Meduza"', 'name = "N1 Srbija"', "feeds[2].name"),
+        ('name = "bia"', 'name = "relocants"', "watchlists[1].name"),
+    ],
+)
+def test_duplicate_names_are_an_error(write, old, new, where):
+    path = write(edited(old, new))
+
+    message = load_error(path)
+
+    assert f"{path}: {where}: " in message
+    assert "used twice" in message
+
+
+@pytest.mark.parametrize(
+    ("feeds", "where", "says"),
+    [
+        ('["N2 Srbija"]', "watchlists[0].feeds[0]", "'N2 Srbija'"),
+        ('["Meduza", "tag:balkan"]', "watchlists[0].feeds[1]", "tag 'balkan'"),
+        ('["serbia"]', "watchlists[0].feeds[0]", "feed name 'serbia'"),
+    ],
+)
+def test_watchlist_referencing_an_unknown_feed_or_tag_is_an_error(write, feeds, where, says):
+    path = write(edited('name = "relocants"', f'name = "relocants"\nfeeds = {feeds}'))
+
+    message = load_error(path)
+
+    assert f"{path}: {where}: " in message
+    assert says in message
+    assert "known:" in message
+
+
+def test_invalid_toml_is_a_config_error_with_the_path(write):
+    path = write(VALID.replace("[storage]", "[storage"))
+
+    message = load_error(path)
+
+    assert str(path) in message
+    assert "not valid TOML" in message
+    assert "line 1" in message
+
+
+def test_missing_file_is_a_config_error_with_the_path(tmp_path):
+    path = tmp_path / "nowhere" / "monitor.toml"
+
+    message = load_error(path)
+
+    assert str(path) in message
+    assert "no such config file" in message
+
+
+def test_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    path = tmp_path / "monitor.toml"
+    path.write_bytes(VALID.replace("БИА", "BIA").encode() + "# Београд\n".encode("cp1251"))
+
+    assert str(path) in load_error(path)
+
+
+def test_config_error_is_a_monitor_error():
+    assert issubclass(ConfigError, MonitorError)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('recipients = ["desk@example.org"]', 'recipients = ["desk@example.org\\n"]'),
+        ('from = "monitor@example.org"', 'from = "monitor@example.org\\n"'),
+        ('name = "relocants"', 'name = "relocants\\n"'),
+    ],
+)
+def test_value_with_a_trailing_newline_is_rejected(write, old, new):
+    load_error(write(edited(old, new)))
+
+
+def test_huge_interval_is_a_config_error_not_a_crash(write):
+    message = load_error(write(edited('interval = "15m"', 'interval = "1000000000d"')))
+
+    assert "feeds[0].interval: '1000000000d'" in message
+
+
+# --- watches and lookup ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(write) -> Config:
+    return load(write(VALID))
+
+
+def feed(config: Config, name: str):
+    return next(f for f in config.feeds if f.name == name)
+
+
+@pytest.mark.parametrize(
+    ("watchlist", "feed_name", "watched"),
+    [
+        ("relocants", "N1 Srbija", True),  # no feeds key: every feed
+        ("relocants", "Meduza", True),
+        ("bia", "N1 Srbija", True),  # tag:serbia
+        ("bia", "RTS Vesti", True),  # tag:serbia
+        ("bia", "Meduza", True),  # by name
+    ],
+)
+def test_watches_honours_names_and_tags(config, watchlist, feed_name, watched):
+    assert config.watchlist(watchlist).watches(feed(config, feed_name)) is watched
+
+
+def test_watches_is_false_for_a_feed_neither_named_nor_tagged(write):
+    config = load(write(edited('feeds = ["tag:serbia", "Meduza"]', 'feeds = ["tag:public"]')))
+    bia = config.watchlist("bia")
+
+    assert bia.watches(feed(config, "RTS Vesti")) is True
+    assert bia.watches(feed(config, "N1 Srbija")) is False
+    assert bia.watches(feed(config, "Meduza")) is False
+
+
+def test_tag_reference_does_not_match_a_feed_name(write):
+    config = load(write(edited('feeds = ["tag:serbia", "Meduza"]', 'feeds = ["Meduza"]')))
+
+    assert config.watchlist("bia").watches(feed(config, "N1 Srbija")) is False
+
+
+def test_watchlists_for_a_feed(write):
+    config = load(write(edited('feeds = ["tag:serbia", "Meduza"]', 'feeds = ["tag:russian"]')))
+
+    assert [w.name for w in config.watchlists_for(feed(config, "Meduza"))] == ["relocants", "bia"]
+    assert [w.name for w in config.watchlists_for(feed(config, "N1 Srbija"))] == ["relocants"]
+
+
+def test_watchlist_by_name(config):
+    assert config.watchlist("bia").queries == ["BIA", "БИА"]
+
+
+def test_unknown_watchlist_name_is_a_config_error_listing_the_names(config):
+    with pytest.raises(ConfigError) as caught:
+        config.watchlist("expulsions")
+
+    message = str(caught.value)
+    assert "'expulsions'" in message
+    assert "relocants" in message
+    assert "bia" in message
+    assert str(config.path) in message

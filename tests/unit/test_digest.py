@@ -1,0 +1,467 @@
+"""render_digest, snippet, highlight and send.build_message: pure, so tested with plain values."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr, parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor.digest import Digest, Segment, highlight, render_digest, snippet
+from monitor.match import Matcher
+from monitor.models import Hit, Item, Span
+from monitor.send import build_message
+
+BELGRADE = ZoneInfo("Europe/Belgrade")
+NOW = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 CET in Belgrade
+MARK = re.compile(r"<mark[^>]*>(.*?)</mark>")
+
+
+def hit(
+    id: int,
+    title: str,
+    summary: str = "",
+    *,
+    link: str = "https://n1info.rs/vesti/1/",
+    published: datetime = datetime(2026, 3, 2, 7, 0, tzinfo=UTC),
+    queries: tuple[str, ...] = ("BIA",),
+    feed: str = "N1 Srbija",
+) -> Hit:
+    """A hit whose matches come from the real matcher, so spans are where they would be."""
+    item = Item(feed, f"id-{id}", title, summary, link, published)
+    matches = tuple(Matcher(list(queries)).match(item))
+    assert matches, f"test setup: {queries} does not match {title!r} / {summary!r}"
+    return Hit(id, "bia", item, matches, published, None)
+
+
+def render(hits, *, watchlist="bia", timezone=BELGRADE, now=NOW):
+    return render_digest(watchlist, hits, timezone, now)
+
+
+def joined(segments: tuple[Segment, ...]) -> str:
+    return "".join(segment.text for segment in segments)
+
+
+def marked(segments: tuple[Segment, ...]) -> list[str]:
+    return [segment.text for segment in segments if segment.marked]
+
+
+# --- subject and order ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "subject"),
+    [
+        (1, "[monitor] bia: 1 new item"),
+        (2, "[monitor] bia: 2 new items"),
+        (3, "[monitor] bia: 3 new items"),
+    ],
+)
+def test_subject_counts_items_with_the_right_plural(count, subject):
+    hits = [hit(i, f"BIA vest {i}") for i in range(1, count + 1)]
+
+    digest = render(hits)
+
+    assert digest.subject == subject
+    assert digest.watchlist == "bia"
+
+
+def test_heading_counts_items_in_both_parts():
+    digest = render([hit(1, "BIA vest")])
+
+    assert "1 new item ·" in digest.html
+    assert digest.text.startswith("bia: 1 new item (")
+
+
+def test_newest_item_comes_first():
+    old = hit(1, "BIA stara vest", published=datetime(2026, 3, 1, 7, 0, tzinfo=UTC))
+    new = hit(2, "BIA nova vest", published=datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    middle = hit(3, "BIA srednja vest", published=datetime(2026, 3, 1, 19, 0, tzinfo=UTC))
+
+    digest = render([old, new, middle])
+
+    assert digest.hit_ids == (2, 3, 1)
+    for part in (digest.html, digest.text):
+        assert part.index("nova vest") < part.index("srednja vest") < part.index("stara vest")
+
+
+def test_items_published_together_are_ordered_by_hit_id_descending():
+    same = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+    digest = render([hit(5, "BIA a", published=same), hit(9, "BIA b", published=same)])
+
+    assert digest.hit_ids == (9, 5)
+
+
+# --- times ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("published", "timezone", "shown"),
+    [
+        (datetime(2026, 3, 2, 7, 0, tzinfo=UTC), BELGRADE, "Mon 02 Mar 2026, 08:00 CET"),
+        (datetime(2026, 6, 1, 6, 0, tzinfo=UTC), BELGRADE, "Mon 01 Jun 2026, 08:00 CEST"),
+        (datetime(2026, 3, 2, 7, 0, tzinfo=UTC), ZoneInfo("UTC"), "Mon 02 Mar 2026, 07:00 UTC"),
+        (datetime(2026, 3, 2, 23, 30, tzinfo=UTC), BELGRADE, "Tue 03 Mar 2026, 00:30 CET"),
+    ],
+)
+def test_item_time_is_shown_in_the_watchlist_timezone(published, timezone, shown):
+    digest = render([hit(1, "BIA vest", published=published)], timezone=timezone)
+
+    assert shown in digest.html
+    assert shown in digest.text
+
+
+def test_generated_time_is_now_in_the_watchlist_timezone():
+    digest = render([hit(1, "BIA vest")], now=datetime(2026, 6, 1, 6, 0, tzinfo=UTC))
+
+    assert "Mon 01 Jun 2026, 08:00 CEST" in digest.html
+    assert digest.text.startswith("bia: 1 new item (Mon 01 Jun 2026, 08:00 CEST)")
+
+
+# --- highlighting in the rendered parts -----------------------------------------------------
+
+
+def test_matched_words_are_marked_in_html():
+    digest = render([hit(1, "Direktor BIA podneo ostavku", "BIA je saopštila, a ne Serbia")])
+
+    assert MARK.findall(digest.html) == ["BIA", "BIA"]
+
+
+def test_matched_words_are_starred_in_text():
+    digest = render([hit(1, "Direktor BIA podneo ostavku", "BIA je saopštila")])
+
+    assert "* Direktor *BIA* podneo ostavku" in digest.text
+    assert "*BIA* je saopštila" in digest.text
+
+
+def test_cyrillic_prefix_match_is_marked_whole():
+    digest = render([hit(1, "Релоканты в Белграде", queries=("релокант*",))])
+
+    assert MARK.findall(digest.html) == ["Релоканты"]
+    assert "*Релоканты* в Белграде" in digest.text
+
+
+def test_matched_queries_are_listed():
+    digest = render([hit(1, "BIA i relokanti", queries=("BIA", "relokant*", "deport*"))])
+
+    assert "matched: BIA · relokant*" in digest.html
+    assert "matched: BIA · relokant*" in digest.text
+
+
+def test_title_only_match_still_shows_the_summary_unmarked():
+    digest = render([hit(1, "BIA saopštenje", "Agencija je objavila izveštaj.")])
+
+    assert "Agencija je objavila izveštaj." in digest.html
+    assert MARK.findall(digest.html) == ["BIA"]
+
+
+def test_item_without_title_is_shown_by_its_link():
+    digest = render([hit(1, "", "BIA saopštenje", link="https://n1info.rs/vesti/42/")])
+
+    assert "* https://n1info.rs/vesti/42/" in digest.text
+
+
+# --- escaping and links ---------------------------------------------------------------------
+
+
+def test_feed_text_is_escaped_in_html():
+    nasty = hit(
+        1,
+        'BIA <script>alert("x")</script> "citat"',
+        "BIA <img src=x onerror=alert(1)> & <b>bold</b>",
+        feed="N1 <i>Srbija</i>",
+    )
+
+    html = render([nasty]).html
+
+    assert "<script" not in html.lower()
+    assert "<img" not in html.lower()
+    assert "<b>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(" in html
+    assert '"x"' not in html and '"citat"' not in html
+    assert re.search(r"(&#34;|&quot;)citat(&#34;|&quot;)", html)
+    assert "&amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "N1 &lt;i&gt;Srbija&lt;/i&gt;" in html
+
+
+def test_marked_text_is_escaped_too():
+    html = render([hit(1, "x <BIA> y", queries=("BIA",))]).html
+
+    assert MARK.findall(html) == ["BIA"]
+    assert "&lt;<mark" in html
+
+
+def test_watchlist_and_query_text_are_escaped_in_html():
+    html = render([hit(1, "Security risk", queries=('"security risk"',))], watchlist="bia <b>").html
+
+    assert "bia <b>" not in html
+    assert "bia &lt;b&gt;" in html
+    assert re.search(r"matched: (&#34;|&quot;)security risk(&#34;|&quot;)", html)
+
+
+def test_text_part_keeps_feed_text_as_written():
+    text = render([hit(1, 'BIA & "Rusi" <u Srbiji>')]).text
+
+    assert '*BIA* & "Rusi" <u Srbiji>' in text
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+    ],
+)
+def test_unsafe_link_is_not_rendered_as_an_href(link):
+    digest = render([hit(1, "BIA vest", link=link)])
+
+    assert "href" not in digest.html
+    assert "javascript" not in digest.html.lower()
+    assert "script:" not in digest.text.lower()
+    assert "data:" not in digest.text
+
+
+def test_http_link_is_rendered_as_an_escaped_href():
+    digest = render([hit(1, "BIA vest", link="https://n1info.rs/vesti/?id=1&lang=sr")])
+
+    assert 'href="https://n1info.rs/vesti/?id=1&amp;lang=sr"' in digest.html
+    assert "  https://n1info.rs/vesti/?id=1&lang=sr" in digest.text
+
+
+# --- snippet --------------------------------------------------------------------------------
+
+LONG = (
+    "Beograd — "
+    + "Vlada je danas održala sednicu o budžetu i infrastrukturi. " * 5
+    + "Prema saopštenju, BIA je pozvala ruskog aktivistu na informativni razgovor. "
+    + "Aktivista je rekao da ne zna razlog poziva. " * 12
+    + "Kraj vesti."
+)
+
+
+def spans_of(query: str, text: str) -> list[Span]:
+    item = Item("f", "1", "", text, "", NOW)
+    return [span for match in Matcher([query]).match(item) for span in match.spans]
+
+
+def test_snippet_of_a_long_summary_is_a_window_around_the_first_match():
+    spans = spans_of("BIA", LONG)
+
+    segments = snippet(LONG, spans)
+    text = joined(segments)
+
+    assert segments[0] == Segment("… ")
+    assert segments[-1] == Segment(" …")
+    assert marked(segments) == ["BIA"]
+    assert len(text) < len(LONG)
+    assert text.startswith("… ") and text.endswith(" …")
+
+
+def test_snippet_window_is_cut_at_word_boundaries():
+    segments = snippet(LONG, spans_of("BIA", LONG))
+
+    inner = joined(segments).removeprefix("… ").removesuffix(" …")
+    at = LONG.index(inner)
+    assert LONG[at - 1] == " "
+    assert LONG[at + len(inner)] == " "
+
+
+def test_snippet_window_scales_with_context():
+    spans = spans_of("BIA", LONG)
+
+    inner = joined(snippet(LONG, spans, context=40)).removeprefix("… ").removesuffix(" …")
+
+    assert 25 <= inner.index("BIA") <= 40  # about `context` characters lead up to the match
+    assert 80 <= len(inner) <= 3 * 40
+
+
+def test_snippet_of_a_short_summary_is_the_whole_text():
+    text = "Prema saopštenju, BIA je pozvala aktivistu."
+
+    segments = snippet(text, spans_of("BIA", text))
+
+    assert joined(segments) == text
+    assert [s.text for s in segments] == ["Prema saopštenju, ", "BIA", " je pozvala aktivistu."]
+
+
+def test_snippet_near_the_start_has_no_leading_ellipsis():
+    text = "BIA je saopštila " + "da nema novih informacija o slučaju. " * 12
+
+    segments = snippet(text, spans_of("BIA", text))
+
+    assert segments[0] == Segment("BIA", marked=True)
+    assert segments[-1] == Segment(" …")
+
+
+def test_snippet_near_the_end_has_no_trailing_ellipsis():
+    text = "Slučaj i dalje nije rešen, kažu izvori bliski istrazi. " * 8 + "Pitanje za BIA"
+
+    segments = snippet(text, spans_of("BIA", text))
+
+    assert segments[0] == Segment("… ")
+    assert segments[-1] == Segment("BIA", marked=True)
+
+
+def test_snippet_without_spans_is_the_start_of_the_text():
+    segments = snippet(LONG, [])
+
+    assert joined(segments).startswith("Beograd — Vlada je danas")
+    assert segments[-1] == Segment(" …")
+    assert marked(segments) == []
+
+
+def test_long_summary_in_the_digest_is_windowed():
+    digest = render([hit(1, "Poziv na razgovor", LONG)])
+
+    assert MARK.findall(digest.html) == ["BIA"]
+    assert "… " in digest.html and " …" in digest.html
+    assert "Beograd" not in digest.html
+    assert "Kraj vesti" not in digest.html
+    assert "Kraj vesti" not in digest.text
+
+
+def test_snippet_keeps_the_match_when_no_space_precedes_it_in_the_window():
+    text = "Izvor: https://example.org/" + "/".join(["arhiva"] * 30) + "/BIA " + "kraj " * 60
+
+    segments = snippet(text, spans_of("BIA", text))
+
+    assert marked(segments) == ["BIA"]
+
+
+# --- highlight ------------------------------------------------------------------------------
+
+
+def span(start: int, end: int, text: str = "") -> Span:
+    return Span("summary", start, end, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        ("abc BIA def", [span(4, 7)], [("abc ", False), ("BIA", True), (" def", False)]),
+        ("BIA def", [span(0, 3)], [("BIA", True), (" def", False)]),
+        ("abc BIA", [span(4, 7)], [("abc ", False), ("BIA", True)]),
+        ("BIA", [span(0, 3)], [("BIA", True)]),
+        ("no match here", [], [("no match here", False)]),
+        (
+            "BIA i BIA",
+            [span(6, 9), span(0, 3)],  # out of order
+            [("BIA", True), (" i ", False), ("BIA", True)],
+        ),
+        (
+            "relokanti u Srbiji",
+            [span(0, 9), span(0, 18)],  # overlapping: merged
+            [("relokanti u Srbiji", True)],
+        ),
+        (
+            "ab cd",
+            [span(0, 2), span(2, 5)],  # touching: merged
+            [("ab cd", True)],
+        ),
+        ("", [], []),
+    ],
+)
+def test_highlight_splits_at_span_offsets(text, spans, expected):
+    assert [(s.text, s.marked) for s in highlight(text, spans)] == expected
+
+
+def test_highlight_window_clips_spans_to_it():
+    text = "BIA je pozvala BIA aktivistu BIA"
+
+    segments = highlight(text, [span(0, 3), span(15, 18), span(29, 32)], start=2, end=20)
+
+    assert [(s.text, s.marked) for s in segments] == [
+        ("A", True),
+        (" je pozvala ", False),
+        ("BIA", True),
+        (" a", False),
+    ]
+
+
+def test_highlight_uses_offsets_not_text_search():
+    segments = highlight("BIA i BIA", [span(6, 9, "BIA")])
+
+    assert [(s.text, s.marked) for s in segments] == [("BIA i ", False), ("BIA", True)]
+
+
+# --- text layout ----------------------------------------------------------------------------
+
+
+def test_text_digest_indents_the_snippet_under_its_item():
+    text = render([hit(1, "Vest", "Prema saopštenju, BIA je pozvala aktivistu.")]).text
+
+    assert "\n  Prema saopštenju, *BIA* je pozvala aktivistu." in text
+
+
+# --- the email message ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def digest() -> Digest:
+    return render([hit(1, "Релоканты и BIA", "Prema saopštenju, BIA je pozvala aktivistu.")])
+
+
+def test_message_is_multipart_alternative_with_text_then_html(digest):
+    message = build_message(digest, "monitor@example.org", ["desk@example.org"], NOW)
+
+    assert message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
+    assert parts[0].get_content().rstrip("\n") == digest.text.rstrip("\n")
+    assert parts[1].get_content().rstrip("\n") == digest.html.rstrip("\n")
+
+
+def test_message_prefers_html_and_keeps_cyrillic(digest):
+    message = build_message(digest, "monitor@example.org", ["desk@example.org"], NOW)
+
+    assert message.get_body(("html", "plain")).get_content_type() == "text/html"
+    assert "Релоканты" in message.get_body(("plain",)).get_content()
+    assert "Релоканты" in message.get_body(("html",)).get_content()
+
+
+def test_message_headers(digest):
+    now = datetime(2026, 3, 3, 8, 0, tzinfo=BELGRADE)
+
+    message = build_message(digest, "monitor@example.org", ["desk@example.org", "legal@example.org"], now)
+
+    assert message["From"] == "monitor@example.org"
+    assert message["To"] == "desk@example.org, legal@example.org"
+    assert message["Subject"] == "[monitor] bia: 1 new item"
+    assert parsedate_to_datetime(message["Date"]) == now
+    assert parsedate_to_datetime(message["Date"]).utcoffset() == timedelta(hours=1)
+    assert re.fullmatch(r"<[^<>@\s]+@example\.org>", message["Message-ID"])
+
+
+def test_message_ids_are_unique(digest):
+    ids = {
+        build_message(digest, "monitor@example.org", ["desk@example.org"], NOW)["Message-ID"]
+        for _ in range(20)
+    }
+
+    assert len(ids) == 20
+
+
+def test_message_subject_has_newlines_collapsed():
+    digest = Digest("bia", "[monitor] bia:\r\n 2 new\n\titems", "<p>x</p>", "x", (1, 2))
+
+    message = build_message(digest, "monitor@example.org", ["desk@example.org"], NOW)
+
+    assert message["Subject"] == "[monitor] bia: 2 new items"
+    assert "\n" not in str(message["Subject"])
+
+
+def test_message_serialises_with_headers_before_the_body(digest):
+    message = build_message(digest, "Monitor <monitor@example.org>", ["desk@example.org"], NOW)
+
+    raw = message.as_string()
+    head, _, _ = raw.partition("\n\n")
+    for header in ("Subject:", "From:", "To:", "Date:", "Message-ID:", "Content-Type: multipart"):
+        assert header in head
+    assert parseaddr(message["From"]) == ("Monitor", "monitor@example.org")
+    assert message["Message-ID"].endswith("@example.org>")

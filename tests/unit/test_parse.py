@@ -1,0 +1,408 @@
+"""parse_feed: feed bytes → Items. Small feed documents written inline, shaped like real feeds."""
+
+# Cyrillic letters that look Latin are the point of these tests.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.errors import FeedError, ParseError
+from monitor.parse import parse_feed, plain_text
+
+NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
+FEED_URL = "https://n1info.rs/feed/"
+
+N1_RSS = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"
+     xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel>
+  <title>N1 Srbija</title>
+  <link>https://n1info.rs/</link>
+  <description>Najnovije vesti</description>
+  <language>sr-RS</language>
+  <item>
+    <title>BIA pozvala ruskog aktivistu na razgovor</title>
+    <link>https://n1info.rs/vesti/bia-ruski-aktivista/</link>
+    <dc:creator><![CDATA[N1 Beograd]]></dc:creator>
+    <pubDate>Sun, 29 Mar 2026 10:15:00 +0100</pubDate>
+    <guid isPermaLink="false">https://n1info.rs/?p=2419871</guid>
+    <description><![CDATA[<p>Bezbednosno-informativna agencija (BIA) &amp; policija
+      <a href="https://n1info.rs/tag/bia/">saopštile</a> su&hellip;</p>]]></description>
+  </item>
+  <item>
+    <title>БИА: релоканти у Србији под лупом</title>
+    <link>https://n1info.rs/vesti/bia-relokanti-cir/</link>
+    <pubDate>Sun, 29 Mar 2026 09:00:00 +0100</pubDate>
+    <guid isPermaLink="false">https://n1info.rs/?p=2419870</guid>
+    <description><![CDATA[<p>Руски држављани који живе у Србији&hellip;</p>]]></description>
+  </item>
+</channel>
+</rss>
+""".encode()
+
+
+def parse(body: bytes, *, url: str = FEED_URL, now: datetime = NOW, headers=None):
+    return parse_feed(body, headers or {}, feed="N1 Srbija", url=url, now=now)
+
+
+def rss(*items: str, encoding: str = "UTF-8") -> str:
+    """An RSS 2.0 document around the given <item> elements (as text, encode it yourself)."""
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n'
+        '<rss version="2.0"><channel><title>Test</title><link>https://example.rs/</link>'
+        "<description>d</description>" + "".join(items) + "</channel></rss>"
+    )
+
+
+def only(items):
+    assert len(items) == 1
+    return items[0]
+
+
+# --- the shape of a real feed ---------------------------------------------------------------
+
+
+def test_n1_feed_gives_one_item_per_entry_in_document_order():
+    items = parse(N1_RSS)
+
+    assert [item.title for item in items] == [
+        "BIA pozvala ruskog aktivistu na razgovor",
+        "БИА: релоканти у Србији под лупом",
+    ]
+    assert {item.feed for item in items} == {"N1 Srbija"}
+
+
+def test_n1_item_fields_are_normalised():
+    first = parse(N1_RSS)[0]
+
+    assert first.id == "https://n1info.rs/?p=2419871"
+    assert first.link == "https://n1info.rs/vesti/bia-ruski-aktivista/"
+    assert first.summary == ("Bezbednosno-informativna agencija (BIA) & policija saopštile su…")
+    assert first.published == datetime(2026, 3, 29, 9, 15, tzinfo=UTC)
+
+
+def test_cyrillic_item_keeps_its_script():
+    second = parse(N1_RSS)[1]
+
+    assert second.title == "БИА: релоканти у Србији под лупом"
+    assert second.summary == "Руски држављани који живе у Србији…"
+
+
+def test_atom_feed_uses_entry_id_alternate_link_and_updated():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+  <title>Balkan Insight</title>
+  <id>tag:balkaninsight.com,2026:feed</id>
+  <updated>2026-03-01T10:00:00Z</updated>
+  <entry>
+    <title type="html">Serbia expels Russian &lt;em&gt;anti-war&lt;/em&gt; activist</title>
+    <id>tag:balkaninsight.com,2026:entry-991</id>
+    <link rel="alternate" type="text/html" href="https://balkaninsight.com/2026/03/01/serbia-expels/"/>
+    <link rel="enclosure" href="https://balkaninsight.com/img/991.jpg" type="image/jpeg"/>
+    <updated>2026-03-01T11:30:00+01:00</updated>
+    <summary type="html">&lt;p&gt;The &lt;b&gt;BIA&lt;/b&gt; found a
+      &amp;quot;security risk&amp;quot;.&lt;/p&gt;</summary>
+  </entry>
+</feed>"""
+
+    item = only(parse(atom, url="https://balkaninsight.com/feed/"))
+
+    assert item.id == "tag:balkaninsight.com,2026:entry-991"
+    assert item.link == "https://balkaninsight.com/2026/03/01/serbia-expels/"
+    assert item.title == "Serbia expels Russian anti-war activist"
+    assert item.summary == 'The BIA found a "security risk".'
+    assert item.published == datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+
+
+# --- ids ------------------------------------------------------------------------------------
+
+
+def test_guid_is_the_id_even_when_there_is_a_link():
+    body = rss(
+        "<item><title>t</title><link>https://example.rs/a</link>"
+        '<guid isPermaLink="false">  urn:example:42  </guid></item>'
+    ).encode()
+
+    assert only(parse(body)).id == "urn:example:42"
+
+
+def test_link_is_the_id_when_there_is_no_guid():
+    body = rss("<item><title>t</title><link>https://example.rs/vesti/42/</link></item>").encode()
+
+    assert only(parse(body)).id == "https://example.rs/vesti/42/"
+
+
+def _no_guid_no_link(title: str, date: str | None) -> bytes:
+    pub = f"<pubDate>{date}</pubDate>" if date else ""
+    return rss(f"<item><title>{title}</title>{pub}<description>x</description></item>").encode()
+
+
+def test_entry_without_guid_or_link_gets_a_sha256_id():
+    item = only(parse(_no_guid_no_link("Protest u Beogradu", "Sun, 29 Mar 2026 10:15:00 +0100")))
+
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", item.id)
+
+
+def test_hashed_id_is_the_same_on_the_next_poll():
+    body = _no_guid_no_link("Protest u Beogradu", "Sun, 29 Mar 2026 10:15:00 +0100")
+
+    first = only(parse(body, now=NOW))
+    again = only(parse(body, now=NOW + timedelta(hours=1)))
+
+    assert first.id == again.id
+
+
+def test_hashed_id_does_not_depend_on_now_when_the_date_is_missing():
+    body = _no_guid_no_link("Protest u Beogradu", None)
+
+    first = only(parse(body, now=NOW))
+    later = only(parse(body, now=NOW + timedelta(days=1)))
+
+    assert first.published != later.published
+    assert first.id == later.id
+
+
+def test_hashed_id_does_not_depend_on_position_in_the_feed():
+    a = "<item><title>Prva vest</title></item>"
+    b = "<item><title>Druga vest</title></item>"
+
+    ids = {item.title: item.id for item in parse(rss(a, b).encode())}
+    swapped = {item.title: item.id for item in parse(rss(b, a).encode())}
+
+    assert ids == swapped
+
+
+@pytest.mark.parametrize(
+    ("title", "date"),
+    [
+        ("Protest u Novom Sadu", "Sun, 29 Mar 2026 10:15:00 +0100"),
+        ("Protest u Beogradu", "Mon, 30 Mar 2026 10:15:00 +0100"),
+    ],
+)
+def test_hashed_id_changes_with_title_or_date(title, date):
+    base = only(parse(_no_guid_no_link("Protest u Beogradu", "Sun, 29 Mar 2026 10:15:00 +0100")))
+
+    other = only(parse(_no_guid_no_link(title, date)))
+
+    assert other.id != base.id
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("&#1041;&#1048;&#1040; saopštenje", "БИА saopštenje"),
+        ("&#x411;&#x418;&#x410;", "БИА"),
+        ("<p>Prvi pasus</p><p>Drugi pasus</p>", "Prvi pasus Drugi pasus"),
+        ("linija<br/>druga", "linija druga"),
+        ("<p>Vest <b>dana</b></p><script>var ad = 'BIA';</script>", "Vest dana"),
+        ("<style>p { color: red }</style><p>Tekst</p>", "Tekst"),
+        ("  mnogo \n\t  razmaka  ", "mnogo razmaka"),
+        ("relo\u00adkanti", "relokanti"),
+        ("relo&shy;kanti", "relokanti"),
+        ("zero\u200bwidth", "zerowidth"),
+        ("5 < 6 and <i>7</i> > 6", "5 < 6 and 7 > 6"),
+        ("Bezbednosno-informativna", "Bezbednosno-informativna"),
+        ("", ""),
+    ],
+)
+def test_plain_text(fragment, expected):
+    assert plain_text(fragment) == expected
+
+
+def test_plain_text_composes_decomposed_letters():
+    decomposed = "dru\u0073\u030cтво"  # "s" + combining caron
+
+    assert plain_text(decomposed) == "dru\u0161тво"
+
+
+def test_title_and_summary_lose_tags_entities_and_script():
+    body = rss(
+        "<item><title>Vu&#269;i&#263; &amp; BIA: &#1041;&#1048;&#1040;</title>"
+        '<guid isPermaLink="false">g1</guid>'
+        "<description><![CDATA[<p>Prvi &amp; <strong>drugi</strong></p>"
+        "<script type=\"text/javascript\">document.write('BIA reklama')</script>"
+        "<p>tre&#263;i</p>]]></description></item>"
+    ).encode()
+
+    item = only(parse(body))
+
+    assert item.title == "Vučić & BIA: БИА"
+    assert item.summary == "Prvi & drugi treći"
+    assert "document.write" not in item.summary
+    assert "reklama" not in item.summary
+
+
+def test_escaped_html_in_description_is_stripped():
+    body = rss(
+        '<item><guid isPermaLink="false">g</guid><title>t</title>'
+        "<description>&lt;p&gt;Vest &lt;a href=&quot;https://n1info.rs/&quot;&gt;ovde&lt;/a&gt;"
+        "&lt;/p&gt;</description></item>"
+    ).encode()
+
+    assert only(parse(body)).summary == "Vest ovde"
+
+
+def test_soft_hyphen_is_removed_from_title_and_summary():
+    body = rss(
+        '<item><guid isPermaLink="false">g</guid>'
+        "<title>Relo\u00adkanti u Srbiji</title>"
+        "<description>Bez\u00adbed\u00adnos\u00adno-in\u00adfor\u00adma\u00adtiv\u00adna</description>"
+        "</item>"
+    ).encode()
+
+    item = only(parse(body))
+
+    assert item.title == "Relokanti u Srbiji"
+    assert item.summary == "Bezbednosno-informativna"
+
+
+def test_entities_in_html_with_tags_are_decoded_only_once():
+    # The HTML says the literal text "&nbsp;", as an article about HTML would.
+    body = rss(
+        '<item><guid isPermaLink="false">g</guid><title>t</title>'
+        "<description><![CDATA[<p>Write &amp;nbsp; for a space</p>]]></description></item>"
+    ).encode()
+
+    assert only(parse(body)).summary == "Write &nbsp; for a space"
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+def test_published_from_a_plus_0100_date_is_aware_utc():
+    body = rss(
+        '<item><guid isPermaLink="false">g</guid><title>t</title>'
+        "<pubDate>Sun, 29 Mar 2026 10:15:00 +0100</pubDate></item>"
+    ).encode()
+
+    published = only(parse(body)).published
+
+    assert published == datetime(2026, 3, 29, 9, 15, tzinfo=UTC)
+    assert published.utcoffset() == timedelta(0)
+
+
+def test_atom_published_is_preferred_to_updated():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>
+<updated>2026-03-02T00:00:00Z</updated>
+<entry><title>e</title><id>urn:e</id>
+<published>2026-03-01T08:00:00+03:00</published><updated>2026-03-02T09:00:00Z</updated>
+</entry></feed>"""
+
+    assert only(parse(atom)).published == datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+
+
+def test_missing_date_falls_back_to_now():
+    body = rss('<item><guid isPermaLink="false">g</guid><title>Bez datuma</title></item>').encode()
+
+    assert only(parse(body, now=NOW)).published == NOW
+
+
+def test_unparseable_date_falls_back_to_now():
+    body = rss(
+        '<item><guid isPermaLink="false">g</guid><title>t</title><pubDate>juče uveče</pubDate></item>'
+    ).encode()
+
+    assert only(parse(body, now=NOW)).published == NOW
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("/vesti/bia-123/", "https://n1info.rs/vesti/bia-123/"),
+        ("bia-123/", "https://n1info.rs/feed/bia-123/"),
+        ("../vesti/bia-123/", "https://n1info.rs/vesti/bia-123/"),
+        ("https://other.rs/x", "https://other.rs/x"),
+    ],
+)
+def test_relative_link_is_resolved_against_the_feed_url(link, expected):
+    body = rss(f'<item><guid isPermaLink="false">g</guid><title>t</title><link>{link}</link></item>')
+
+    assert only(parse(body.encode(), url="https://n1info.rs/feed/")).link == expected
+
+
+def test_entry_without_link_has_empty_link():
+    body = rss('<item><guid isPermaLink="false">g</guid><title>t</title></item>').encode()
+
+    assert only(parse(body)).link == ""
+
+
+# --- encodings ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Content-Type": "application/rss+xml"}, {"Content-Type": "text/xml; charset=windows-1251"}],
+)
+def test_cp1251_body_with_encoding_declaration_gives_cyrillic(headers):
+    body = rss(
+        '<item><guid isPermaLink="false">rts-1</guid>'
+        "<title>Релоканты в Сербии</title>"
+        "<description>&lt;p&gt;Безбедносно-информативна агенција (БИА)&lt;/p&gt;</description></item>",
+        encoding="windows-1251",
+    ).encode("cp1251")
+
+    item = only(parse(body, headers=headers))
+
+    assert item.title == "Релоканты в Сербии"
+    assert item.summary == "Безбедносно-информативна агенција (БИА)"
+
+
+# --- not a feed -----------------------------------------------------------------------------
+
+
+def test_html_page_raises_parse_error_with_the_url():
+    page = b"""<!DOCTYPE html>
+<html lang="sr"><head><meta charset="utf-8"><title>N1 Srbija</title></head>
+<body><h1>Vesti</h1><p>Ovo nije feed.</p></body></html>"""
+
+    with pytest.raises(ParseError) as caught:
+        parse(page, url="https://n1info.rs/", headers={"Content-Type": "text/html; charset=utf-8"})
+
+    assert isinstance(caught.value, FeedError)
+    assert caught.value.url == "https://n1info.rs/"
+
+
+def test_html_page_without_content_type_raises_parse_error():
+    page = b"<!DOCTYPE html><html><head><title>x</title></head><body><p>hi</p></body></html>"
+
+    with pytest.raises(ParseError):
+        parse(page)
+
+
+@pytest.mark.parametrize("body", [b"\x00\x01\x02 binary", b'{"items": []}', b"   \n"])
+def test_garbage_raises_parse_error(body):
+    with pytest.raises(ParseError):
+        parse(body)
+
+
+def test_empty_body_raises_parse_error():
+    with pytest.raises(ParseError):
+        parse(b"")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        rss().encode(),
+        b'<?xml version="1.0" encoding="utf-8"?>'
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:f</id>'
+        b"<updated>2026-03-01T00:00:00Z</updated></feed>",
+    ],
+    ids=["rss", "atom"],
+)
+def test_valid_feed_without_entries_gives_no_items(document):
+    assert parse(document) == []
