@@ -26,6 +26,7 @@ class Route:
     body: bytes
     content_type: str = "application/rss+xml; charset=utf-8"
     etag: str | None = None
+    last_modified: str | None = None
     status: int = 200
     location: str | None = None
 
@@ -43,8 +44,10 @@ class FeedServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def serve(self, path: str, body: str | bytes, **options: Any) -> str:
+        """Serve ``body`` at ``path``, with a fresh ETag unless ``etag`` is given (None: no ETag)."""
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Route(data, etag=f'"{uuid.uuid4().hex}"', **options)
+        options.setdefault("etag", f'"{uuid.uuid4().hex}"')
+        self.routes[path] = Route(data, **options)
         return self.url(path)
 
     def statuses(self, path: str) -> list[int]:
@@ -60,13 +63,17 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             elif route.status != 200:
                 status, body = route.status, b""
                 headers = {"Location": route.location} if route.location else {}
-            elif route.etag and self.headers.get("If-None-Match") == route.etag:
-                status, body, headers = 304, b"", {"ETag": route.etag}
+            elif (route.etag and self.headers.get("If-None-Match") == route.etag) or (
+                route.last_modified and self.headers.get("If-Modified-Since") == route.last_modified
+            ):
+                status, body, headers = 304, b"", {}
             else:
                 status, body = 200, route.body
                 headers = {"Content-Type": route.content_type}
                 if route.etag:
                     headers["ETag"] = route.etag
+                if route.last_modified:
+                    headers["Last-Modified"] = route.last_modified
             server.log.append((self.path, status))
             server.user_agents.append(self.headers.get("User-Agent", ""))
             self.send_response(status)

@@ -53,6 +53,30 @@ def test_unknown_key_and_missing_file_exit_2(tmp_path, write_config):
     assert missing_code == 2 and "no such config file" in missing
 
 
+def test_without_a_config_the_example_is_used_with_a_note(tmp_path, monkeypatch, write_config):
+    example = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+    (tmp_path / "config").mkdir()
+    example.rename(tmp_path / "config" / "monitor.example.toml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+
+    result = CliRunner().invoke(main, ["check-config"])
+
+    assert result.exit_code == 0
+    assert "ok: config/monitor.example.toml" in result.stdout
+    assert "note: config/monitor.toml not found; using config/monitor.example.toml" in result.stderr
+
+
+def test_monitor_config_variable_chooses_the_file(tmp_path, monkeypatch, write_config):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+    monkeypatch.setenv("MONITOR_CONFIG", str(config))
+
+    result = CliRunner().invoke(main, ["check-config"])
+
+    assert result.exit_code == 0 and f"ok: {config}" in result.stdout
+    assert "note:" not in result.stderr
+
+
 def test_check_config_summarises_feeds_watchlists_and_next_digest(tmp_path, write_config):
     config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
 

@@ -47,6 +47,24 @@ def test_unchanged_feed_is_stored_once_and_answered_304(
     assert (status.items, status.hits, status.last_error) == (3, 1, None)
 
 
+def test_last_modified_alone_makes_the_second_poll_conditional(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    stamp = "Sat, 21 Nov 2026 09:30:00 GMT"
+    url = feed_server.serve(
+        "/danas.xml", rss("Danas", "https://www.danas.rs", SERBIAN_NEWS), etag=None, last_modified=stamp
+    )
+    monitor = open_monitor(
+        write_config({"Danas": url}, database_url=database_url, smtp_port=smtp_server.port)
+    )
+
+    first, second = poll(monitor), poll(monitor)
+
+    assert (first.new_items, second.new_items, second.failed) == (3, 0, 0)
+    assert feed_server.statuses("/danas.xml") == [200, 304]
+    assert monitor.store.validators("Danas").last_modified == stamp
+
+
 def test_new_entry_in_next_poll_makes_exactly_one_hit(
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):
