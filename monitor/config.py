@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError
-from monitor.match import compile_query
+from monitor.match import parse_query
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
 DEFAULT_PATH = Path("config/monitor.toml")
@@ -74,7 +74,7 @@ def _email(value: str) -> str:
 
 
 def _query(value: str) -> str:
-    compile_query(value)
+    parse_query(value)
     return value
 
 

@@ -15,7 +15,6 @@ from monitor.errors import DeliveryError, FeedError
 from monitor.fetch import Fetcher
 from monitor.log import event
 from monitor.match import Matcher
-from monitor.models import Item, Match
 from monitor.parse import parse_feed
 from monitor.send import build_message, send_message
 from monitor.store import Store
@@ -76,8 +75,8 @@ class Monitor:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
-        self.matchers = {w.name: Matcher(w.queries) for w in config.watchlists}
-        self._watchers = {f.name: config.watchlists_for(f) for f in config.feeds}
+        self.matcher = Matcher({w.name: w.queries for w in config.watchlists})
+        self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         store.sync_feeds([(feed.name, feed.url) for feed in config.feeds], utcnow())
 
     # polling
@@ -110,7 +109,12 @@ class Monitor:
                 items = parse_feed(fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now)
                 known = self.store.known_ids(feed.name, [item.id for item in items])
                 new = list({item.id: item for item in items if item.id not in known}.values())
-                matches = {item.id: found for item in new if (found := self._match(feed, item))}
+                watchers = self._watchers[feed.name]
+                matches = {
+                    item.id: found
+                    for item in new
+                    if (found := self.matcher.match(item.title, item.summary, feed.language, watchers))
+                }
                 added, hits = self.store.save_poll(feed.name, fetched.validators, new, matches, now)
                 outcome = FeedOutcome(feed.name, new_items=added, new_hits=hits)
         except FeedError as exc:
@@ -128,13 +132,6 @@ class Monitor:
             new_hits=outcome.new_hits,
         )
         return outcome
-
-    def _match(self, feed: FeedConfig, item: Item) -> dict[str, list[Match]]:
-        found = {}
-        for watchlist in self._watchers[feed.name]:
-            if matches := self.matchers[watchlist.name].match(item):
-                found[watchlist.name] = matches
-        return found
 
     # digests
 

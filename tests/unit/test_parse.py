@@ -1,7 +1,6 @@
 """parse_feed: feed bytes → Items. Small feed documents written inline, shaped like real feeds."""
 
 # Cyrillic letters that look Latin are the point of these tests.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

@@ -1,0 +1,10 @@
+"""Watchlist matching: the query language, scripts, inflection, spans. Pure: no I/O.
+
+``Matcher({watchlist: queries}).match(title, summary, language)`` → matches per watchlist.
+"""
+
+from monitor.match.engine import Explanation, Matcher, TermReport
+from monitor.match.forms import release
+from monitor.match.query import QueryError, parse_query
+
+__all__ = ["Explanation", "Matcher", "QueryError", "TermReport", "parse_query", "release"]

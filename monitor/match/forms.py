@@ -1,0 +1,143 @@
+"""Inflection: a query word expanded, once at compile time, into the forms it has in each language.
+
+Expanding query words beat stemming every document in our measurements (notes/matching.md):
+faster, exact highlights, and none of the stemmers' false merges (Serbian BIA → "bi", English
+relocant → "reloc"). Sources: simplemma's dictionaries (``en``; ``hbs`` for Serbian, both scripts)
+read in reverse, pymorphy3 for Russian, regular English endings and a guarded Snowball stem for
+words no dictionary knows. Acronyms are never inflected (Serbian writes BIA-e, split at the hyphen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from monitor.match.text import (
+    ANY,
+    EN,
+    RU,
+    SERBIAN_LATIN_ONLY,
+    SR,
+    fold_russian,
+    fold_serbian,
+    serbian_latin,
+    word_languages,
+)
+
+STEM_MIN = 5  # shorter stems hit function words (sr "od", ru "и")
+STEM_EXTRA = 4  # a stem matches words at most this much longer
+
+
+@dataclass(frozen=True, slots=True)
+class Forms:
+    """Caseless keys a word matches, each valid in some languages; prefixes with a length bound."""
+
+    exact: tuple[tuple[str, int], ...]
+    prefixes: tuple[tuple[str, int, int | None], ...] = ()
+
+
+def is_acronym(word: str) -> bool:
+    """BIA, MUP, EU, БИА: all capitals, up to five letters; matched case-sensitively."""
+    return word.isalpha() and word.isupper() and len(word) <= 5
+
+
+@cache
+def _simplemma(language: str) -> Mapping[bytes, bytes]:
+    from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
+
+    mapping: Any = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(language)
+    raw = getattr(mapping, "_dict", None)  # the bytes dict behind the str view: scanning it is 60× faster
+    if raw is None:
+        raw = {key.encode(): mapping[key].encode() for key in mapping}
+    return raw
+
+
+@cache
+def _morph() -> Any:
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@cache
+def _stemmer(language: str) -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(language)
+
+
+def release() -> None:
+    """Drop the dictionaries (about 100 MB) once every query is compiled."""
+    for loaded in (_simplemma, _morph, _stemmer):
+        loaded.cache_clear()
+
+
+def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
+    """Every form of the lemmas behind ``spellings``, read from simplemma's form → lemma dictionary."""
+    dictionary = _simplemma(language)
+    lemmas = {
+        lemma
+        for spelling in spellings
+        for variant in (spelling, spelling.lower(), spelling.capitalize())
+        if (lemma := dictionary.get(variant.encode())) is not None
+    }
+    if not lemmas:
+        return set()
+    return {form.decode() for form, lemma in dictionary.items() if lemma in lemmas}
+
+
+def _english_endings(word: str) -> set[str]:
+    """Regular English inflection for words the dictionary lacks: relocant → relocants, not relocation."""
+    forms = {word, word + "s", word + "es"}
+    if word.endswith("y") and len(word) > 3:
+        forms.add(word[:-1] + "ies")
+    if word.endswith("e"):
+        forms |= {word + "d", word[:-1] + "ing"}
+    else:
+        forms |= {word + "ed", word + "ing"}
+    return forms
+
+
+def _russian_forms(word: str) -> set[str]:
+    parses = _morph().parse(word.lower())
+    return {form.word for form in parses[0].lexeme} if parses else set()
+
+
+def expand(word: str) -> Forms:
+    """The keys ``word`` matches, tagged with the languages in which each is a form of it."""
+    languages = word_languages(word)
+    if is_acronym(word):
+        return Forms(_literal(word, languages))
+    exact: dict[str, int] = dict(_literal(word, languages))
+    prefixes: list[tuple[str, int, int | None]] = []
+
+    def add(forms: Iterable[str], language: int, fold: Any = fold_serbian) -> None:
+        for form in forms:
+            key = fold(form)
+            exact[key] = exact.get(key, 0) | language
+
+    serbian = _dictionary_forms("hbs", {word, serbian_latin(word)}) if languages & SR else set()
+    if languages & EN and not serbian and not set(word) & SERBIAN_LATIN_ONLY:
+        add(_dictionary_forms("en", [word]) or _english_endings(word.lower()), EN)
+    if languages & SR:
+        add(serbian, SR)
+        # simplemma's Serbian lacks many forms (proterivanja, dijaspore): a guarded stem fills in
+        latin = serbian_latin(word)
+        stem = _stemmer("serbian").stemWord(latin) if len(latin) >= STEM_MIN else ""
+        if len(stem) >= STEM_MIN:
+            prefixes.append((fold_serbian(stem), SR, len(stem) + STEM_EXTRA))
+    if languages & RU:
+        add(_russian_forms(word), RU, fold_russian)
+    return Forms(tuple(exact.items()), tuple(prefixes))
+
+
+def _literal(word: str, languages: int) -> tuple[tuple[str, int], ...]:
+    """The word as written matches in every language: Russian Cyrillic by its Russian key,
+    Latin and Serbian Cyrillic by their Latin key, and a word that may be either by both."""
+    if languages == RU:
+        return ((fold_russian(word), ANY),)
+    if languages & RU:
+        return ((fold_serbian(word), ANY & ~RU), (fold_russian(word), RU))
+    return ((fold_serbian(word), ANY),)

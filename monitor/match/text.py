@@ -1,0 +1,136 @@
+"""Normalisation shared by queries and items: scripts, case, diacritics, tokens with offsets.
+
+Serbian Cyrillic is folded to Latin (always that way: Latin → Cyrillic is ambiguous), Latin
+diacritics are folded (č ć → c, š → s, ž → z, đ → dj), Russian keeps its Cyrillic (ё → е):
+romanising it would invent matches. Every token keeps its character span in the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+SERBIAN_ONLY = frozenset("јљњћђџЈЉЊЋЂЏ")
+RUSSIAN_ONLY = frozenset("ыэъьяюёйщЫЭЪЬЯЮЁЙЩ")
+SERBIAN_LATIN_ONLY = frozenset("čćšžđČĆŠŽĐ")
+INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+# Languages as bits, so a form can be valid in several and an item can be in several.
+EN, SR, RU, OTHER = 1, 2, 4, 8
+ANY = EN | SR | RU | OTHER
+LANGUAGE_BITS = {"en": EN, "sr": SR, "hbs": SR, "bs": SR, "hr": SR, "cnr": SR, "sh": SR, "ru": RU}
+
+_TOKEN = re.compile(r"\w+")
+_ENGLISH_WORDS = frozenset("the of and to in is was for on with that by from at as after has have".split())
+_SERBIAN_WORDS = frozenset("je i u na da se su za od sa iz ili koji koja posle nije kao".split())
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def _latin_folding() -> dict[int, str]:
+    table = {ord("đ"): "dj", ord("ð"): "d", ord("ø"): "o", ord("ł"): "l", ord("æ"): "ae", ord("œ"): "oe"}
+    for code in range(0x00C0, 0x0250):
+        char = chr(code).lower()
+        if len(char) != 1 or ord(char) in table:
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if base != char and base.isascii() and base.isalpha():
+            table[ord(char)] = base
+    return table
+
+
+_SERBIAN_LATIN = dict(
+    zip(
+        map(ord, "абвгдђежзијклљмнњопрстћуфхцчџш"),
+        "a b v g d đ e ž z i j k l lj m n nj o p r s t ć u f h c č dž š".split(),
+        strict=True,
+    )
+)
+
+_LATIN_FOLD = _latin_folding()
+_SERBIAN_CYRILLIC = {code: latin.translate(_LATIN_FOLD) for code, latin in _SERBIAN_LATIN.items()}
+_SERBIAN_FOLD = {**_LATIN_FOLD, **_SERBIAN_CYRILLIC}
+_RUSSIAN_FOLD = {**_LATIN_FOLD, ord("ё"): "е"}
+
+
+def has_cyrillic(text: str) -> bool:
+    return _CYRILLIC.search(text) is not None
+
+
+def fold_serbian(token: str) -> str:
+    """Caseless key of a Latin or Serbian Cyrillic token: ``Љубљана`` and ``Ljubljana`` → ``ljubljana``."""
+    return token.casefold().translate(_SERBIAN_FOLD)
+
+
+def fold_russian(token: str) -> str:
+    """Caseless key of a Russian token: Cyrillic kept, ё folded to е."""
+    return token.casefold().translate(_RUSSIAN_FOLD)
+
+
+def guess_languages(text: str, hint: str | None) -> int:
+    """The item's languages as bits: the feed's hint, else what its letters say, else all candidates."""
+    if hint:
+        return LANGUAGE_BITS.get(hint.lower().split("-")[0], OTHER)
+    letters = set(text)
+    if letters & SERBIAN_ONLY:
+        return SR
+    if letters & RUSSIAN_ONLY:
+        return RU
+    if has_cyrillic(text):
+        return SR | RU
+    if letters & SERBIAN_LATIN_ONLY:
+        return SR
+    words = set(_TOKEN.findall(text.lower()))
+    english, serbian = len(words & _ENGLISH_WORDS), len(words & _SERBIAN_WORDS)
+    if english != serbian:
+        return EN if english > serbian else SR
+    return EN | SR | OTHER
+
+
+def word_languages(word: str) -> int:
+    """Which languages a query word can be in, from its letters."""
+    letters = set(word)
+    if not has_cyrillic(word):
+        return EN | SR
+    if letters & SERBIAN_ONLY:
+        return SR
+    if letters & RUSSIAN_ONLY:
+        return RU
+    return SR | RU
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    text: str
+    keys: tuple[str, ...]
+
+
+def tokens(text: str, languages: int) -> list[Token]:
+    """Word tokens of ``text`` with their spans and caseless keys. Cyrillic in an item that may be
+    Serbian or Russian gets both keys, so either kind of term can find it."""
+    found = []
+    serbian, russian = bool(languages & SR), bool(languages & RU)
+    for match in _TOKEN.finditer(text):
+        word = match.group()
+        if has_cyrillic(word):
+            keys = tuple(
+                {fold_serbian(word): None, fold_russian(word): None}
+                if serbian and russian
+                else {fold_russian(word) if russian or not serbian else fold_serbian(word): None}
+            )
+        else:
+            keys = (fold_serbian(word),)
+        found.append(Token(match.start(), match.end(), word, keys))
+    return found
+
+
+def prepare(text: str) -> str:
+    """What items are matched on: NFC, without soft hyphens and zero-width characters."""
+    return unicodedata.normalize("NFC", text).translate(INVISIBLE)
+
+
+def serbian_latin(word: str) -> str:
+    """Serbian Cyrillic in Latin letters, diacritics kept, lower case: as dictionaries expect."""
+    return word.lower().translate(_SERBIAN_LATIN)
