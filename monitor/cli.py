@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +23,8 @@ from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import configure
-from monitor.models import Hit
+from monitor.match import Explanation, Matcher
+from monitor.models import Hit, Span
 from monitor.pipeline import FeedOutcome, Monitor, utcnow
 from monitor.schedule import parse_duration
 from monitor.store import Store
@@ -251,12 +252,14 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
         "published": _iso(hit.item.published),
         "matched": hit.matched_terms,
         "queries": [match.query for match in hit.matches],
-        "spans": [
-            [span.field, span.start, span.end, span.text] for match in hit.matches for span in match.spans
-        ],
+        "spans": _spans_json([span for match in hit.matches for span in match.spans]),
         "found": _iso(hit.created),
         "delivered": hit.delivered is not None,
     }
+
+
+def _spans_json(spans: Iterable[Span]) -> list[list[object]]:
+    return [[span.field, span.start, span.end, span.text] for span in spans]
 
 
 def _iso(moment: datetime) -> str:
@@ -303,6 +306,100 @@ def hits(context: Context, watchlist: str | None, since: timedelta, as_json: boo
             "yes" if hit.delivered else "no",
         )
     out.print(table)
+
+
+def _read_inputs(text: str | None, language: str | None) -> Iterator[tuple[str, str, str | None]]:
+    """``--text``, or JSON lines on stdin: (title, summary, language) per input."""
+    if text is not None:
+        yield text, "", language
+        return
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            title, summary = data.get("title", ""), data.get("summary", "")
+            if not isinstance(title, str) or not isinstance(summary, str):
+                raise ValueError('"title" and "summary" must be strings')
+        except ValueError as exc:
+            raise click.UsageError(
+                f"stdin line {number}: {exc}; write one JSON object per line, "
+                'such as {"title": "...", "summary": "...", "language": "sr"}'
+            ) from None
+        yield title, summary, data.get("language") or language
+
+
+def _explained(explanations: list[Explanation]) -> str:
+    lines = []
+    for report in explanations:
+        lines.append(f"{'MATCH' if report.matched else 'no   '} {report.watchlist}: {report.query}")
+        for term in report.terms:
+            places = ", ".join(f"{s.field}[{s.start}:{s.end}] {s.text!r}" for s in term.spans)
+            role = "NOT " if term.negated else ""
+            lines.append(f"        {role}{term.text}: {places or 'not found'}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--watchlist", "-w", "watchlists", metavar="NAME", multiple=True, help="Only these watchlists.")
+@click.option("--text", help="Match this text (as a title) instead of JSON lines on stdin.")
+@click.option("--language", help="Language hint for the input: en, sr, ru (default: guessed).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line, in order.")
+@click.option("--explain", is_flag=True, help="Show every query, term by term.")
+@click.pass_obj
+def match(
+    context: Context,
+    watchlists: tuple[str, ...],
+    text: str | None,
+    language: str | None,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Test watchlists on text: JSON lines {"title", "summary", "language"} on stdin, or --text."""
+    config = context.config()
+    for name in watchlists:
+        config.watchlist(name)
+    matcher = Matcher({w.name: w.queries for w in config.watchlists})
+    chosen = watchlists or None
+    for number, (title, summary, hint) in enumerate(_read_inputs(text, language), start=1):
+        if explain:
+            click.echo(f"#{number} {title[:70]}\n{_explained(matcher.explain(title, summary, hint, chosen))}")
+            continue
+        found = matcher.match(title, summary, hint, chosen)
+        if as_json:
+            matches = [
+                {"watchlist": name, "query": m.query, "spans": _spans_json(m.spans)}
+                for name, listed in found.items()
+                for m in listed
+            ]
+            click.echo(json.dumps({"matches": matches}, ensure_ascii=False))
+            continue
+        click.echo(f"#{number} {title[:70]}")
+        for name, listed in found.items():
+            for m in listed:
+                spans = ", ".join(f"{s.field}[{s.start}:{s.end}] {s.text!r}" for s in m.spans)
+                click.echo(f"  {name}: {m.query}  →  {spans}")
+        if not found:
+            click.echo("  no match")
+
+
+@main.command()
+@click.argument("hit_id", type=int)
+@click.pass_obj
+def explain(context: Context, hit_id: int) -> None:
+    """Why a stored hit matched, term by term (HIT_ID from `monitor hits --json`)."""
+    with context.monitor() as monitor:
+        found = monitor.store.hits(hit_id=hit_id)
+        if not found:
+            raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits --json`")
+        [hit] = found
+        language = {f.name: f.language for f in monitor.config.feeds}.get(hit.item.feed)
+        explanations = monitor.matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
+    click.echo(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}\n{hit.item.link}")
+    click.echo("stored matches: " + "; ".join(m.query for m in hit.matches))
+    click.echo(_explained(explanations) or "the watchlist is no longer in the config")
 
 
 @main.command()

@@ -65,10 +65,13 @@ class _Document:
             field: tokens(self.text[field], self.languages) for field in _FIELDS
         }
 
-    def span(self, occurrence: Occurrence) -> Span:
-        field, first, after = occurrence
-        start, end = self.tokens[field][first].start, self.tokens[field][after - 1].end
-        return Span(field, start, end, self.text[field][start:end])
+    def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
+        """Character spans of token occurrences, title first, in reading order, each once."""
+        found = set()
+        for field, first, after in occurrences:
+            start, end = self.tokens[field][first].start, self.tokens[field][after - 1].end
+            found.add(Span(field, start, end, self.text[field][start:end]))
+        return tuple(sorted(found, key=lambda span: (span.field != "title", span.start, span.end)))
 
 
 class Matcher:
@@ -167,9 +170,7 @@ class Matcher:
             occurrences = self._evaluate(query.tree, found, None)
             if occurrences is None:
                 continue
-            spans = sorted(
-                {document.span(o) for o in occurrences}, key=lambda s: (s.field != "title", s.start)
-            )
+            spans = document.spans(occurrences)
             terms = tuple(
                 dict.fromkeys(
                     self._terms[term].text
@@ -177,7 +178,7 @@ class Matcher:
                     if any(place in occurrences for place in places)
                 )
             )
-            matches.setdefault(query.watchlist, []).append(Match(query.text, terms, tuple(spans)))
+            matches.setdefault(query.watchlist, []).append(Match(query.text, terms, spans))
         return matches
 
     def explain(
@@ -196,7 +197,7 @@ class Matcher:
                 TermReport(
                     term.text,
                     term not in positive,
-                    tuple(document.span(o) for o in found.get(self._term_ids[term], ())),
+                    document.spans(found.get(self._term_ids[term], ())),
                 )
                 for term in dict.fromkeys(_terms(query.tree))
             )

@@ -221,9 +221,12 @@ class Store:
         watchlist: str | None = None,
         since: datetime | None = None,
         undelivered: bool = False,
+        hit_id: int | None = None,
     ) -> list[Hit]:
         """Stored hits, newest item first."""
         conditions = []
+        if hit_id is not None:
+            conditions.append(hits.c.id == hit_id)
         if watchlist is not None:
             conditions.append(hits.c.watchlist == watchlist)
         if since is not None:

@@ -171,3 +171,57 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp
         assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)
     code, _, stderr = monitor(config, "health", "--heartbeat", str(heartbeat))
     assert code == 1 and "no readable heartbeat" in stderr
+
+
+def test_match_reads_json_lines_and_prints_one_result_per_line_in_order(tmp_path, write_config):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+    lines = "\n".join(
+        json.dumps(entry, ensure_ascii=False)
+        for entry in (
+            {"title": "Direktor BIA-e o relokantima", "summary": "", "language": "sr"},
+            {"title": "Serbia beat Colombia", "summary": "No bias, said the coach."},
+            {"title": "Релоканты в Белграде", "summary": ""},
+        )
+    )
+
+    result = CliRunner().invoke(main, ["-c", str(config), "match", "--json"], input=lines + "\n")
+
+    assert result.exit_code == 0, result.stderr
+    first, second, third = (json.loads(line) for line in result.stdout.splitlines())
+    assert {(m["query"], tuple(map(tuple, m["spans"]))) for m in first["matches"]} == {
+        ("BIA", (("title", 9, 12, "BIA"),)),
+        ("relokant*", (("title", 17, 28, "relokantima"),)),
+    }
+    assert second == {"matches": []}
+    assert [m["query"] for m in third["matches"]] == ["релоканты"]
+
+
+def test_match_refuses_a_bad_input_line_naming_it(tmp_path, write_config):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+
+    result = CliRunner().invoke(main, ["-c", str(config), "match"], input='{"title": "BIA"}\nnot json\n')
+
+    assert result.exit_code == 2
+    assert "stdin line 2:" in result.stderr and "one JSON object per line" in result.stderr
+
+
+def test_explain_shows_each_term_of_a_stored_hit(feed_server, smtp_server, tmp_path, write_config):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url},
+        database_url=f"sqlite:///{tmp_path / 'm.db'}",
+        smtp_port=smtp_server.port,
+        queries=("BIA -fudbal", "relokant*"),
+    )
+    monitor(config, "poll", "--all")
+    _, lines, _ = monitor(config, "hits", "--json")
+    hit_id = json.loads(lines)["id"]
+
+    code, stdout, _ = monitor(config, "explain", str(hit_id))
+    missing, _, error = monitor(config, "explain", "9999")
+
+    assert code == 0
+    assert "MATCH relocants: BIA -fudbal" in stdout
+    assert "        BIA: title[0:3] 'BIA', summary[35:38] 'BIA'\n" in stdout
+    assert "NOT fudbal: not found" in stdout
+    assert missing == 2 and "no hit with id 9999" in error
