@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.match.forms import expand, is_acronym
+from monitor.match.forms import case_shape, expand
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
 from monitor.match.text import Token, guess_languages, prepare, tokens
 from monitor.models import Field, Match, Span
@@ -150,9 +150,11 @@ class Matcher:
         word = self._terms[entry.term].words[entry.word]
         if word.exact:
             return unicodedata.normalize("NFKC", original) == unicodedata.normalize("NFKC", word.text)
-        if is_acronym(word.text):
-            return unicodedata.normalize("NFKC", original).isupper()
-        return True
+        shape = case_shape(word.text)
+        if shape is None:
+            return True
+        written = unicodedata.normalize("NFKC", original)
+        return written.isupper() if shape == "upper" else case_shape(written) == shape
 
     def match(
         self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None

@@ -43,6 +43,19 @@ def is_acronym(word: str) -> bool:
     return word.isalpha() and word.isupper() and len(word) <= 5
 
 
+def case_shape(word: str) -> str | None:
+    """The capitals a word must be written with, or None when case does not matter.
+
+    Acronyms must be all capitals; a word with capitals inside (BiH, iPhone) must have them
+    where they are written: its lower-case twin is often another word (Serbian "bih", I would).
+    """
+    if is_acronym(word):
+        return "upper"
+    if any(char.isupper() for char in word[1:]):
+        return "".join("U" if char.isupper() else "l" for char in word)
+    return None
+
+
 @cache
 def _simplemma(language: str) -> Mapping[bytes, bytes]:
     from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
@@ -100,15 +113,30 @@ def _english_endings(word: str) -> set[str]:
     return forms
 
 
+def _serbian_fleeting_a(word: str) -> set[str]:
+    """The genitive plural of a noun ending in two consonants inserts an a: relokant → relokanata,
+    student → studenata. The stem below covers the other forms of words the dictionary lacks."""
+    vowels = "aeiou"
+    if len(word) >= STEM_MIN and word[-1] not in vowels and word[-2] not in vowels + "r":
+        return {f"{word[:-1]}a{word[-1]}a"}
+    return set()
+
+
 def _russian_forms(word: str) -> set[str]:
-    parses = _morph().parse(word.lower())
-    return {form.word for form in parses[0].lexeme} if parses else set()
+    """The lexeme of the word's likeliest reading, without forms that are likelier another word's:
+    выслать's imperative "вышли" is far more often выйти ("went out")."""
+    morph = _morph()
+    parses = morph.parse(word.lower())
+    if not parses:
+        return set()
+    lemma = parses[0].normal_form
+    return {form.word for form in parses[0].lexeme if morph.parse(form.word)[0].normal_form == lemma}
 
 
 def expand(word: str) -> Forms:
     """The keys ``word`` matches, tagged with the languages in which each is a form of it."""
     languages = word_languages(word)
-    if is_acronym(word):
+    if case_shape(word):
         return Forms(_literal(word, languages))
     exact: dict[str, int] = dict(_literal(word, languages))
     prefixes: list[tuple[str, int, int | None]] = []
@@ -119,13 +147,16 @@ def expand(word: str) -> Forms:
             exact[key] = exact.get(key, 0) | language
 
     serbian = _dictionary_forms("hbs", {word, serbian_latin(word)}) if languages & SR else set()
-    if languages & EN and not serbian and not set(word) & SERBIAN_LATIN_ONLY:
-        add(_dictionary_forms("en", [word]) or _english_endings(word.lower()), EN)
+    if languages & EN:
+        english = _dictionary_forms("en", [word])
+        if not english and not serbian and not set(word) & SERBIAN_LATIN_ONLY:
+            english = _english_endings(word.lower())
+        add(english, EN)
     if languages & SR:
-        add(serbian, SR)
         # simplemma's Serbian lacks many forms (proterivanja, dijaspore): a guarded stem fills in
         latin = serbian_latin(word)
         stem = _stemmer("serbian").stemWord(latin) if len(latin) >= STEM_MIN else ""
+        add(serbian or _serbian_fleeting_a(stem if len(stem) >= STEM_MIN else latin), SR)
         if len(stem) >= STEM_MIN:
             prefixes.append((fold_serbian(stem), SR, len(stem) + STEM_EXTRA))
     if languages & RU:
