@@ -23,7 +23,7 @@ from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import configure
-from monitor.match import Explanation, Matcher
+from monitor.match import Explanation, Matcher, release
 from monitor.models import Hit, Span
 from monitor.pipeline import FeedOutcome, Monitor, utcnow
 from monitor.schedule import parse_duration
@@ -146,6 +146,7 @@ def run(context: Context, heartbeat: Path | None) -> None:
     from monitor.daemon import Daemon
 
     with context.monitor() as monitor:
+        release()  # the queries are compiled: the daemon needs no dictionaries until a restart
         asyncio.run(Daemon(monitor, heartbeat).run())
 
 
