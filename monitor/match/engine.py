@@ -103,11 +103,11 @@ class Matcher:
 
     def _index(self, term: int, word: int, text: str, prefix: bool, exact: bool) -> None:
         forms = expand(text)
-        if prefix:
-            for key, languages in forms.exact[:2]:  # the literal keys: a user's prefix is not inflected
+        if prefix:  # a prefix the user wrote is not inflected
+            for key, languages in forms.literal:
                 self._prefixes[len(key)][key].append(_Entry(term, word, languages))
             return
-        for key, languages in forms.exact[: 2 if exact else None]:
+        for key, languages in forms.literal if exact else forms.exact:
             self._exact[key].append(_Entry(term, word, languages))
         if not exact:
             for key, languages, max_length in forms.prefixes:

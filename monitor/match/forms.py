@@ -32,8 +32,10 @@ STEM_EXTRA = 4  # a stem matches words at most this much longer
 
 @dataclass(frozen=True, slots=True)
 class Forms:
-    """Caseless keys a word matches, each valid in some languages; prefixes with a length bound."""
+    """Caseless keys a word matches, each valid in some languages; prefixes with a length bound.
+    ``literal`` is the word as written (its keys in each script): what exact and prefix terms use."""
 
+    literal: tuple[tuple[str, int], ...]
     exact: tuple[tuple[str, int], ...]
     prefixes: tuple[tuple[str, int, int | None], ...] = ()
 
@@ -51,7 +53,7 @@ def case_shape(word: str) -> str | None:
     """
     if is_acronym(word):
         return "upper"
-    if any(char.isupper() for char in word[1:]):
+    if not word.isupper() and any(char.isupper() for char in word[1:]):
         return "".join("U" if char.isupper() else "l" for char in word)
     return None
 
@@ -136,9 +138,10 @@ def _russian_forms(word: str) -> set[str]:
 def expand(word: str) -> Forms:
     """The keys ``word`` matches, tagged with the languages in which each is a form of it."""
     languages = word_languages(word)
+    literal = _literal(word, languages)
     if case_shape(word):
-        return Forms(_literal(word, languages))
-    exact: dict[str, int] = dict(_literal(word, languages))
+        return Forms(literal, literal)
+    exact: dict[str, int] = dict(literal)
     prefixes: list[tuple[str, int, int | None]] = []
 
     def add(forms: Iterable[str], language: int, fold: Any = fold_serbian) -> None:
@@ -161,7 +164,7 @@ def expand(word: str) -> Forms:
             prefixes.append((fold_serbian(stem), SR, len(stem) + STEM_EXTRA))
     if languages & RU:
         add(_russian_forms(word), RU, fold_russian)
-    return Forms(tuple(exact.items()), tuple(prefixes))
+    return Forms(literal, tuple(exact.items()), tuple(prefixes))
 
 
 def _literal(word: str, languages: int) -> tuple[tuple[str, int], ...]:

@@ -12,8 +12,9 @@ term     := word | word* | "a phrase" | =word | ="exact phrase"
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from monitor.match.text import prepare
 
 _LEXER = re.compile(
     r"""(?P<space>\s+)
@@ -184,7 +185,9 @@ class _Parser:
             node = Near(node, self.primary(), int(distance))
             for side in (node.left, node.right):
                 if not _near_operand(side):
-                    raise QueryError("NEAR joins words, phrases or (a OR b) groups", token.column)
+                    raise QueryError(
+                        "NEAR joins words, phrases, (a OR b) groups or title:(...)", token.column
+                    )
         return node
 
     def primary(self) -> Node:
@@ -211,6 +214,8 @@ class _Parser:
 
 
 def _near_operand(node: Node) -> bool:
+    if isinstance(node, InTitle):
+        return _near_operand(node.child)
     return isinstance(node, Term) or (isinstance(node, Any) and all(_near_operand(c) for c in node.children))
 
 
@@ -228,7 +233,7 @@ def positive_terms(node: Node, negated: bool = False) -> list[Term]:
 
 def parse_query(text: str) -> Node:
     """Parse one query; raises QueryError with the column of the problem."""
-    tree = _Parser(unicodedata.normalize("NFC", text)).parse()
+    tree = _Parser(prepare(text)).parse()
     if not positive_terms(tree):
         raise QueryError("a query needs at least one term that is not negated", 1)
     return tree

@@ -78,12 +78,13 @@ def guess_languages(text: str, hint: str | None) -> int:
         return RU
     if has_cyrillic(text):
         return SR | RU
-    if letters & SERBIAN_LATIN_ONLY:
-        return SR
+    # Latin: function words vote first, so an English story naming Vučić stays English
     words = set(_TOKEN.findall(text.lower()))
     english, serbian = len(words & _ENGLISH_WORDS), len(words & _SERBIAN_WORDS)
-    if english != serbian:
-        return EN if english > serbian else SR
+    if english > serbian:
+        return EN
+    if serbian > english or letters & SERBIAN_LATIN_ONLY:
+        return SR
     return EN | SR | OTHER
 
 
@@ -114,14 +115,15 @@ def tokens(text: str, languages: int) -> list[Token]:
     serbian, russian = bool(languages & SR), bool(languages & RU)
     for match in _TOKEN.finditer(text):
         word = match.group()
-        if has_cyrillic(word):
+        key_source = word if word.isascii() else unicodedata.normalize("NFKC", word)  # ＢＩＡ → BIA
+        if has_cyrillic(key_source):
             keys = tuple(
-                {fold_serbian(word): None, fold_russian(word): None}
+                {fold_serbian(key_source): None, fold_russian(key_source): None}
                 if serbian and russian
-                else {fold_russian(word) if russian or not serbian else fold_serbian(word): None}
+                else {fold_russian(key_source) if russian or not serbian else fold_serbian(key_source): None}
             )
         else:
-            keys = (fold_serbian(word),)
+            keys = (fold_serbian(key_source),)
         found.append(Token(match.start(), match.end(), word, keys))
     return found
 
