@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.match.forms import case_shape, expand
@@ -20,15 +20,20 @@ from monitor.match.text import Token, guess_languages, prepare, tokens
 from monitor.models import Field, Match, Span
 
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
+Place = tuple[int, Occurrence]  # a term and where it occurs
 _FIELDS: tuple[Field, ...] = ("title", "summary")
+SHORT, LONG = 3, 5  # prefixes are found by their first 3 or 5 letters, then checked whole
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
+    """A query word reached from an index key; ``written`` checks the token as written, if needed."""
+
     term: int
     word: int
     languages: int
-    max_length: int | None = None
+    max_length: int = 1 << 30
+    written: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,7 @@ class Explanation:
 
 
 class _Document:
-    """An item's fields as tokens, and the terms found in them."""
+    """An item's fields as tokens with their keys, and the languages it may be in."""
 
     def __init__(self, title: str, summary: str, language: str | None) -> None:
         self.text: dict[Field, str] = {"title": prepare(title), "summary": prepare(summary)}
@@ -69,7 +74,7 @@ class _Document:
         """Character spans of token occurrences, title first, in reading order, each once."""
         found = set()
         for field, first, after in occurrences:
-            start, end = self.tokens[field][first].start, self.tokens[field][after - 1].end
+            start, end = self.tokens[field][first][0], self.tokens[field][after - 1][1]
             found.add(Span(field, start, end, self.text[field][start:end]))
         return tuple(sorted(found, key=lambda span: (span.field != "title", span.start, span.end)))
 
@@ -95,66 +100,63 @@ class Matcher:
                     self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
         self._exact: dict[str, list[_Entry]] = defaultdict(list)
-        self._prefixes: dict[int, dict[str, list[_Entry]]] = defaultdict(lambda: defaultdict(list))
+        self._prefixes: dict[int, dict[str, list[tuple[str, _Entry]]]] = {SHORT: {}, LONG: {}}
         for term_id, term in enumerate(self._terms):
             for word_number, word in enumerate(term.words):
                 self._index(term_id, word_number, word.text, word.prefix, word.exact)
-        self._prefix_lengths = sorted(self._prefixes)
 
     def _index(self, term: int, word: int, text: str, prefix: bool, exact: bool) -> None:
         forms = expand(text)
+        written = _written_check(text, exact)
         if prefix:  # a prefix the user wrote is not inflected
             for key, languages in forms.literal:
-                self._prefixes[len(key)][key].append(_Entry(term, word, languages))
+                self._add_prefix(key, _Entry(term, word, languages, written=written))
             return
         for key, languages in forms.literal if exact else forms.exact:
-            self._exact[key].append(_Entry(term, word, languages))
+            self._exact[key].append(_Entry(term, word, languages, written=written))
         if not exact:
             for key, languages, max_length in forms.prefixes:
-                self._prefixes[len(key)][key].append(_Entry(term, word, languages, max_length))
+                self._add_prefix(key, _Entry(term, word, languages, max_length, written))
+
+    def _add_prefix(self, prefix: str, entry: _Entry) -> None:
+        size = LONG if len(prefix) >= LONG else SHORT
+        self._prefixes[size].setdefault(prefix[:size], []).append((prefix, entry))
 
     def _find(self, document: _Document) -> dict[int, list[Occurrence]]:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
-        seen: dict[int, dict[int, set[tuple[Field, int]]]] = defaultdict(lambda: defaultdict(set))
+        exact, languages = self._exact.get, document.languages
+        short, long = self._prefixes[SHORT].get, self._prefixes[LONG].get
+        seen: dict[tuple[int, int], set[tuple[Field, int]]] = {}
         for field in _FIELDS:
-            for position, token in enumerate(document.tokens[field]):
-                for key in token.keys:
-                    for entry in self._entries(key):
-                        if entry.languages & document.languages and self._accepts(entry, token.text):
-                            seen[entry.term][entry.word].add((field, position))
+            for position, (_start, _end, written, keys) in enumerate(document.tokens[field]):
+                for key in keys:
+                    reached = [(key, entry) for entry in exact(key, ())]
+                    reached += short(key[:SHORT], ()) if len(key) >= SHORT else ()
+                    reached += long(key[:LONG], ()) if len(key) >= LONG else ()
+                    for start, entry in reached:
+                        if (
+                            entry.languages & languages
+                            and len(key) <= entry.max_length
+                            and key.startswith(start)
+                            and (entry.written is None or entry.written(written))
+                        ):
+                            seen.setdefault((entry.term, entry.word), set()).add((field, position))
         found: dict[int, list[Occurrence]] = {}
-        for term_id, words in seen.items():
-            count = len(self._terms[term_id].words)
-            if len(words) < count:
+        for (term, word), places in seen.items():
+            count = len(self._terms[term].words)
+            if word:
                 continue
-            starts = sorted(
-                (field, position)
-                for field, position in words[0]
-                if all((field, position + offset) in words[offset] for offset in range(1, count))
-            )
-            if starts:
-                found[term_id] = [(field, position, position + count) for field, position in starts]
+            if count > 1:
+                places = {
+                    (field, first)
+                    for field, first in places
+                    if all(
+                        (field, first + offset) in seen.get((term, offset), ()) for offset in range(1, count)
+                    )
+                }
+            if places:
+                found[term] = [(field, first, first + count) for field, first in sorted(places)]
         return found
-
-    def _entries(self, key: str) -> Iterable[_Entry]:
-        yield from self._exact.get(key, ())
-        for length in self._prefix_lengths:
-            if length > len(key):
-                break
-            for entry in self._prefixes[length].get(key[:length], ()):
-                if entry.max_length is None or len(key) <= entry.max_length:
-                    yield entry
-
-    def _accepts(self, entry: _Entry, original: str) -> bool:
-        """Exact terms need the form and case as written; acronyms need capitals (BIA, not Bia)."""
-        word = self._terms[entry.term].words[entry.word]
-        if word.exact:
-            return unicodedata.normalize("NFKC", original) == unicodedata.normalize("NFKC", word.text)
-        shape = case_shape(word.text)
-        if shape is None:
-            return True
-        written = unicodedata.normalize("NFKC", original)
-        return written.isupper() if shape == "upper" else case_shape(written) == shape
 
     def match(
         self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
@@ -169,17 +171,11 @@ class Matcher:
             query = self._queries[number]
             if wanted is not None and query.watchlist not in wanted:
                 continue
-            occurrences = self._evaluate(query.tree, found, None)
-            if occurrences is None:
+            places = self._evaluate(query.tree, found, None)
+            if places is None:
                 continue
-            spans = document.spans(occurrences)
-            terms = tuple(
-                dict.fromkeys(
-                    self._terms[term].text
-                    for term, places in found.items()
-                    if any(place in occurrences for place in places)
-                )
-            )
+            spans = document.spans(occurrence for _, occurrence in places)
+            terms = tuple(dict.fromkeys(self._terms[term].text for term, _ in sorted(places, key=_reading)))
             matches.setdefault(query.watchlist, []).append(Match(query.text, terms, spans))
         return matches
 
@@ -209,17 +205,18 @@ class Matcher:
 
     def _evaluate(
         self, node: Node, found: dict[int, list[Occurrence]], field: Field | None
-    ) -> list[Occurrence] | None:
-        """The occurrences that make ``node`` true (empty for a satisfied NOT), or None if false."""
+    ) -> list[Place] | None:
+        """The (term, occurrence) places that make ``node`` true (none for a satisfied NOT), or None."""
         if isinstance(node, Term):
-            places = [o for o in found.get(self._term_ids[node], ()) if field is None or o[0] == field]
+            term = self._term_ids[node]
+            places = [(term, o) for o in found.get(term, ()) if field is None or o[0] == field]
             return places or None
         if isinstance(node, InTitle):
             return self._evaluate(node.child, found, "title")
         if isinstance(node, Not):
             return [] if self._evaluate(node.child, found, field) is None else None
         if isinstance(node, All):
-            collected: list[Occurrence] = []
+            collected: list[Place] = []
             for child in node.children:
                 result = self._evaluate(child, found, field)
                 if result is None:
@@ -228,7 +225,7 @@ class Matcher:
             return collected
         if isinstance(node, Any):
             results = [r for child in node.children if (r := self._evaluate(child, found, field)) is not None]
-            return [o for r in results for o in r] if results else None
+            return [place for r in results for place in r] if results else None
         left, right = self._evaluate(node.left, found, field), self._evaluate(node.right, found, field)
         if left is None or right is None:
             return None
@@ -236,10 +233,29 @@ class Matcher:
             place
             for a in left
             for b in right
-            if a[0] == b[0] and max(b[1] - a[2], a[1] - b[2]) <= node.distance
+            if a[1][0] == b[1][0] and max(b[1][1] - a[1][2], a[1][1] - b[1][2]) <= node.distance
             for place in (a, b)
         }
         return sorted(near) or None
+
+
+def _reading(place: Place) -> tuple[bool, int]:
+    _, (field, first, _after) = place
+    return field != "title", first
+
+
+def _written_check(text: str, exact: bool) -> Callable[[str], bool] | None:
+    """How a token must be written to count: exact terms as written, acronyms in capitals
+    (BIA, not Bia), words with inner capitals with them where they are (BiH, not bih)."""
+    if exact:
+        wanted = unicodedata.normalize("NFKC", text)
+        return lambda written: unicodedata.normalize("NFKC", written) == wanted
+    shape = case_shape(text)
+    if shape is None:
+        return None
+    if shape == "upper":
+        return lambda written: unicodedata.normalize("NFKC", written).isupper()
+    return lambda written: case_shape(unicodedata.normalize("NFKC", written)) == shape
 
 
 def _terms(node: Node) -> list[Term]:

@@ -37,7 +37,7 @@ class Forms:
 
     literal: tuple[tuple[str, int], ...]
     exact: tuple[tuple[str, int], ...]
-    prefixes: tuple[tuple[str, int, int | None], ...] = ()
+    prefixes: tuple[tuple[str, int, int], ...] = ()
 
 
 def is_acronym(word: str) -> bool:
@@ -58,15 +58,26 @@ def case_shape(word: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """simplemma's form → lemma dictionary, and the same read in reverse: lemma → forms."""
+
+    lemmas: Mapping[bytes, bytes]
+    forms: Mapping[bytes, list[bytes]]
+
+
 @cache
-def _simplemma(language: str) -> Mapping[bytes, bytes]:
+def _simplemma(language: str) -> _Lexicon:
     from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
 
     mapping: Any = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(language)
-    raw = getattr(mapping, "_dict", None)  # the bytes dict behind the str view: scanning it is 60× faster
+    raw = getattr(mapping, "_dict", None)  # the bytes dict behind the str view: 60× faster to read
     if raw is None:
         raw = {key.encode(): mapping[key].encode() for key in mapping}
-    return raw
+    forms: dict[bytes, list[bytes]] = {}
+    for form, lemma in raw.items():
+        forms.setdefault(lemma, []).append(form)
+    return _Lexicon(raw, forms)
 
 
 @cache
@@ -84,23 +95,21 @@ def _stemmer(language: str) -> Any:
 
 
 def release() -> None:
-    """Drop the dictionaries (about 100 MB) once every query is compiled."""
-    for loaded in (_simplemma, _morph, _stemmer):
+    """Drop the dictionaries (about 150 MB) once every query is compiled."""
+    for loaded in (_simplemma, _morph, _stemmer, expand):
         loaded.cache_clear()
 
 
 def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
     """Every form of the lemmas behind ``spellings``, read from simplemma's form → lemma dictionary."""
-    dictionary = _simplemma(language)
+    lexicon = _simplemma(language)
     lemmas = {
         lemma
         for spelling in spellings
         for variant in (spelling, spelling.lower(), spelling.capitalize())
-        if (lemma := dictionary.get(variant.encode())) is not None
+        if (lemma := lexicon.lemmas.get(variant.encode())) is not None
     }
-    if not lemmas:
-        return set()
-    return {form.decode() for form, lemma in dictionary.items() if lemma in lemmas}
+    return {form.decode() for lemma in lemmas for form in lexicon.forms.get(lemma, ())}
 
 
 def _english_endings(word: str) -> set[str]:
@@ -125,16 +134,13 @@ def _serbian_fleeting_a(word: str) -> set[str]:
 
 
 def _russian_forms(word: str) -> set[str]:
-    """The lexeme of the word's likeliest reading, without forms that are likelier another word's:
-    выслать's imperative "вышли" is far more often выйти ("went out")."""
-    morph = _morph()
-    parses = morph.parse(word.lower())
-    if not parses:
-        return set()
-    lemma = parses[0].normal_form
-    return {form.word for form in parses[0].lexeme if morph.parse(form.word)[0].normal_form == lemma}
+    """The lexeme of the word's likeliest reading, without imperatives: news rarely uses them,
+    and they collide with common words (выслать's "вышли" reads as "went out")."""
+    parses = _morph().parse(word.lower())
+    return {form.word for form in parses[0].lexeme if "impr" not in form.tag} if parses else set()
 
 
+@cache
 def expand(word: str) -> Forms:
     """The keys ``word`` matches, tagged with the languages in which each is a form of it."""
     languages = word_languages(word)
@@ -142,7 +148,7 @@ def expand(word: str) -> Forms:
     if case_shape(word):
         return Forms(literal, literal)
     exact: dict[str, int] = dict(literal)
-    prefixes: list[tuple[str, int, int | None]] = []
+    prefixes: list[tuple[str, int, int]] = []
 
     def add(forms: Iterable[str], language: int, fold: Any = fold_serbian) -> None:
         for form in forms:

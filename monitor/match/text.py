@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from functools import lru_cache
 
 SERBIAN_ONLY = frozenset("јљњћђџЈЉЊЋЂЏ")
 RUSSIAN_ONLY = frozenset("ыэъьяюёйщЫЭЪЬЯЮЁЙЩ")
@@ -100,32 +100,27 @@ def word_languages(word: str) -> int:
     return SR | RU
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    start: int
-    end: int
-    text: str
-    keys: tuple[str, ...]
+Token = tuple[int, int, str, tuple[str, ...]]  # start, end, the word as written, its caseless keys
 
 
 def tokens(text: str, languages: int) -> list[Token]:
     """Word tokens of ``text`` with their spans and caseless keys. Cyrillic in an item that may be
     Serbian or Russian gets both keys, so either kind of term can find it."""
-    found = []
-    serbian, russian = bool(languages & SR), bool(languages & RU)
-    for match in _TOKEN.finditer(text):
-        word = match.group()
-        key_source = word if word.isascii() else unicodedata.normalize("NFKC", word)  # ＢＩＡ → BIA
-        if has_cyrillic(key_source):
-            keys = tuple(
-                {fold_serbian(key_source): None, fold_russian(key_source): None}
-                if serbian and russian
-                else {fold_russian(key_source) if russian or not serbian else fold_serbian(key_source): None}
-            )
-        else:
-            keys = (fold_serbian(key_source),)
-        found.append(Token(match.start(), match.end(), word, keys))
-    return found
+    mode = (SR if languages & SR else 0) | (RU if languages & RU else 0)
+    return [(m.start(), m.end(), m.group(), _keys(m.group(), mode)) for m in _TOKEN.finditer(text)]
+
+
+@lru_cache(maxsize=1 << 17)
+def _keys(word: str, mode: int) -> tuple[str, ...]:
+    """A word's keys, cached: news repeats its words, and folding is most of tokenising."""
+    if word.isascii():
+        return (word.lower(),)
+    source = unicodedata.normalize("NFKC", word)  # ＢＩＡ → BIA
+    if not has_cyrillic(source):
+        return (fold_serbian(source),)
+    if mode == SR | RU:
+        return tuple(dict.fromkeys((fold_serbian(source), fold_russian(source))))
+    return (fold_russian(source) if mode & RU or not mode else fold_serbian(source),)
 
 
 def prepare(text: str) -> str:
