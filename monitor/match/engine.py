@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from monitor.match.forms import case_shape, expand
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
-from monitor.match.text import Token, guess_languages, prepare, tokens
+from monitor.match.text import guess_languages, keys, prepare, word_offsets, words
 from monitor.models import Field, Match, Span
 
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
@@ -66,15 +66,16 @@ class _Document:
     def __init__(self, title: str, summary: str, language: str | None) -> None:
         self.text: dict[Field, str] = {"title": prepare(title), "summary": prepare(summary)}
         self.languages = guess_languages(f"{self.text['title']} {self.text['summary']}", language)
-        self.tokens: dict[Field, list[Token]] = {
-            field: tokens(self.text[field], self.languages) for field in _FIELDS
-        }
+        self.words: dict[Field, list[str]] = {field: words(self.text[field]) for field in _FIELDS}
+        self._offsets: dict[Field, list[tuple[int, int]]] = {}
 
     def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
         """Character spans of token occurrences, title first, in reading order, each once."""
         found = set()
         for field, first, after in occurrences:
-            start, end = self.tokens[field][first][0], self.tokens[field][after - 1][1]
+            if field not in self._offsets:
+                self._offsets[field] = word_offsets(self.text[field])
+            start, end = self._offsets[field][first][0], self._offsets[field][after - 1][1]
             found.add(Span(field, start, end, self.text[field][start:end]))
         return tuple(sorted(found, key=lambda span: (span.field != "title", span.start, span.end)))
 
@@ -108,12 +109,19 @@ class Matcher:
     def _index(self, term: int, word: int, text: str, prefix: bool, exact: bool) -> None:
         forms = expand(text)
         written = _written_check(text, exact)
+        entries: dict[int, _Entry] = {}  # one entry per set of languages: a word has tens of forms
+
+        def entry(languages: int) -> _Entry:
+            if languages not in entries:
+                entries[languages] = _Entry(term, word, languages, written=written)
+            return entries[languages]
+
         if prefix:  # a prefix the user wrote is not inflected
             for key, languages in forms.literal:
-                self._add_prefix(key, _Entry(term, word, languages, written=written))
+                self._add_prefix(key, entry(languages))
             return
         for key, languages in forms.literal if exact else forms.exact:
-            self._exact[key].append(_Entry(term, word, languages, written=written))
+            self._exact[key].append(entry(languages))
         if not exact:
             for key, languages, max_length in forms.prefixes:
                 self._add_prefix(key, _Entry(term, word, languages, max_length, written))
@@ -127,20 +135,28 @@ class Matcher:
         exact, languages = self._exact.get, document.languages
         short, long = self._prefixes[SHORT].get, self._prefixes[LONG].get
         seen: dict[tuple[int, int], set[tuple[Field, int]]] = {}
+
+        def reach(entry: _Entry, key: str, written: str, field: Field, position: int) -> None:
+            if (
+                entry.languages & languages
+                and len(key) <= entry.max_length
+                and (entry.written is None or entry.written(written))
+            ):
+                seen.setdefault((entry.term, entry.word), set()).add((field, position))
+
         for field in _FIELDS:
-            for position, (_start, _end, written, keys) in enumerate(document.tokens[field]):
-                for key in keys:
-                    reached = [(key, entry) for entry in exact(key, ())]
-                    reached += short(key[:SHORT], ()) if len(key) >= SHORT else ()
-                    reached += long(key[:LONG], ()) if len(key) >= LONG else ()
-                    for start, entry in reached:
-                        if (
-                            entry.languages & languages
-                            and len(key) <= entry.max_length
-                            and key.startswith(start)
-                            and (entry.written is None or entry.written(written))
-                        ):
-                            seen.setdefault((entry.term, entry.word), set()).add((field, position))
+            for position, written in enumerate(document.words[field]):
+                for key in keys(written, languages):
+                    for entry in exact(key, ()):
+                        reach(entry, key, written, field, position)
+                    if len(key) >= SHORT:
+                        for start, entry in short(key[:SHORT], ()):
+                            if key.startswith(start):
+                                reach(entry, key, written, field, position)
+                    if len(key) >= LONG:
+                        for start, entry in long(key[:LONG], ()):
+                            if key.startswith(start):
+                                reach(entry, key, written, field, position)
         found: dict[int, list[Occurrence]] = {}
         for (term, word), places in seen.items():
             count = len(self._terms[term].words)

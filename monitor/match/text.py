@@ -100,14 +100,20 @@ def word_languages(word: str) -> int:
     return SR | RU
 
 
-Token = tuple[int, int, str, tuple[str, ...]]  # start, end, the word as written, its caseless keys
+def words(text: str) -> list[str]:
+    """The word tokens of ``text``; Serbian writes BIA-e, so hyphens split words."""
+    return _TOKEN.findall(text)
 
 
-def tokens(text: str, languages: int) -> list[Token]:
-    """Word tokens of ``text`` with their spans and caseless keys. Cyrillic in an item that may be
-    Serbian or Russian gets both keys, so either kind of term can find it."""
-    mode = (SR if languages & SR else 0) | (RU if languages & RU else 0)
-    return [(m.start(), m.end(), m.group(), _keys(m.group(), mode)) for m in _TOKEN.finditer(text)]
+def word_offsets(text: str) -> list[tuple[int, int]]:
+    """Where each of ``words(text)`` is: computed only for items that matched."""
+    return [match.span() for match in _TOKEN.finditer(text)]
+
+
+def keys(word: str, languages: int) -> tuple[str, ...]:
+    """A word's caseless keys. Cyrillic in an item that may be Serbian or Russian gets both
+    keys, so either kind of term can find it."""
+    return _keys(word, (SR if languages & SR else 0) | (RU if languages & RU else 0))
 
 
 @lru_cache(maxsize=1 << 17)
