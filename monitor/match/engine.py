@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.match.forms import case_shape, expand
+from monitor.match.forms import case_shape, expand, literal
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
 from monitor.match.text import guess_languages, keys, prepare, word_offsets, words
 from monitor.models import Field, Match, Span
@@ -107,7 +107,6 @@ class Matcher:
                 self._index(term_id, word_number, word.text, word.prefix, word.exact)
 
     def _index(self, term: int, word: int, text: str, prefix: bool, exact: bool) -> None:
-        forms = expand(text)
         written = _written_check(text, exact)
         entries: dict[int, _Entry] = {}  # one entry per set of languages: a word has tens of forms
 
@@ -117,14 +116,18 @@ class Matcher:
             return entries[languages]
 
         if prefix:  # a prefix the user wrote is not inflected
-            for key, languages in forms.literal:
+            for key, languages in literal(text):
                 self._add_prefix(key, entry(languages))
             return
-        for key, languages in forms.literal if exact else forms.exact:
+        if exact:
+            for key, languages in literal(text):
+                self._exact[key].append(entry(languages))
+            return
+        forms = expand(text)
+        for key, languages in forms.exact:
             self._exact[key].append(entry(languages))
-        if not exact:
-            for key, languages, max_length in forms.prefixes:
-                self._add_prefix(key, _Entry(term, word, languages, max_length, written))
+        for key, languages, max_length in forms.prefixes:
+            self._add_prefix(key, _Entry(term, word, languages, max_length, written))
 
     def _add_prefix(self, prefix: str, entry: _Entry) -> None:
         size = LONG if len(prefix) >= LONG else SHORT

@@ -27,6 +27,7 @@ from monitor.match.text import (
 )
 
 STEM_MIN = 5  # shorter stems hit function words (sr "od", ru "и")
+_AUXILIARIES = frozenset("be have do will shall biti jesam hteti htjeti".split())
 STEM_EXTRA = 4  # a stem matches words at most this much longer
 
 
@@ -101,13 +102,19 @@ def release() -> None:
 
 
 def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
-    """Every form of the lemmas behind ``spellings``, read from simplemma's form → lemma dictionary."""
+    """Every form of the lemmas behind ``spellings``, read from simplemma's form → lemma dictionary.
+
+    Auxiliaries are not expanded (a search for "was" is not one for "is"), nor are negated verbs
+    whose lemma is the positive one (nije → biti would make "did not allow" find "allowed").
+    """
     lexicon = _simplemma(language)
     lemmas = {
         lemma
         for spelling in spellings
         for variant in (spelling, spelling.lower(), spelling.capitalize())
         if (lemma := lexicon.lemmas.get(variant.encode())) is not None
+        and lemma.decode().lower() not in _AUXILIARIES
+        and not (variant.lower().startswith(("ne", "ni")) and not lemma.lower().startswith((b"ne", b"ni")))
     }
     return {form.decode() for lemma in lemmas for form in lexicon.forms.get(lemma, ())}
 
@@ -138,6 +145,11 @@ def _russian_forms(word: str) -> set[str]:
     and they collide with common words (выслать's "вышли" reads as "went out")."""
     parses = _morph().parse(word.lower())
     return {form.word for form in parses[0].lexeme if "impr" not in form.tag} if parses else set()
+
+
+def literal(word: str) -> tuple[tuple[str, int], ...]:
+    """The keys of ``word`` as written, uninflected: for prefixes and =exact terms."""
+    return _literal(word, word_languages(word))
 
 
 @cache
