@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
 
 from monitor.match import Matcher, QueryError, parse_query
-
-
-@cache
-def _matcher(query: str) -> Matcher:
-    return Matcher({"watch": [query]})
-
-
-def finds(query: str, title: str, summary: str = "", language: str | None = None) -> bool:
-    return bool(_matcher(query).match(title, summary, language).get("watch"))
+from tests.unit.matching import finds, spans
 
 
 def found_spans(query: str, title: str, summary: str = "", language: str | None = None) -> list[tuple]:
-    matches = _matcher(query).match(title, summary, language).get("watch", [])
-    return [(span.field, span.text) for match in matches for span in match.spans]
+    return [(span.field, span.text) for span in spans(query, title, summary, language)]
 
 
 # --- boolean operators ----------------------------------------------------------------------
