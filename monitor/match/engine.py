@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from monitor.match.forms import case_shape, expand, literal
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
-from monitor.match.text import guess_languages, keys, prepare, word_offsets, words
+from monitor.match.text import guess_languages, keys_for, prepare, word_offsets, words
 from monitor.models import Field, Match, Span
 
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
@@ -135,31 +135,24 @@ class Matcher:
 
     def _find(self, document: _Document) -> dict[int, list[Occurrence]]:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
-        exact, languages = self._exact.get, document.languages
-        short, long = self._prefixes[SHORT].get, self._prefixes[LONG].get
+        exact, languages, keys = self._exact.get, document.languages, keys_for(document.languages)
+        tables = [(size, table.get) for size, table in self._prefixes.items() if table]
         seen: dict[tuple[int, int], set[tuple[Field, int]]] = {}
-
-        def reach(entry: _Entry, key: str, written: str, field: Field, position: int) -> None:
-            if (
-                entry.languages & languages
-                and len(key) <= entry.max_length
-                and (entry.written is None or entry.written(written))
-            ):
-                seen.setdefault((entry.term, entry.word), set()).add((field, position))
-
         for field in _FIELDS:
             for position, written in enumerate(document.words[field]):
-                for key in keys(written, languages):
-                    for entry in exact(key, ()):
-                        reach(entry, key, written, field, position)
-                    if len(key) >= SHORT:
-                        for start, entry in short(key[:SHORT], ()):
-                            if key.startswith(start):
-                                reach(entry, key, written, field, position)
-                    if len(key) >= LONG:
-                        for start, entry in long(key[:LONG], ()):
-                            if key.startswith(start):
-                                reach(entry, key, written, field, position)
+                for key in keys(written):
+                    reached = [(key, entry) for entry in exact(key, ())]
+                    for size, table in tables:
+                        if len(key) >= size:
+                            reached += table(key[:size], ())
+                    for start, entry in reached:
+                        if (
+                            entry.languages & languages
+                            and len(key) <= entry.max_length
+                            and key.startswith(start)
+                            and (entry.written is None or entry.written(written))
+                        ):
+                            seen.setdefault((entry.term, entry.word), set()).add((field, position))
         found: dict[int, list[Occurrence]] = {}
         for (term, word), places in seen.items():
             count = len(self._terms[term].words)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 SERBIAN_ONLY = frozenset("јљњћђџЈЉЊЋЂЏ")
 RUSSIAN_ONLY = frozenset("ыэъьяюёйщЫЭЪЬЯЮЁЙЩ")
 SERBIAN_LATIN_ONLY = frozenset("čćšžđČĆŠŽĐ")
 INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 
 # Languages as bits, so a form can be valid in several and an item can be in several.
 EN, SR, RU, OTHER = 1, 2, 4, 8
@@ -110,15 +112,13 @@ def word_offsets(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _TOKEN.finditer(text)]
 
 
-def keys(word: str, languages: int) -> tuple[str, ...]:
-    """A word's caseless keys. Cyrillic in an item that may be Serbian or Russian gets both
-    keys, so either kind of term can find it."""
-    return _keys(word, (SR if languages & SR else 0) | (RU if languages & RU else 0))
+def keys_for(languages: int) -> Callable[[str], tuple[str, ...]]:
+    """The key function for an item in ``languages``: a word's caseless keys. Cyrillic in an
+    item that may be Serbian or Russian gets both keys, so either kind of term can find it."""
+    return _KEYS[(SR if languages & SR else 0) | (RU if languages & RU else 0)]
 
 
-@lru_cache(maxsize=1 << 17)
 def _keys(word: str, mode: int) -> tuple[str, ...]:
-    """A word's keys, cached: news repeats its words, and folding is most of tokenising."""
     if word.isascii():
         return (word.lower(),)
     source = unicodedata.normalize("NFKC", word)  # ＢＩＡ → BIA
@@ -129,9 +129,17 @@ def _keys(word: str, mode: int) -> tuple[str, ...]:
     return (fold_russian(source) if mode & RU or not mode else fold_serbian(source),)
 
 
+# One cached key function per mode: news repeats its words, and folding is most of tokenising.
+_KEYS = {
+    mode: lru_cache(maxsize=1 << 16)(lambda word, mode=mode: _keys(word, mode))
+    for mode in (0, SR, RU, SR | RU)
+}
+
+
 def prepare(text: str) -> str:
     """What items are matched on: NFC, without soft hyphens and zero-width characters."""
-    return unicodedata.normalize("NFC", text).translate(INVISIBLE)
+    text = unicodedata.normalize("NFC", text)
+    return text.translate(INVISIBLE) if _INVISIBLE_RE.search(text) else text
 
 
 def serbian_latin(word: str) -> str:
