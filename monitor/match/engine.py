@@ -13,10 +13,13 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any as AnyType
+
+import ahocorasick
 
 from monitor.match.forms import case_shape, expand, literal
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
-from monitor.match.text import guess_languages, keys_for, prepare, word_offsets, words
+from monitor.match.text import guess_languages, key_functions, prepare, word_offsets, words
 from monitor.models import Field, Match, Span
 
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
@@ -105,6 +108,24 @@ class Matcher:
         for term_id, term in enumerate(self._terms):
             for word_number, word in enumerate(term.words):
                 self._index(term_id, word_number, word.text, word.prefix, word.exact)
+        self._automaton = self._build_automaton()
+
+    def _build_automaton(self) -> AnyType:
+        """One Aho-Corasick automaton over every key: " key " for words, " prefix" for prefixes,
+        so one pass over an item's keys, joined by spaces, finds every index entry it reaches."""
+        patterns: dict[str, list[tuple[str, _Entry]]] = defaultdict(list)
+        for key, entries in self._exact.items():
+            patterns[f" {key} "] += [(key, entry) for entry in entries]
+        for table in self._prefixes.values():
+            for bucket in table.values():
+                for prefix, entry in bucket:
+                    patterns[f" {prefix}"].append((prefix, entry))
+        automaton = ahocorasick.Automaton()
+        for pattern, reached in patterns.items():
+            automaton.add_word(pattern, (len(pattern), reached))
+        if patterns:
+            automaton.make_automaton()
+        return automaton
 
     def _index(self, term: int, word: int, text: str, prefix: bool, exact: bool) -> None:
         written = _written_check(text, exact)
@@ -135,21 +156,22 @@ class Matcher:
 
     def _find(self, document: _Document) -> dict[int, list[Occurrence]]:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
-        exact, languages, keys = self._exact.get, document.languages, keys_for(document.languages)
-        tables = [(size, table.get) for size, table in self._prefixes.items() if table]
+        languages = document.languages
         seen: dict[tuple[int, int], set[tuple[Field, int]]] = {}
+        if len(self._automaton) == 0:
+            return {}
         for field in _FIELDS:
-            for position, written in enumerate(document.words[field]):
-                for key in keys(written):
-                    reached = [(key, entry) for entry in exact(key, ())]
-                    for size, table in tables:
-                        if len(key) >= size:
-                            reached += table(key[:size], ())
-                    for start, entry in reached:
+            written_words = document.words[field]
+            for keys_of in key_functions(languages):
+                keys = [keys_of(word) for word in written_words]
+                joined = f" {' '.join(keys)} "
+                for end, (length, reached) in self._automaton.iter(joined):
+                    position = joined.count(" ", 0, end - length + 1)
+                    key, written = keys[position], written_words[position]
+                    for _start, entry in reached:
                         if (
                             entry.languages & languages
                             and len(key) <= entry.max_length
-                            and key.startswith(start)
                             and (entry.written is None or entry.written(written))
                         ):
                             seen.setdefault((entry.term, entry.word), set()).add((field, position))

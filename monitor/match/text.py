@@ -112,28 +112,27 @@ def word_offsets(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _TOKEN.finditer(text)]
 
 
-def keys_for(languages: int) -> Callable[[str], tuple[str, ...]]:
-    """The key function for an item in ``languages``: a word's caseless keys. Cyrillic in an
-    item that may be Serbian or Russian gets both keys, so either kind of term can find it."""
-    return _KEYS[(SR if languages & SR else 0) | (RU if languages & RU else 0)]
+def key_functions(languages: int) -> list[Callable[[str], str]]:
+    """How to key an item's words: one function, or two for Cyrillic that may be Serbian or
+    Russian (folded to Latin, and kept Cyrillic), so either kind of term can find it."""
+    serbian, russian = languages & SR, languages & RU
+    if serbian and russian:
+        return [_KEYS[SR], _KEYS[RU]]
+    return [_KEYS[SR if serbian else RU if russian else 0]]
 
 
-def _keys(word: str, mode: int) -> tuple[str, ...]:
+def _key(word: str, mode: int) -> str:
+    """A word's caseless key in an item of ``mode`` (SR, RU or neither)."""
     if word.isascii():
-        return (word.lower(),)
+        return word.lower()
     source = unicodedata.normalize("NFKC", word)  # ＢＩＡ → BIA
     if not has_cyrillic(source):
-        return (fold_serbian(source),)
-    if mode == SR | RU:
-        return tuple(dict.fromkeys((fold_serbian(source), fold_russian(source))))
-    return (fold_russian(source) if mode & RU or not mode else fold_serbian(source),)
+        return fold_serbian(source)
+    return fold_russian(source) if mode == RU or not mode else fold_serbian(source)
 
 
 # One cached key function per mode: news repeats its words, and folding is most of tokenising.
-_KEYS = {
-    mode: lru_cache(maxsize=1 << 16)(lambda word, mode=mode: _keys(word, mode))
-    for mode in (0, SR, RU, SR | RU)
-}
+_KEYS = {mode: lru_cache(maxsize=1 << 16)(lambda word, mode=mode: _key(word, mode)) for mode in (0, SR, RU)}
 
 
 def prepare(text: str) -> str:
