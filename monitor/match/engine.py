@@ -17,7 +17,7 @@ from typing import Any as AnyType
 
 import ahocorasick
 
-from monitor.match.forms import case_shape, expand, literal
+from monitor.match.forms import Forms, case_shape, expand, literal
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, prepare, word_offsets, words
 from monitor.models import Field, Match, Span
@@ -25,7 +25,6 @@ from monitor.models import Field, Match, Span
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
 Place = tuple[int, Occurrence]  # a term and where it occurs
 _FIELDS: tuple[Field, ...] = ("title", "summary")
-SHORT, LONG = 3, 5  # prefixes are found by their first 3 or 5 letters, then checked whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,27 +102,19 @@ class Matcher:
                 if number not in self._triggers[term_ids[term]]:
                     self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
-        self._exact: dict[str, list[_Entry]] = defaultdict(list)
-        self._prefixes: dict[int, dict[str, list[tuple[str, _Entry]]]] = {SHORT: {}, LONG: {}}
+        # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
+        # pass over an item's keys, joined by spaces, finds every index entry it reaches.
+        self._patterns: dict[str, list[_Entry]] = defaultdict(list)
         for term_id, term in enumerate(self._terms):
             for word_number, word in enumerate(term.words):
                 self._index(term_id, word_number, word.text, word.prefix, word.exact)
         self._automaton = self._build_automaton()
 
     def _build_automaton(self) -> AnyType:
-        """One Aho-Corasick automaton over every key: " key " for words, " prefix" for prefixes,
-        so one pass over an item's keys, joined by spaces, finds every index entry it reaches."""
-        patterns: dict[str, list[tuple[str, _Entry]]] = defaultdict(list)
-        for key, entries in self._exact.items():
-            patterns[f" {key} "] += [(key, entry) for entry in entries]
-        for table in self._prefixes.values():
-            for bucket in table.values():
-                for prefix, entry in bucket:
-                    patterns[f" {prefix}"].append((prefix, entry))
         automaton = ahocorasick.Automaton()
-        for pattern, reached in patterns.items():
+        for pattern, reached in self._patterns.items():
             automaton.add_word(pattern, (len(pattern), reached))
-        if patterns:
+        if self._patterns:
             automaton.make_automaton()
         return automaton
 
@@ -138,21 +129,13 @@ class Matcher:
 
         if prefix:  # a prefix the user wrote is not inflected
             for key, languages in literal(text):
-                self._add_prefix(key, entry(languages))
+                self._patterns[f" {key}"].append(entry(languages))
             return
-        if exact:
-            for key, languages in literal(text):
-                self._exact[key].append(entry(languages))
-            return
-        forms = expand(text)
+        forms = Forms(literal(text)) if exact else expand(text)
         for key, languages in forms.exact:
-            self._exact[key].append(entry(languages))
+            self._patterns[f" {key} "].append(entry(languages))
         for key, languages, max_length in forms.prefixes:
-            self._add_prefix(key, _Entry(term, word, languages, max_length, written))
-
-    def _add_prefix(self, prefix: str, entry: _Entry) -> None:
-        size = LONG if len(prefix) >= LONG else SHORT
-        self._prefixes[size].setdefault(prefix[:size], []).append((prefix, entry))
+            self._patterns[f" {key}"].append(_Entry(term, word, languages, max_length, written))
 
     def _find(self, document: _Document) -> dict[int, list[Occurrence]]:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
@@ -168,7 +151,7 @@ class Matcher:
                 for end, (length, reached) in self._automaton.iter(joined):
                     position = joined.count(" ", 0, end - length + 1)
                     key, written = keys[position], written_words[position]
-                    for _start, entry in reached:
+                    for entry in reached:
                         if (
                             entry.languages & languages
                             and len(key) <= entry.max_length

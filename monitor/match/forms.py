@@ -33,10 +33,8 @@ STEM_EXTRA = 4  # a stem matches words at most this much longer
 
 @dataclass(frozen=True, slots=True)
 class Forms:
-    """Caseless keys a word matches, each valid in some languages; prefixes with a length bound.
-    ``literal`` is the word as written (its keys in each script): what exact and prefix terms use."""
+    """Caseless keys a word matches, each valid in some languages; prefixes with a length bound."""
 
-    literal: tuple[tuple[str, int], ...]
     exact: tuple[tuple[str, int], ...]
     prefixes: tuple[tuple[str, int, int], ...] = ()
 
@@ -158,7 +156,7 @@ def expand(word: str) -> Forms:
     languages = word_languages(word)
     literal = _literal(word, languages)
     if case_shape(word):
-        return Forms(literal, literal)
+        return Forms(literal)
     exact: dict[str, int] = dict(literal)
     prefixes: list[tuple[str, int, int]] = []
 
@@ -182,7 +180,7 @@ def expand(word: str) -> Forms:
             prefixes.append((fold_serbian(stem), SR, len(stem) + STEM_EXTRA))
     if languages & RU:
         add(_russian_forms(word), RU, fold_russian)
-    return Forms(literal, tuple(exact.items()), tuple(prefixes))
+    return Forms(tuple(exact.items()), tuple(prefixes))
 
 
 def _literal(word: str, languages: int) -> tuple[tuple[str, int], ...]:
