@@ -70,16 +70,21 @@ class _Document:
         self.languages = guess_languages(f"{self.text['title']} {self.text['summary']}", language)
         self.words: dict[Field, list[str]] = {field: words(self.text[field]) for field in _FIELDS}
         self._offsets: dict[Field, list[tuple[int, int]]] = {}
+        self._spans: dict[Occurrence, Span] = {}
 
     def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
         """Character spans of token occurrences, title first, in reading order, each once."""
-        found = set()
-        for field, first, after in occurrences:
+        return tuple(self._span(occurrence) for occurrence in sorted(set(occurrences), key=_reading_order))
+
+    def _span(self, occurrence: Occurrence) -> Span:
+        """One occurrence's span, made once per item: many queries share their words."""
+        if occurrence not in self._spans:
+            field, first, after = occurrence
             if field not in self._offsets:
                 self._offsets[field] = word_offsets(self.text[field])
             start, end = self._offsets[field][first][0], self._offsets[field][after - 1][1]
-            found.add(Span(field, start, end, self.text[field][start:end]))
-        return tuple(sorted(found, key=lambda span: (span.field != "title", span.start, span.end)))
+            self._spans[occurrence] = Span(field, start, end, self.text[field][start:end])
+        return self._spans[occurrence]
 
 
 class Matcher:
@@ -256,9 +261,13 @@ class Matcher:
         return sorted(near) or None
 
 
-def _reading(place: Place) -> tuple[bool, int]:
-    _, (field, first, _after) = place
-    return field != "title", first
+def _reading_order(occurrence: Occurrence) -> tuple[bool, int, int]:
+    field, first, after = occurrence
+    return field != "title", first, after
+
+
+def _reading(place: Place) -> tuple[bool, int, int]:
+    return _reading_order(place[1])
 
 
 def _written_check(text: str, exact: bool) -> Callable[[str], bool] | None:
