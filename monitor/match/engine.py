@@ -1,10 +1,11 @@
-"""The compiled matcher: every watchlist's queries in one index, one pass over an item's tokens.
+"""The compiled matcher: every watchlist's queries in one index, one pass over an item's words.
 
-Compile: each query word is expanded into caseless keys (its forms, per language) and entered
-in a dict; prefixes go in a dict per prefix length. Match: each token's keys are looked up
-(plus its prefixes of the indexed lengths), which yields the terms present, with positions;
-only the queries containing a present term are evaluated. The cost per item grows with its
-length, not with the number of queries.
+Compile: each query word is expanded into caseless keys (its forms, per language), which become
+the patterns of one Aho-Corasick automaton: " key " for a form, " prefix" for a prefix. Match:
+the item's keys, joined by spaces, go through the automaton once, which yields the terms
+present with their positions; only the queries containing a present term are evaluated, and
+spans are made for those that match. The cost per item grows with its length and its matches,
+not with the number of queries.
 """
 
 from __future__ import annotations
