@@ -332,12 +332,16 @@ def _read_inputs(text: str | None, language: str | None) -> Iterator[tuple[str, 
         yield title, summary, data.get("language") or language
 
 
+def _spans_text(spans: Iterable[Span]) -> str:
+    return ", ".join(f"{span.field}[{span.start}:{span.end}] {span.text!r}" for span in spans)
+
+
 def _explained(explanations: list[Explanation]) -> str:
     lines = []
     for report in explanations:
         lines.append(f"{'MATCH' if report.matched else 'no   '} {report.watchlist}: {report.query}")
         for term in report.terms:
-            places = ", ".join(f"{s.field}[{s.start}:{s.end}] {s.text!r}" for s in term.spans)
+            places = _spans_text(term.spans)
             role = "NOT " if term.negated else ""
             lines.append(f"        {role}{term.text}: {places or 'not found'}")
     return "\n".join(lines)
@@ -380,8 +384,7 @@ def match(
         click.echo(f"#{number} {title[:70]}")
         for name, listed in found.items():
             for m in listed:
-                spans = ", ".join(f"{s.field}[{s.start}:{s.end}] {s.text!r}" for s in m.spans)
-                click.echo(f"  {name}: {m.query}  →  {spans}")
+                click.echo(f"  {name}: {m.query}  →  {_spans_text(m.spans)}")
         if not found:
             click.echo("  no match")
 

@@ -6,7 +6,6 @@ import calendar
 import hashlib
 import html
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -16,9 +15,9 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.models import Item
+from monitor.text import clean
 
 _SPACE = re.compile(r"\s+")
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
 
@@ -56,8 +55,7 @@ def plain_text(fragment: str) -> str:
         text = "".join(extractor.parts)
     else:
         text = html.unescape(fragment)
-    text = text.translate(_INVISIBLE)
-    return unicodedata.normalize("NFC", _SPACE.sub(" ", text).strip())
+    return clean(_SPACE.sub(" ", text).strip())
 
 
 def _raw(entry: dict[str, Any], key: str) -> Any:

@@ -20,8 +20,9 @@ import ahocorasick
 
 from monitor.match.forms import Forms, case_shape, expand, literal
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
-from monitor.match.text import guess_languages, key_functions, prepare, word_offsets, words
+from monitor.match.text import guess_languages, key_functions, word_offsets, words
 from monitor.models import Field, Match, Span
+from monitor.text import clean
 
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
 Place = tuple[int, Occurrence]  # a term and where it occurs
@@ -67,7 +68,7 @@ class _Document:
     """An item's fields as tokens with their keys, and the languages it may be in."""
 
     def __init__(self, title: str, summary: str, language: str | None) -> None:
-        self.text: dict[Field, str] = {"title": prepare(title), "summary": prepare(summary)}
+        self.text: dict[Field, str] = {"title": clean(title), "summary": clean(summary)}
         self.languages = guess_languages(f"{self.text['title']} {self.text['summary']}", language)
         self.words: dict[Field, list[str]] = {field: words(self.text[field]) for field in _FIELDS}
         self._offsets: dict[Field, list[tuple[int, int]]] = {}

@@ -27,8 +27,8 @@ from monitor.match.text import (
 )
 
 STEM_MIN = 5  # shorter stems hit function words (sr "od", ru "и")
-_AUXILIARIES = frozenset("be have do will shall biti jesam hteti htjeti".split())
 STEM_EXTRA = 4  # a stem matches words at most this much longer
+_AUXILIARIES = frozenset("be have do will shall biti jesam hteti htjeti".split())
 
 
 @dataclass(frozen=True, slots=True)

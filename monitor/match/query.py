@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.match.text import prepare
+from monitor.text import clean
 
 _LEXER = re.compile(
     r"""(?P<space>\s+)
@@ -233,7 +233,7 @@ def positive_terms(node: Node, negated: bool = False) -> list[Term]:
 
 def parse_query(text: str) -> Node:
     """Parse one query; raises QueryError with the column of the problem."""
-    tree = _Parser(prepare(text)).parse()
+    tree = _Parser(clean(text)).parse()
     if not positive_terms(tree):
         raise QueryError("a query needs at least one term that is not negated", 1)
     return tree

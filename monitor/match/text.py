@@ -15,8 +15,6 @@ from functools import lru_cache
 SERBIAN_ONLY = frozenset("јљњћђџЈЉЊЋЂЏ")
 RUSSIAN_ONLY = frozenset("ыэъьяюёйщЫЭЪЬЯЮЁЙЩ")
 SERBIAN_LATIN_ONLY = frozenset("čćšžđČĆŠŽĐ")
-INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
-_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 
 # Languages as bits, so a form can be valid in several and an item can be in several.
 EN, SR, RU, OTHER = 1, 2, 4, 8
@@ -133,12 +131,6 @@ def _key(word: str, mode: int) -> str:
 
 # One cached key function per mode: news repeats its words, and folding is most of tokenising.
 _KEYS = {mode: lru_cache(maxsize=1 << 16)(lambda word, mode=mode: _key(word, mode)) for mode in (0, SR, RU)}
-
-
-def prepare(text: str) -> str:
-    """What items are matched on: NFC, without soft hyphens and zero-width characters."""
-    text = unicodedata.normalize("NFC", text)
-    return text.translate(INVISIBLE) if _INVISIBLE_RE.search(text) else text
 
 
 def serbian_latin(word: str) -> str:
