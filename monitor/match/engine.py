@@ -14,12 +14,13 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, chain, count
 from typing import Any as AnyType
 
 import ahocorasick
 
 from monitor.match.forms import Forms, case_shape, expand, literal
-from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, parse_query, positive_terms
+from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, word_offsets, words
 from monitor.models import Field, Match, Span
 from monitor.text import clean
@@ -33,11 +34,14 @@ _FIELDS: tuple[Field, ...] = ("title", "summary")
 class _Entry:
     """A query word reached from an index key; ``written`` checks the token as written, if needed."""
 
-    term: int
     word: int
     languages: int
     max_length: int = 1 << 30
     written: Callable[[str], bool] | None = None
+
+
+Found = dict[int, list[Occurrence]]  # term → its occurrences, in reading order
+Evaluate = Callable[[Found], list[Place] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class _Query:
     watchlist: str
     text: str
     tree: Node
+    evaluate: Evaluate
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +74,19 @@ class _Document:
 
     def __init__(self, title: str, summary: str, language: str | None) -> None:
         self.text: dict[Field, str] = {"title": clean(title), "summary": clean(summary)}
-        self.languages = guess_languages(f"{self.text['title']} {self.text['summary']}", language)
         self.words: dict[Field, list[str]] = {field: words(self.text[field]) for field in _FIELDS}
+        self.languages = guess_languages(
+            f"{self.text['title']} {self.text['summary']}", chain(*self.words.values()), language
+        )
         self._offsets: dict[Field, list[tuple[int, int]]] = {}
         self._spans: dict[Occurrence, Span] = {}
 
     def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
         """Character spans of token occurrences, title first, in reading order, each once."""
-        return tuple(self._span(occurrence) for occurrence in sorted(set(occurrences), key=_reading_order))
+        return self.spans_in_order(sorted(set(occurrences), key=_reading_order))
+
+    def spans_in_order(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
+        return tuple(map(self._span, occurrences))
 
     def _span(self, occurrence: Occurrence) -> Span:
         """One occurrence's span, made once per item: many queries share their words."""
@@ -93,28 +103,36 @@ class Matcher:
     """Every query of every watchlist, compiled once per config load."""
 
     def __init__(self, watchlists: Mapping[str, Sequence[str]]) -> None:
-        self._queries = [
-            _Query(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries
-        ]
+        parsed = [(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries]
         self._terms: list[Term] = []
         term_ids: dict[Term, int] = {}
         self._triggers: list[list[int]] = []  # term id → queries it can make match
-        for number, query in enumerate(self._queries):
-            for term in _terms(query.tree):
+        for number, (_, _, tree) in enumerate(parsed):
+            for term in _terms(tree):
                 if term not in term_ids:
                     term_ids[term] = len(self._terms)
                     self._terms.append(term)
                     self._triggers.append([])
-            for term in positive_terms(query.tree):
+            for term in positive_terms(tree):
                 if number not in self._triggers[term_ids[term]]:
                     self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
+        self._queries = [_Query(name, text, tree, _compile(tree, term_ids)) for name, text, tree in parsed]
+        # Distinct query words are the unit of the index: a word shared by many terms (alone, in
+        # phrases) is looked for once. Each term is its words' ids; each word knows the terms it
+        # begins, so a term is considered only when its first word is present.
+        word_ids: dict[Word, int] = {}
+        self._term_words = [
+            tuple(word_ids.setdefault(word, len(word_ids)) for word in term.words) for term in self._terms
+        ]
+        self._begins: list[list[int]] = [[] for _ in word_ids]
+        for term_id, ids in enumerate(self._term_words):
+            self._begins[ids[0]].append(term_id)
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
-        for term_id, term in enumerate(self._terms):
-            for word_number, word in enumerate(term.words):
-                self._index(term_id, word_number, word.text, word.prefix, word.exact)
+        for word, word_id in word_ids.items():
+            self._index(word_id, word.text, word.prefix, word.exact)
         self._automaton = self._build_automaton()
 
     def _build_automaton(self) -> AnyType:
@@ -125,13 +143,13 @@ class Matcher:
             automaton.make_automaton()
         return automaton
 
-    def _index(self, term: int, word: int, text: str, prefix: bool, exact: bool) -> None:
+    def _index(self, word: int, text: str, prefix: bool, exact: bool) -> None:
         written = _written_check(text, exact)
         entries: dict[int, _Entry] = {}  # one entry per set of languages: a word has tens of forms
 
         def entry(languages: int) -> _Entry:
             if languages not in entries:
-                entries[languages] = _Entry(term, word, languages, written=written)
+                entries[languages] = _Entry(word, languages, written=written)
             return entries[languages]
 
         if prefix:  # a prefix the user wrote is not inflected
@@ -142,12 +160,12 @@ class Matcher:
         for key, languages in forms.exact:
             self._patterns[f" {key} "].append(entry(languages))
         for key, languages, max_length in forms.prefixes:
-            self._patterns[f" {key}"].append(_Entry(term, word, languages, max_length, written))
+            self._patterns[f" {key}"].append(_Entry(word, languages, max_length, written))
 
-    def _find(self, document: _Document) -> dict[int, list[Occurrence]]:
+    def _find(self, document: _Document) -> Found:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
         languages = document.languages
-        seen: dict[tuple[int, int], set[tuple[Field, int]]] = {}
+        seen: dict[int, set[tuple[Field, int]]] = {}  # query word → where it is
         if len(self._automaton) == 0:
             return {}
         for field in _FIELDS:
@@ -155,8 +173,9 @@ class Matcher:
             for keys_of in key_functions(languages):
                 keys = [keys_of(word) for word in written_words]
                 joined = f" {' '.join(keys)} "
+                starts = dict(zip(accumulate((len(key) + 1 for key in keys), initial=0), count()))
                 for end, (length, reached) in self._automaton.iter(joined):
-                    position = joined.count(" ", 0, end - length + 1)
+                    position = starts[end - length + 1]
                     key, written = keys[position], written_words[position]
                     for entry in reached:
                         if (
@@ -164,22 +183,21 @@ class Matcher:
                             and len(key) <= entry.max_length
                             and (entry.written is None or entry.written(written))
                         ):
-                            seen.setdefault((entry.term, entry.word), set()).add((field, position))
-        found: dict[int, list[Occurrence]] = {}
-        for (term, word), places in seen.items():
-            count = len(self._terms[term].words)
-            if word:
-                continue
-            if count > 1:
-                places = {
+                            seen.setdefault(entry.word, set()).add((field, position))
+        found: Found = {}
+        for word, places in seen.items():
+            for term in self._begins[word]:
+                rest = self._term_words[term][1:]
+                if any(other not in seen for other in rest):
+                    continue
+                firsts = [
                     (field, first)
                     for field, first in places
-                    if all(
-                        (field, first + offset) in seen.get((term, offset), ()) for offset in range(1, count)
-                    )
-                }
-            if places:
-                found[term] = [(field, first, first + count) for field, first in sorted(places)]
+                    if all((field, first + offset) in seen[other] for offset, other in enumerate(rest, 1))
+                ]
+                if firsts:
+                    firsts.sort(key=_title_first)
+                    found[term] = [(field, first, first + len(rest) + 1) for field, first in firsts]
         return found
 
     def match(
@@ -195,11 +213,17 @@ class Matcher:
             query = self._queries[number]
             if wanted is not None and query.watchlist not in wanted:
                 continue
-            places = self._evaluate(query.tree, found, None)
+            places = query.evaluate(found)
             if places is None:
                 continue
-            spans = document.spans(occurrence for _, occurrence in places)
-            terms = tuple(dict.fromkeys(self._terms[term].text for term, _ in sorted(places, key=_reading)))
+            if all(term == places[0][0] for term, _ in places):  # one term: in reading order already
+                term = places[0][0]
+                spans = document.spans_in_order(occurrence for _, occurrence in places)
+                terms: tuple[str, ...] = (self._terms[term].text,)
+            else:
+                ordered = sorted(places, key=_reading)
+                spans = document.spans_in_order(dict.fromkeys(occurrence for _, occurrence in ordered))
+                terms = tuple(dict.fromkeys(self._terms[term].text for term, _ in ordered))
             matches.setdefault(query.watchlist, []).append(Match(query.text, terms, spans))
         return matches
 
@@ -223,44 +247,9 @@ class Matcher:
                 )
                 for term in dict.fromkeys(_terms(query.tree))
             )
-            matched = self._evaluate(query.tree, found, None) is not None
+            matched = query.evaluate(found) is not None
             reports.append(Explanation(query.watchlist, query.text, matched, terms))
         return reports
-
-    def _evaluate(
-        self, node: Node, found: dict[int, list[Occurrence]], field: Field | None
-    ) -> list[Place] | None:
-        """The (term, occurrence) places that make ``node`` true (none for a satisfied NOT), or None."""
-        if isinstance(node, Term):
-            term = self._term_ids[node]
-            places = [(term, o) for o in found.get(term, ()) if field is None or o[0] == field]
-            return places or None
-        if isinstance(node, InTitle):
-            return self._evaluate(node.child, found, "title")
-        if isinstance(node, Not):
-            return [] if self._evaluate(node.child, found, field) is None else None
-        if isinstance(node, All):
-            collected: list[Place] = []
-            for child in node.children:
-                result = self._evaluate(child, found, field)
-                if result is None:
-                    return None
-                collected += result
-            return collected
-        if isinstance(node, Any):
-            results = [r for child in node.children if (r := self._evaluate(child, found, field)) is not None]
-            return [place for r in results for place in r] if results else None
-        left, right = self._evaluate(node.left, found, field), self._evaluate(node.right, found, field)
-        if left is None or right is None:
-            return None
-        near = {
-            place
-            for a in left
-            for b in right
-            if a[1][0] == b[1][0] and max(b[1][1] - a[1][2], a[1][1] - b[1][2]) <= node.distance
-            for place in (a, b)
-        }
-        return sorted(near) or None
 
 
 def _reading_order(occurrence: Occurrence) -> tuple[bool, int, int]:
@@ -293,3 +282,63 @@ def _terms(node: Node) -> list[Term]:
         return _terms(node.child)
     children = (node.left, node.right) if isinstance(node, Near) else node.children
     return [term for child in children for term in _terms(child)]
+
+
+def _title_first(place: tuple[Field, int]) -> tuple[bool, int]:
+    return place[0] != "title", place[1]
+
+
+def _compile(node: Node, term_ids: Mapping[Term, int], field: Field | None = None) -> Evaluate:
+    """The query tree as one function of the terms found: which (term, occurrence) places make
+    it true (none for a satisfied NOT), or None. Term ids and fields are resolved here, once."""
+    if isinstance(node, Term):
+        term = term_ids[node]
+
+        def occurs(found: Found) -> list[Place] | None:
+            places = [(term, o) for o in found.get(term, ()) if field is None or o[0] == field]
+            return places or None
+
+        return occurs
+    if isinstance(node, InTitle):
+        return _compile(node.child, term_ids, "title")
+    if isinstance(node, Not):
+        child = _compile(node.child, term_ids, field)
+        return lambda found: [] if child(found) is None else None
+    if isinstance(node, All):
+        children = [_compile(child, term_ids, field) for child in node.children]
+
+        def every(found: Found) -> list[Place] | None:
+            collected: list[Place] = []
+            for child in children:
+                result = child(found)
+                if result is None:
+                    return None
+                collected += result
+            return collected
+
+        return every
+    if isinstance(node, Any):
+        alternatives = [_compile(child, term_ids, field) for child in node.children]
+
+        def some(found: Found) -> list[Place] | None:
+            results = [r for child in alternatives if (r := child(found)) is not None]
+            return [place for r in results for place in r] if results else None
+
+        return some
+    left, right = _compile(node.left, term_ids, field), _compile(node.right, term_ids, field)
+    distance = node.distance
+
+    def near(found: Found) -> list[Place] | None:
+        a_places, b_places = left(found), right(found)
+        if a_places is None or b_places is None:
+            return None
+        close = {
+            place
+            for a in a_places
+            for b in b_places
+            if a[1][0] == b[1][0] and max(b[1][1] - a[1][2], a[1][1] - b[1][2]) <= distance
+            for place in (a, b)
+        }
+        return sorted(close) or None
+
+    return near

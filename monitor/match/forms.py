@@ -18,10 +18,10 @@ from monitor.match.text import (
     ANY,
     EN,
     RU,
-    SERBIAN_LATIN_ONLY,
     SR,
     fold_russian,
     fold_serbian,
+    has_serbian_latin,
     serbian_latin,
     word_languages,
 )
@@ -168,7 +168,7 @@ def expand(word: str) -> Forms:
     serbian = _dictionary_forms("hbs", {word, serbian_latin(word)}) if languages & SR else set()
     if languages & EN:
         english = _dictionary_forms("en", [word])
-        if not english and not serbian and not set(word) & SERBIAN_LATIN_ONLY:
+        if not english and not serbian and not has_serbian_latin(word):
             english = _english_endings(word.lower())
         add(english, EN)
     if languages & SR:
