@@ -10,16 +10,18 @@ not with the number of queries.
 
 from __future__ import annotations
 
+import gc
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import accumulate, chain, count
 from typing import Any as AnyType
 
 import ahocorasick
 
-from monitor.match.forms import Forms, case_shape, expand, literal
+from monitor.match.forms import Forms, case_shape, expand, literal, prepare
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, word_offsets, words
 from monitor.models import Field, Match, Span
@@ -103,6 +105,10 @@ class Matcher:
     """Every query of every watchlist, compiled once per config load."""
 
     def __init__(self, watchlists: Mapping[str, Sequence[str]]) -> None:
+        with _collector_paused():
+            self._compile(watchlists)
+
+    def _compile(self, watchlists: Mapping[str, Sequence[str]]) -> None:
         parsed = [(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries]
         self._terms: list[Term] = []
         term_ids: dict[Term, int] = {}
@@ -131,6 +137,7 @@ class Matcher:
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
+        prepare(word.text for word in word_ids if not word.prefix and not word.exact)
         for word, word_id in word_ids.items():
             self._index(word_id, word.text, word.prefix, word.exact)
         self._automaton = self._build_automaton()
@@ -250,6 +257,21 @@ class Matcher:
             matched = query.evaluate(found) is not None
             reports.append(Explanation(query.watchlist, query.text, matched, terms))
         return reports
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Compiling makes some 10^5 lasting objects and no cycles: the collections they trigger
+    would scan the loaded dictionaries again and again, half the time of a large compile.
+    Afterwards the survivors are frozen, so no later collection scans them either."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _reading_order(occurrence: Occurrence) -> tuple[bool, int, int]:

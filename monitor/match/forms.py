@@ -59,10 +59,24 @@ def case_shape(word: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Lexicon:
-    """simplemma's form → lemma dictionary, and the same read in reverse: lemma → forms."""
+    """simplemma's form → lemma dictionary, and the forms of the lemmas asked for so far.
+
+    Reading it in reverse for every lemma would make some 200,000 lists, a tenth of a second and
+    tens of megabytes; one scan per batch of query words finds the forms of just their lemmas.
+    """
 
     lemmas: Mapping[bytes, bytes]
-    forms: Mapping[bytes, list[bytes]]
+    forms: dict[bytes, list[bytes]]
+
+    def read_forms(self, lemmas: Iterable[bytes]) -> None:
+        missing = {lemma for lemma in lemmas if lemma not in self.forms}
+        if not missing:
+            return
+        for lemma in missing:
+            self.forms[lemma] = []
+        for form, lemma in self.lemmas.items():
+            if lemma in missing:
+                self.forms[lemma].append(form)
 
 
 @cache
@@ -73,10 +87,7 @@ def _simplemma(language: str) -> _Lexicon:
     raw = getattr(mapping, "_dict", None)  # the bytes dict behind the str view: 60× faster to read
     if raw is None:
         raw = {key.encode(): mapping[key].encode() for key in mapping}
-    forms: dict[bytes, list[bytes]] = {}
-    for form, lemma in raw.items():
-        forms.setdefault(lemma, []).append(form)
-    return _Lexicon(raw, forms)
+    return _Lexicon(raw, {})
 
 
 @cache
@@ -99,14 +110,25 @@ def release() -> None:
         loaded.cache_clear()
 
 
-def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
-    """Every form of the lemmas behind ``spellings``, read from simplemma's form → lemma dictionary.
+def _dictionary_lookups(word: str) -> list[tuple[str, set[str]]]:
+    """Which simplemma dictionaries a word is looked up in, with which spellings."""
+    languages = word_languages(word)
+    lookups = []
+    if languages & SR:
+        lookups.append(("hbs", {word, serbian_latin(word)}))
+    if languages & EN:
+        lookups.append(("en", {word}))
+    return lookups
+
+
+def _lemmas(language: str, spellings: Iterable[str]) -> set[bytes]:
+    """The lemmas behind ``spellings`` in simplemma's form → lemma dictionary.
 
     Auxiliaries are not expanded (a search for "was" is not one for "is"), nor are negated verbs
     whose lemma is the positive one (nije → biti would make "did not allow" find "allowed").
     """
     lexicon = _simplemma(language)
-    lemmas = {
+    return {
         lemma
         for spelling in spellings
         for variant in (spelling, spelling.lower(), spelling.capitalize())
@@ -114,7 +136,26 @@ def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
         and lemma.decode().lower() not in _AUXILIARIES
         and not (variant.lower().startswith(("ne", "ni")) and not lemma.lower().startswith((b"ne", b"ni")))
     }
-    return {form.decode() for lemma in lemmas for form in lexicon.forms.get(lemma, ())}
+
+
+def prepare(words: Iterable[str]) -> None:
+    """Read the dictionary forms of many query words in one scan per dictionary: compiling
+    thousands of queries would otherwise scan once per word."""
+    wanted: dict[str, set[bytes]] = {}
+    for word in words:
+        if not case_shape(word):
+            for language, spellings in _dictionary_lookups(word):
+                wanted.setdefault(language, set()).update(_lemmas(language, spellings))
+    for language, lemmas in wanted.items():
+        _simplemma(language).read_forms(lemmas)
+
+
+def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
+    """Every form of the lemmas behind ``spellings``."""
+    lexicon = _simplemma(language)
+    lemmas = _lemmas(language, spellings)
+    lexicon.read_forms(lemmas)
+    return {form.decode() for lemma in lemmas for form in lexicon.forms[lemma]}
 
 
 def _english_endings(word: str) -> set[str]:
@@ -165,9 +206,12 @@ def expand(word: str) -> Forms:
             key = fold(form)
             exact[key] = exact.get(key, 0) | language
 
-    serbian = _dictionary_forms("hbs", {word, serbian_latin(word)}) if languages & SR else set()
+    dictionary = {
+        language: _dictionary_forms(language, spellings) for language, spellings in _dictionary_lookups(word)
+    }
+    serbian = dictionary.get("hbs", set())
     if languages & EN:
-        english = _dictionary_forms("en", [word])
+        english = dictionary["en"]
         if not english and not serbian and not has_serbian_latin(word):
             english = _english_endings(word.lower())
         add(english, EN)
