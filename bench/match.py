@@ -1,7 +1,8 @@
 """Matcher benchmark (issue 3): throughput, compile time and memory at 1 to 10,000 queries.
 
     /tmp/venv/bin/python bench/match.py [--items 20000] [--quick] [--sizes 1,100,1000,10000]
-    /tmp/venv/bin/python bench/match.py --profile          # cProfile: 2,000 items, 1,000 queries
+                                        [--workload dense|selective]
+    /tmp/venv/bin/python bench/match.py --profile [--workload selective]  # 2,000 items, 1,000 queries
 
 Items (~100 words; 30% English, 30% Russian, 20% Serbian Latin, 20% Serbian Cyrillic) are built at
 run time from the real feeds in ../shared/corpus/feeds (relative to the repo root), parsed with
@@ -9,6 +10,12 @@ run time from the real feeds in ../shared/corpus/feeds (relative to the repo roo
 transliterated. Half the items carry a language hint, half None. Queries come from the items'
 vocabulary with a fixed seed, so some hit: words, phrases, AND, OR, prefixes, NEAR/5, acronyms;
 each language's 100 most frequent words (that, этом, који) are left out, as watchlists leave them.
+
+Two workloads. "dense": queries drawn from the items' whole vocabulary; the items reuse ~6,200
+corpus sentences, so at 10,000 queries every item hits about a hundred queries. "selective": only
+queries that can hit at most 0.1% of the items (a dictionary-free estimate: words sharing the
+query word's first five letters), as alert terms are specific (names, institutions, rare words):
+the number of matches then grows with the queries much as it would in real watchlists.
 
 Each query count runs in a fresh process, so "cold" is the first compile of that process
 (dictionary loading included) and RSS is that size's own. In the same process: the baseline,
@@ -56,6 +63,8 @@ BASELINE_SECONDS = 3.0  # aim for a baseline run this long: sample items when it
 BASELINE_MIN_SAMPLE = 200
 ONE_RUN_ABOVE = 10.0  # a baseline run longer than this is done once, not three times
 QUICK_COMPILE_LIMIT = 10.0  # --quick skips the warm and traced compiles when the cold one is slower
+WORKLOADS = ("dense", "selective")
+SELECTIVE_SHARE = 0.001  # selective workload: a query can hit at most this share of the items
 
 # Which corpus feeds feed which item language, by the manifest's "lang" (its first word).
 GROUPS = {"en": {"en"}, "ru": {"ru"}, "sr": {"sr", "sr-Latn", "bs", "bs/sh", "hr"}}
@@ -224,8 +233,41 @@ def _upper(word: str) -> bool:
     return word.isupper() and 2 <= len(word) <= 5
 
 
-def build_queries(pools: dict[str, Pool], count: int = max(SIZES), seed: int = SEED) -> list[Query]:
-    """``count`` distinct queries; the first n of them are the n-query set."""
+def document_frequency(items: Sequence[Item]) -> Callable[[str], int]:
+    """How many items a word can be in, counting every word that shares its first five letters
+    (a four-letter word: its four): a generous, dictionary-free stand-in for its inflected forms."""
+    from monitor.match.text import fold_serbian  # a pure folding (Cyrillic → Latin): no dictionaries
+
+    five: Counter[str] = Counter()
+    four: Counter[str] = Counter()
+    for item in items:
+        tokens = {fold_serbian(token) for token in _LETTERS.findall(f"{item.title} {item.summary}")}
+        five.update({token[:5] for token in tokens})
+        four.update({token[:4] for token in tokens})
+
+    def frequency(word: str) -> int:
+        key = fold_serbian(word)
+        return four[key] if len(key) <= 4 else five[key[:5]]
+
+    return frequency
+
+
+def _bound(query: Query, frequency: Callable[[str], int]) -> int:
+    """At most how many items the query can hit: an OR adds its terms, everything else needs its
+    rarest word."""
+    per_term = [min(frequency(word) for word in words) for words, _ in query.terms]
+    return sum(per_term) if query.kind == "or" else min(per_term)
+
+
+def build_queries(
+    pools: dict[str, Pool],
+    count: int = max(SIZES),
+    seed: int = SEED,
+    frequency: Callable[[str], int] | None = None,
+    most: int = 0,
+) -> list[Query]:
+    """``count`` distinct queries; the first n of them are the n-query set. With ``frequency``,
+    only queries that can hit at most ``most`` items (the selective workload)."""
     rng = random.Random(seed)
     vocabularies = [(_Vocabulary(pools[group], cyr), share) for _, share, group, cyr, _ in KINDS]
     kinds = [kind for kind, _ in QUERY_KINDS]
@@ -237,7 +279,9 @@ def build_queries(pools: dict[str, Pool], count: int = max(SIZES), seed: int = S
         if len(queries) == 0:
             kind = "word"
         query = _query(kind, vocabulary, rng)
-        if query is not None and query.text not in queries:
+        if query is None or query.text in queries:
+            continue
+        if frequency is None or _bound(query, frequency) <= most:
             queries[query.text] = query
     return list(queries.values())
 
@@ -480,7 +524,6 @@ def commit() -> str:
 
 
 def report(results: list[dict[str, Any]], items: int, runs: int, seconds: float) -> str:
-    by_size = {r["size"]: r for r in results}
     lines = [
         f"Matcher benchmark, {date.today().isoformat()}, commit {commit()}: "
         f"{os.cpu_count()} × {cpu_model()}, Python {platform.python_version()}, {versions()}; "
@@ -488,35 +531,14 @@ def report(results: list[dict[str, Any]], items: int, runs: int, seconds: float)
         f"{items:,} items (~100 words; 30% en, 30% ru, 20% sr-Latn, 20% sr-Cyrl; half with a language "
         f"hint); throughput is the median of {runs} run(s) (fewer where runs passed "
         f"{THROUGHPUT_BUDGET:.0f} s: see the runs column), end to end (normalise, match, spans).",
-        "",
-        "| queries | baseline items/s | matcher items/s | ratio | compile cold s | compile warm s "
-        "| tracemalloc peak MB | RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"Query words are drawn from {sum(results[0]['vocabulary'].values()):,} distinct words "
+        f"({', '.join(f'{k} {v:,}' for k, v in results[0]['vocabulary'].items())}).",
     ]
-    for r in results:
-        lines.append(
-            f"| {r['size']:,} | {_rate(r['baseline_rate'])} | {_rate(r['matcher_rate'])} "
-            f"| {_ratio(r['matcher_rate'] / r['baseline_rate'])} | {r['compile_cold']:.2f} "
-            f"| {_figure(r['compile_warm'], '.2f')} | {_figure(r['tracemalloc_peak_mb'], ',.0f')} "
-            f"| {r['rss_mb']:,.0f} |"
-        )
-    lines += [
-        "",
-        "| queries | distinct terms | matcher runs | baseline items (runs) | items hit | matches "
-        "| baseline items hit | compile same queries again s "
-        "| matcher MB after release() | RSS before compile MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['size']:,} | {r['terms']:,} | {r['matcher_runs']} "
-            f"| {r['baseline_sample']:,} ({r['baseline_runs']}) "
-            f"| {r['items_hit']:,} of {r['items']:,} | {r['matches']:,} "
-            f"| {r['baseline_items_hit']:,} of {r['baseline_sample']:,} "
-            f"| {_figure(r['compile_again'], '.2f')} "
-            f"| {_figure(r['retained_mb'], ',.1f')} "
-            f"| {r['rss_before_mb']:,.0f} |"
-        )
+    for workload in WORKLOADS:
+        chosen = [r for r in results if r["workload"] == workload]
+        if chosen:
+            lines += ["", f"Workload: {workload}", "", *_tables(chosen), "", "Targets:"]
+            lines += targets({r["size"]: r for r in chosen})
     lines += [
         "",
         "Baseline: one `re.compile(r'\\b' + re.escape(term) + r'\\b', re.IGNORECASE)` per distinct term "
@@ -530,30 +552,59 @@ def report(results: list[dict[str, Any]], items: int, runs: int, seconds: float)
         "fourth compile after `release()`, so it includes "
         "loading the dictionaries. RSS: VmRSS right after the cold compile, dictionaries loaded. "
         "Matcher MB after release(): what tracemalloc still holds once the dictionaries are dropped.",
-        f"Query words are drawn from {sum(results[0]['vocabulary'].values()):,} distinct words "
-        f"({', '.join(f'{k} {v:,}' for k, v in results[0]['vocabulary'].items())}): 10,000 queries "
-        "cover much of that, so there nearly every item hits, far more than real watchlists would.",
-        "",
-        "Targets:",
     ]
-    lines += targets(by_size)
     commits = {r["commit"] for r in results} | {commit()}
     if len(commits) > 1:
         lines += ["", f"WARNING: the code changed during the run (commits {', '.join(sorted(commits))})."]
-    if 100 in by_size:
-        r = by_size[100]
-        lines += ["", "Sanity (100 queries, single-word queries only, on the baseline's items):"]
-        lines.append(
-            f"  {r['word_queries']} single-word queries: baseline {r['word_pairs_baseline']:,} "
-            f"(item, query) pairs, matcher {r['word_pairs_matcher']:,}; "
-            f"{r['word_pairs_baseline'] - r['word_pairs_missed']:,} of the baseline's found by the "
-            f"matcher, {r['word_pairs_missed']:,} missed "
-            f"(the matcher's extra pairs are inflected forms and the other script)."
-        )
     for r in results:
+        if r["size"] == 100:
+            lines += [
+                "",
+                f"Sanity ({r['workload']}, 100 queries, single-word queries, on the baseline's items):",
+            ]
+            lines.append(
+                f"  {r['word_queries']} single-word queries: baseline {r['word_pairs_baseline']:,} "
+                f"(item, query) pairs, matcher {r['word_pairs_matcher']:,}; "
+                f"{r['word_pairs_baseline'] - r['word_pairs_missed']:,} of the baseline's found by the "
+                f"matcher, {r['word_pairs_missed']:,} missed "
+                f"(the matcher's extra pairs are inflected forms and the other script)."
+            )
         for example in r["missed_examples"]:
-            lines.append(f"  missed at {r['size']:,} queries: {example}")
+            lines.append(f"  missed at {r['size']:,} queries ({r['workload']}): {example}")
     return "\n".join(lines)
+
+
+def _tables(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| queries | baseline items/s | matcher items/s | ratio | compile cold s | compile warm s "
+        "| tracemalloc peak MB | RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']:,} | {_rate(r['baseline_rate'])} | {_rate(r['matcher_rate'])} "
+            f"| {_ratio(r['matcher_rate'] / r['baseline_rate'])} | {r['compile_cold']:.2f} "
+            f"| {_figure(r['compile_warm'], '.2f')} | {_figure(r['tracemalloc_peak_mb'], ',.0f')} "
+            f"| {r['rss_mb']:,.0f} |"
+        )
+    lines += [
+        "",
+        "| queries | distinct terms | matcher runs | baseline items (runs) | items hit | matches per item "
+        "| baseline items hit | compile same queries again s "
+        "| matcher MB after release() | RSS before compile MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']:,} | {r['terms']:,} | {r['matcher_runs']} "
+            f"| {r['baseline_sample']:,} ({r['baseline_runs']}) "
+            f"| {r['items_hit']:,} of {r['items']:,} | {r['matches'] / r['items']:,.2f} "
+            f"| {r['baseline_items_hit']:,} of {r['baseline_sample']:,} "
+            f"| {_figure(r['compile_again'], '.2f')} "
+            f"| {_figure(r['retained_mb'], ',.1f')} "
+            f"| {r['rss_before_mb']:,.0f} |"
+        )
+    return lines
 
 
 def _figure(value: float | None, spec: str) -> str:
@@ -635,6 +686,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="query counts, comma-separated")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="corpus: manifest.json and feeds/")
     parser.add_argument("--profile", action="store_true", help="cProfile 1,000 queries on 2,000 items")
+    parser.add_argument("--workload", choices=WORKLOADS, help="one workload (default: both)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # one size, in a fresh process
     args = parser.parse_args(argv)
     items_count = args.items or (2_000 if args.quick or args.profile else 20_000)
@@ -643,12 +695,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.worker is not None or args.profile:
         pools = load_pools(args.corpus)
         items = build_items(pools, items_count)
-        queries = build_queries(pools)
+        size = args.worker or 1_000
+        selective: dict[str, Any] = {}
+        if args.workload == "selective":
+            most = max(1, int(len(items) * SELECTIVE_SHARE))
+            selective = {"frequency": document_frequency(items), "most": most}
+        queries = build_queries(pools, size, **selective)  # the first n of any longer list
         if args.profile:
-            profile(items, queries[:1_000])
+            profile(items, queries)
         else:
-            others = build_queries(pools, seed=SEED + 1)[: args.worker]
-            result = measure(args.worker, items, queries[: args.worker], others, runs, args.quick)
+            others = build_queries(pools, size, seed=SEED + 1, **selective)
+            result = measure(size, items, queries, others, runs, args.quick)
+            result["workload"] = args.workload
             result["vocabulary"] = {
                 kind[0]: len(_Vocabulary(pools[kind[2]], kind[3]).words) for kind in KINDS
             }
@@ -656,14 +714,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
 
     sizes = [int(size) for size in args.sizes.split(",")]
-    log(f"{items_count:,} items, sizes {sizes}, {runs} run(s); one process per size")
+    workloads = [args.workload] if args.workload else list(WORKLOADS)
+    log(f"{items_count:,} items, sizes {sizes}, {runs} run(s), {' and '.join(workloads)}; one process each")
     started = time.perf_counter()
     results = []
-    for size in sizes:
-        command = [sys.executable, __file__, "--worker", str(size), "--items", str(items_count)]
-        command += ["--runs", str(runs), "--corpus", str(args.corpus)] + (["--quick"] if args.quick else [])
-        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for workload in workloads:
+        log(f"{workload}:")
+        for size in sizes:
+            command = [sys.executable, __file__, "--worker", str(size), "--items", str(items_count)]
+            command += ["--runs", str(runs), "--corpus", str(args.corpus), "--workload", workload]
+            command += ["--quick"] if args.quick else []
+            done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(report(results, items_count, runs, time.perf_counter() - started))
 
 

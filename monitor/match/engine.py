@@ -119,21 +119,22 @@ class Matcher:
                     term_ids[term] = len(self._terms)
                     self._terms.append(term)
                     self._triggers.append([])
-            for term in positive_terms(tree):
-                if number not in self._triggers[term_ids[term]]:
-                    self._triggers[term_ids[term]].append(number)
+            for term in _triggers(tree):
+                self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
         self._queries = [_Query(name, text, tree, _compile(tree, term_ids)) for name, text, tree in parsed]
         # Distinct query words are the unit of the index: a word shared by many terms (alone, in
         # phrases) is looked for once. Each term is its words' ids; each word knows the terms it
-        # begins, so a term is considered only when its first word is present.
+        # anchors (a phrase's likeliest rarest word), so "a stray" is considered when "stray" is
+        # present, not whenever "a" is.
         word_ids: dict[Word, int] = {}
         self._term_words = [
             tuple(word_ids.setdefault(word, len(word_ids)) for word in term.words) for term in self._terms
         ]
-        self._begins: list[list[int]] = [[] for _ in word_ids]
-        for term_id, ids in enumerate(self._term_words):
-            self._begins[ids[0]].append(term_id)
+        self._anchored: list[list[tuple[int, int]]] = [[] for _ in word_ids]  # word → (term, its offset)
+        for term_id, term in enumerate(self._terms):
+            anchor = max(range(len(term.words)), key=lambda offset: len(term.words[offset].text))
+            self._anchored[self._term_words[term_id][anchor]].append((term_id, anchor))
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
@@ -193,18 +194,21 @@ class Matcher:
                             seen.setdefault(entry.word, set()).add((field, position))
         found: Found = {}
         for word, places in seen.items():
-            for term in self._begins[word]:
-                rest = self._term_words[term][1:]
-                if any(other not in seen for other in rest):
+            for term, anchor in self._anchored[word]:
+                ids = self._term_words[term]
+                if len(ids) == 1:
+                    found[term] = [(field, at, at + 1) for field, at in sorted(places, key=_title_first)]
+                    continue
+                if any(other not in seen for other in ids):
                     continue
                 firsts = [
-                    (field, first)
-                    for field, first in places
-                    if all((field, first + offset) in seen[other] for offset, other in enumerate(rest, 1))
+                    (field, at - anchor)
+                    for field, at in places
+                    if all((field, at - anchor + offset) in seen[other] for offset, other in enumerate(ids))
                 ]
                 if firsts:
                     firsts.sort(key=_title_first)
-                    found[term] = [(field, first, first + len(rest) + 1) for field, first in firsts]
+                    found[term] = [(field, first, first + len(ids)) for field, first in firsts]
         return found
 
     def match(
@@ -262,14 +266,12 @@ class Matcher:
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Compiling makes some 10^5 lasting objects and no cycles: the collections they trigger
-    would scan the loaded dictionaries again and again, half the time of a large compile.
-    Afterwards the survivors are frozen, so no later collection scans them either."""
+    would scan the loaded dictionaries again and again, half the time of a large compile."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -304,6 +306,38 @@ def _terms(node: Node) -> list[Term]:
         return _terms(node.child)
     children = (node.left, node.right) if isinstance(node, Near) else node.children
     return [term for child in children for term in _terms(child)]
+
+
+def _triggers(tree: Node) -> list[Term]:
+    """The terms whose presence makes a query worth evaluating: those of one required part of
+    an AND (the likeliest rarest), all alternatives of an OR. A query that could match on
+    absences alone ("-a OR b") is triggered by all its positive terms, as before."""
+    required = _required(tree)
+    return list(dict.fromkeys(positive_terms(tree) if required is None else required))
+
+
+def _required(node: Node) -> list[Term] | None:
+    """Terms one of which must be found for ``node`` to hold; None when it can hold without any."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, InTitle):
+        return _required(node.child)
+    if isinstance(node, Any):
+        alternatives = [_required(child) for child in node.children]
+        return None if None in alternatives else [term for terms in alternatives if terms for term in terms]
+    parts = [
+        _required(child) for child in ((node.left, node.right) if isinstance(node, Near) else node.children)
+    ]
+    candidates = [terms for terms in parts if terms is not None]
+    return max(candidates, key=_rarity) if candidates else None
+
+
+def _rarity(terms: list[Term]) -> tuple[int, int]:
+    """How rarely a set of terms is likely found: its commonest term's longest word (longer words
+    are rarer), then fewer terms."""
+    return min(max(len(word.text) for word in term.words) for term in terms), -len(terms)
 
 
 def _title_first(place: tuple[Field, int]) -> tuple[bool, int]:
