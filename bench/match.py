@@ -130,7 +130,7 @@ def load_pools(corpus: Path) -> dict[str, Pool]:
         if group is None:
             continue
         path = corpus / entry["file"]
-        items = parse_feed(path.read_bytes(), {}, feed=path.stem, url="http://127.0.0.1/", now=now)
+        items = parse_feed(path.read_bytes(), {}, feed=path.stem, url="http://127.0.0.1/", now=now).items
         for item in items:
             if len(item.title.split()) >= 3:
                 pools[group].titles.append(" ".join(item.title.split()[:20]))

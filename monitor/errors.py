@@ -21,17 +21,42 @@ class ConfigError(MonitorError):
 
 
 class FeedError(MonitorError):
-    def __init__(self, url: str, message: str) -> None:
+    """``kind`` names the failure in a word for health reports: timeout, network, http, gone,
+    redirect, too_large (fetching); not_a_feed (parsing)."""
+
+    kind = "error"
+
+    def __init__(self, url: str, message: str, *, kind: str | None = None) -> None:
         super().__init__(message)
         self.url = url
+        if kind:
+            self.kind = kind
 
 
 class FetchError(FeedError):
-    """The feed could not be downloaded."""
+    """The feed could not be downloaded. ``status`` is the HTTP status, if one came, and
+    ``retry_after`` the seconds a 429 or 503 asked us to wait."""
+
+    kind = "network"
+
+    def __init__(
+        self,
+        url: str,
+        message: str,
+        *,
+        kind: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(url, message, kind=kind)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class ParseError(FeedError):
     """The downloaded body is not a usable feed."""
+
+    kind = "not_a_feed"
 
 
 class StorageError(MonitorError):

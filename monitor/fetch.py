@@ -1,9 +1,18 @@
-"""HTTP only: download feed bodies with one shared client, politely and within limits."""
+"""HTTP only: download feed bodies with one shared client, politely and within limits.
+
+Politeness: a global limit and a per-host limit on concurrent requests, conditional GET, and
+what the server says about when to come back (Retry-After, Cache-Control max-age) handed to
+the caller. Safety: every fetch has a total deadline, and bodies are read as a stream and
+abandoned past a size cap, counted after decompression (a gzip bomb is stopped too).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 
 import httpx
@@ -13,26 +22,52 @@ from monitor.errors import FetchError
 from monitor.models import Validators
 
 USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+_PERMANENT = {301, 308}
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A successful fetch. ``body`` is None when the server said 304 Not Modified."""
+    """A successful fetch. ``body`` is None when the server said 304 Not Modified.
+
+    ``moved_to`` is the final URL when every redirect on the way was permanent (301/308): the
+    caller may adopt it once it has seen it on consecutive polls. ``max_age`` is the server's
+    Cache-Control max-age, a lower bound for the next poll.
+    """
 
     url: str
     status: int
     body: bytes | None
     headers: dict[str, str]
     validators: Validators
+    moved_to: str | None = None
+    max_age: timedelta | None = None
 
 
 @dataclass(frozen=True)
 class Limits:
-    concurrency: int = 16
+    concurrency: int = 32
+    per_host: int = 2
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     deadline: float = 60.0
     max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass
+class _HostSlots:
+    """A semaphore per host, made on first use."""
+
+    size: int
+    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def __call__(self, url: str) -> asyncio.Semaphore:
+        host = httpx.URL(url).host.lower()
+        if host not in self.slots:
+            self.slots[host] = asyncio.Semaphore(self.size)
+        return self.slots[host]
 
 
 class Fetcher:
@@ -41,8 +76,10 @@ class Fetcher:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits = limits or Limits()
         self._slots = asyncio.Semaphore(limits.concurrency)
+        self._host_slots = _HostSlots(limits.per_host)
         self._client = httpx.AsyncClient(
-            follow_redirects=True,
+            http2=True,
+            follow_redirects=False,  # followed here, to tell permanent moves from loops
             headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
             limits=httpx.Limits(max_connections=limits.concurrency),
@@ -57,46 +94,111 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
-        """GET ``url`` conditionally; raises FetchError for anything but 2xx or 304."""
+        """GET ``url`` conditionally; raises FetchError for anything but 2xx or 304.
+
+        The per-host slot is taken before the global one, so a busy host never holds a slot
+        another host could use.
+        """
         validators = validators or Validators()
-        request_headers = {
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
-        }
+        headers = {"Accept": ACCEPT}
         if validators.etag:
-            request_headers["If-None-Match"] = validators.etag
+            headers["If-None-Match"] = validators.etag
         if validators.last_modified:
-            request_headers["If-Modified-Since"] = validators.last_modified
-        async with self._slots:
+            headers["If-Modified-Since"] = validators.last_modified
+        async with self._host_slots(url), self._slots:
             try:
                 async with asyncio.timeout(self.limits.deadline):
-                    return await self._get(url, request_headers, validators)
+                    return await self._follow(url, headers, validators)
             except TimeoutError:
-                raise FetchError(url, f"no complete answer within {self.limits.deadline:g}s") from None
+                raise FetchError(
+                    url, f"no complete answer within {self.limits.deadline:g} s", kind="timeout"
+                ) from None
+            except httpx.TimeoutException as exc:
+                raise FetchError(url, f"{type(exc).__name__}: {exc or 'timed out'}", kind="timeout") from exc
             except httpx.HTTPError as exc:
-                raise FetchError(url, f"{type(exc).__name__}: {exc or 'no details'}") from exc
+                raise FetchError(url, f"{type(exc).__name__}: {exc or 'no details'}", kind="network") from exc
 
-    async def _get(self, url: str, headers: dict[str, str], previous: Validators) -> Fetched:
-        async with self._client.stream("GET", url, headers=headers) as response:
-            final_url = str(response.url)
-            if response.status_code == 304:
-                renewed = Validators(
-                    response.headers.get("etag") or previous.etag,
-                    response.headers.get("last-modified") or previous.last_modified,
-                )
-                return Fetched(final_url, 304, None, dict(response.headers), renewed)
-            if not response.is_success:
-                raise FetchError(url, f"HTTP {response.status_code} {response.reason_phrase}")
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.limits.max_bytes:
-                    raise FetchError(url, f"body larger than {self.limits.max_bytes} bytes; not read")
-                chunks.append(chunk)
-            validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
-            return Fetched(
-                final_url,
-                response.status_code,
-                b"".join(chunks),
-                dict(response.headers),
-                validators,
+    async def _follow(self, url: str, headers: dict[str, str], previous: Validators) -> Fetched:
+        visited = [url]
+        permanent = True
+        while True:
+            async with self._client.stream("GET", visited[-1], headers=headers) as response:
+                if response.has_redirect_location:
+                    target = str(response.url.join(response.headers["location"]))
+                    permanent = permanent and response.status_code in _PERMANENT
+                    if target in visited:
+                        raise FetchError(
+                            url, f"redirect loop: {' → '.join([*visited, target])}", kind="redirect"
+                        )
+                    if len(visited) > self.limits.max_redirects:
+                        raise FetchError(
+                            url, f"more than {self.limits.max_redirects} redirects", kind="redirect"
+                        )
+                    visited.append(target)
+                    continue
+                moved_to = visited[-1] if permanent and len(visited) > 1 else None
+                return await self._read(url, response, previous, moved_to)
+
+    async def _read(
+        self, url: str, response: httpx.Response, previous: Validators, moved_to: str | None
+    ) -> Fetched:
+        final_url = str(response.url)
+        headers = dict(response.headers)
+        max_age = _max_age(response.headers.get("cache-control"))
+        if response.status_code == 304:
+            renewed = Validators(
+                response.headers.get("etag") or previous.etag,
+                response.headers.get("last-modified") or previous.last_modified,
             )
+            return Fetched(final_url, 304, None, headers, renewed, moved_to, max_age)
+        if not response.is_success:
+            raise _status_error(url, response)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise _too_large(url, self.limits.max_bytes, f" (it declares {int(declared):,})")
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():  # decompressed: the cap holds for gzip bombs too
+            size += len(chunk)
+            if size > self.limits.max_bytes:
+                raise _too_large(url, self.limits.max_bytes, "")
+            chunks.append(chunk)
+        validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
+        return Fetched(
+            final_url, response.status_code, b"".join(chunks), headers, validators, moved_to, max_age
+        )
+
+
+def _too_large(url: str, cap: int, detail: str) -> FetchError:
+    return FetchError(url, f"body larger than {cap:,} bytes{detail}; not read", kind="too_large")
+
+
+def _status_error(url: str, response: httpx.Response) -> FetchError:
+    status = response.status_code
+    message = f"HTTP {status} {response.reason_phrase}".rstrip()
+    if status == 410:
+        return FetchError(url, f"{message}: the publisher removed the feed", kind="gone", status=status)
+    retry_after = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+    if retry_after is not None and status in (429, 503):
+        message += f"; asked to retry after {retry_after:g} s"
+    return FetchError(url, message, kind="http", status=status, retry_after=retry_after)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from ``now``: either delay-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _max_age(cache_control: str | None) -> timedelta | None:
+    found = _MAX_AGE.search(cache_control or "")
+    return timedelta(seconds=int(found.group(1))) if found else None

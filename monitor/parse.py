@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import html
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
+import charset_normalizer
 import feedparser
 
+from monitor.discover import feed_links, looks_like_html
 from monitor.errors import ParseError
 from monitor.models import Item
 from monitor.text import clean
 
 _SPACE = re.compile(r"\s+")
+_XML_DECLARATION = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_XML_DECLARATION_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+(["'])""")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+_BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Undeclared legacy encodings of the languages our users read, guessed among first: Russian,
+# Serbian and its neighbours, Western European. Short texts guess wrong among all code pages.
+_LEGACY = ("cp1251", "koi8_r", "cp1250", "iso8859_2", "cp1252", "iso8859_5", "cp866", "mac_cyrillic")
+# feedparser's notes about encodings we settled ourselves: not a problem of the feed
+_ENCODING_NOTICES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
 
@@ -80,16 +99,27 @@ def _item_id(entry: Mapping[str, Any], title: str, published: str) -> str:
     return f"sha256:{digest}"
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime) -> list[Item]:
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed's items, and what was wrong with it but could be recovered (health shows them)."""
+
+    items: list[Item]
+    warnings: tuple[str, ...] = ()
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime) -> ParsedFeed:
     """Normalise every entry of a feed document; ``now`` stands in for missing dates."""
-    # Without a Content-Type feedparser gives up on the body; XML rules (the prolog's charset) fit.
-    headers = {"content-type": "application/xml", **{k.lower(): v for k, v in headers.items()}}
-    parsed = feedparser.parse(
-        body, response_headers={**headers, "content-location": url}, sanitize_html=False
-    )
+    headers = {k.lower(): v for k, v in headers.items()}
+    content_type = headers.get("content-type")
+    utf8, warnings = as_utf8(body, content_type)
+    # feedparser gets UTF-8 that says so; without a Content-Type it would give up on the body
+    media_type = (content_type or "application/xml").split(";")[0].strip() or "application/xml"
+    headers = {**headers, "content-type": f"{media_type}; charset=utf-8", "content-location": url}
+    parsed = feedparser.parse(utf8, response_headers=headers, sanitize_html=False)
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
-        reason = parsed.get("bozo_exception") or "no RSS or Atom elements found"
-        raise ParseError(url, f"not a readable feed: {reason}")
+        raise ParseError(url, _not_a_feed(body, content_type, url, parsed.get("bozo_exception")))
+    if parsed.bozo and not isinstance(parsed.bozo_exception, _ENCODING_NOTICES):
+        warnings.append(f"malformed feed, read anyway: {parsed.bozo_exception}")
     items = []
     for entry in parsed.entries:
         title = plain_text(entry.get("title", ""))
@@ -105,4 +135,69 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
                 published=_published(entry, now),
             )
         )
-    return items
+    return ParsedFeed(items, tuple(warnings))
+
+
+def _not_a_feed(body: bytes, content_type: str | None, url: str, problem: object) -> str:
+    if looks_like_html(body, content_type):
+        links = feed_links(body, url)
+        if links:
+            return f"an HTML page, not a feed; the page names its feed: {links[0]} (use that URL)"
+        return (
+            'an HTML page, not a feed, and it names no feed (no <link rel="alternate" '
+            'type="application/rss+xml">); find the site\'s RSS or Atom address'
+        )
+    return f"not a readable feed: {problem or 'no RSS or Atom elements found'}"
+
+
+def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
+    """The body re-encoded as UTF-8, its XML declaration saying so, and a warning when what
+    the server or the document declared was wrong.
+
+    Valid UTF-8 is taken as UTF-8 whatever the labels say (legacy text is almost never valid
+    UTF-8); otherwise the declared encodings are tried, then charset-normalizer guesses
+    (Russian sites still serve cp1251 and koi8-r without saying so).
+    """
+    declared = [name for name in (_xml_encoding(body), _header_charset(content_type)) if name]
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return _declare_utf8(body[len(bom) :].decode(codec, errors="replace")), []
+    candidates = ["utf-8", *declared]
+    for codec in candidates:
+        try:
+            text = body.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return _declare_utf8(text), _mislabelled(declared, codec)
+    best = charset_normalizer.from_bytes(body, cp_isolation=list(_LEGACY)).best()
+    best = best or charset_normalizer.from_bytes(body).best()
+    codec = best.encoding if best else "utf-8"
+    return _declare_utf8(body.decode(codec, errors="replace")), _mislabelled(declared, codec)
+
+
+def _mislabelled(declared: list[str], used: str) -> list[str]:
+    wrong = [name for name in declared if _codec(name) != _codec(used)]
+    if not wrong:
+        return []
+    return [f"declared encoding {', '.join(dict.fromkeys(wrong))} is wrong; the text is {_codec(used)}"]
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name.lower()
+
+
+def _xml_encoding(body: bytes) -> str | None:
+    found = _XML_DECLARATION.match(body[:200])
+    return found.group(1).decode("ascii") if found else None
+
+
+def _header_charset(content_type: str | None) -> str | None:
+    found = _CHARSET.search(content_type or "")
+    return found.group(1) if found else None
+
+
+def _declare_utf8(text: str) -> bytes:
+    return _XML_DECLARATION_TEXT.sub(r"\g<1>utf-8\g<2>", text, count=1).encode("utf-8")

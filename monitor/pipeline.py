@@ -106,7 +106,9 @@ class Monitor:
                 self.store.save_poll(feed.name, fetched.validators, [], {}, now)
                 outcome = FeedOutcome(feed.name)
             else:
-                items = parse_feed(fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now)
+                items = parse_feed(
+                    fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now
+                ).items
                 known = self.store.known_ids(feed.name, [item.id for item in items])
                 new = list({item.id: item for item in items if item.id not in known}.values())
                 watchers = self._watchers[feed.name]

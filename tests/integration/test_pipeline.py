@@ -177,7 +177,7 @@ def test_failing_feed_is_recorded_and_the_others_still_poll(
     errors = {status.name: status.last_error for status in monitor.store.feed_statuses()}
     assert errors["N1"] is None
     assert "HTTP 500" in errors["Down"]
-    assert "not a readable feed" in errors["Page"]
+    assert "an HTML page, not a feed" in errors["Page"]
 
 
 def test_redirects_are_followed_with_a_user_agent_naming_the_project(

@@ -47,7 +47,7 @@ N1_RSS = """\
 
 
 def parse(body: bytes, *, url: str = FEED_URL, now: datetime = NOW, headers=None):
-    return parse_feed(body, headers or {}, feed="N1 Srbija", url=url, now=now)
+    return parse_feed(body, headers or {}, feed="N1 Srbija", url=url, now=now).items
 
 
 def rss(*items: str, encoding: str = "UTF-8") -> str:
@@ -360,7 +360,88 @@ def test_cp1251_body_with_encoding_declaration_gives_cyrillic(headers):
     assert item.summary == "Безбедносно-информативна агенција (БИА)"
 
 
+RUSSIAN_ITEM = (
+    '<item><guid isPermaLink="false">fontanka-1</guid>'
+    "<title>Высылка релокантов из Сербии: МВД отказало в виде на жительство</title>"
+    "<description>Граждане России, выступавшие против войны, получили отказ.</description></item>"
+)
+
+
+@pytest.mark.parametrize("codec", ["cp1251", "koi8-r"])
+def test_legacy_cyrillic_body_without_any_declaration_is_recognised(codec):
+    body = rss(RUSSIAN_ITEM).replace(' encoding="UTF-8"', "").encode(codec)
+
+    parsed = parse_feed(body, {"Content-Type": "application/rss+xml"}, feed="f", url=FEED_URL, now=NOW)
+
+    assert only(parsed.items).title == "Высылка релокантов из Сербии: МВД отказало в виде на жительство"
+    assert parsed.warnings == ()
+
+
+def test_cp1251_body_served_as_utf8_is_read_and_the_wrong_label_reported():
+    body = rss(RUSSIAN_ITEM).replace(' encoding="UTF-8"', "").encode("cp1251")
+
+    parsed = parse_feed(
+        body, {"Content-Type": "application/rss+xml; charset=utf-8"}, feed="f", url=FEED_URL, now=NOW
+    )
+
+    assert only(parsed.items).title.startswith("Высылка релокантов")
+    assert parsed.warnings == ("declared encoding utf-8 is wrong; the text is cp1251",)
+
+
+def test_utf8_body_labelled_cp1251_is_read_as_utf8():
+    body = rss(RUSSIAN_ITEM, encoding="windows-1251").encode("utf-8")
+
+    parsed = parse_feed(
+        body, {"Content-Type": "text/xml; charset=windows-1251"}, feed="f", url=FEED_URL, now=NOW
+    )
+
+    assert only(parsed.items).summary == "Граждане России, выступавшие против войны, получили отказ."
+    assert parsed.warnings == ("declared encoding windows-1251 is wrong; the text is utf-8",)
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-32"])
+def test_byte_order_marks_decide_the_encoding(codec):
+    body = rss(RUSSIAN_ITEM, encoding=codec.removesuffix("-sig")).encode(codec)
+
+    assert only(parse(body)).title.startswith("Высылка релокантов")
+
+
+def test_recoverable_xml_error_keeps_the_entries_and_records_a_warning():
+    body = rss(
+        RUSSIAN_ITEM, '<item><title>Second & unescaped</title><guid isPermaLink="false">2</guid></item>'
+    ).encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.id for item in parsed.items] == ["fontanka-1", "2"]
+    assert len(parsed.warnings) == 1
+    assert parsed.warnings[0].startswith("malformed feed, read anyway: ")
+
+
 # --- not a feed -----------------------------------------------------------------------------
+
+
+def test_html_page_names_the_feed_it_announces():
+    page = b"""<!DOCTYPE html><html><head><title>Danas</title>
+<link rel="stylesheet" href="/s.css">
+<link rel="alternate" type="application/atom+xml" title="Atom" href="/atom.xml">
+<link rel="alternate" type="application/rss+xml" title="RSS" href="/feed/">
+</head><body>...</body></html>"""
+
+    with pytest.raises(ParseError) as caught:
+        parse(page, url="https://www.danas.rs/vesti/", headers={"Content-Type": "text/html"})
+
+    assert str(caught.value) == (
+        "an HTML page, not a feed; the page names its feed: https://www.danas.rs/feed/ (use that URL)"
+    )
+    assert caught.value.kind == "not_a_feed"
+
+
+def test_html_page_without_a_feed_link_says_so():
+    page = b"<html><head><title>x</title></head><body><p>hi</p></body></html>"
+
+    with pytest.raises(ParseError, match="an HTML page, not a feed, and it names no feed"):
+        parse(page)
 
 
 def test_html_page_raises_parse_error_with_the_url():
