@@ -7,13 +7,14 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -105,12 +106,19 @@ def check_config(context: Context) -> None:
         f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security}), from {config.smtp.sender}",
         f"{len(config.feeds)} feeds:",
     ]
+    polling = config.polling
+    lines.insert(
+        -1,
+        f"polling: every {_human(polling.min_interval)} to {_human(polling.max_interval)} as feeds publish, "
+        f"{polling.concurrency} at a time, {polling.per_host} per host",
+    )
     width = max(len(feed.name) for feed in config.feeds)
     for feed in config.feeds:
         tags = f" [{', '.join(feed.tags)}]" if feed.tags else ""
+        every = f"every {_human(feed.interval)}" if feed.interval else "adaptive"
+        disabled = " (disabled)" if not feed.enabled else ""
         lines.append(
-            f"  {feed.name:<{width}}  {feed.language or '--':<2}  "
-            f"every {_human(feed.interval):<4} {feed.url}{tags}"
+            f"  {feed.name:<{width}}  {feed.language or '--':<2}  {every:<10} {feed.url}{tags}{disabled}"
         )
     lines.append(f"{len(config.watchlists)} watchlists:")
     for watchlist in config.watchlists:
@@ -191,7 +199,7 @@ async def _poll_with_progress(monitor: Monitor, feeds: list[Any]) -> Any:
         def done(outcome: FeedOutcome) -> None:
             progress.update(task, advance=1, description=outcome.feed)
 
-        async with Fetcher() as fetcher:
+        async with Fetcher(monitor.config.polling.limits()) as fetcher:
             return await monitor.poll(feeds, fetcher, on_done=done)
 
 
@@ -410,46 +418,53 @@ def explain(context: Context, hit_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def feeds(context: Context, as_json: bool) -> None:
-    """Each feed's state: last success, last error, items and hits stored."""
+    """Each feed's health, worst first: status, last success, last error, failures in a row,
+    items per day, next poll."""
+    now = utcnow()
     with context.monitor() as monitor:
         configured = {feed.name for feed in monitor.config.feeds}
-        statuses = [status for status in monitor.store.feed_statuses() if status.name in configured]
+        statuses = [status for status in monitor.store.feed_statuses(now) if status.name in configured]
     if as_json:
         for status in statuses:
-            click.echo(
-                json.dumps(
-                    {
-                        "name": status.name,
-                        "url": status.url,
-                        "last_success": status.last_success and _iso(status.last_success),
-                        "last_error": status.last_error,
-                        "last_error_at": status.last_error_at and _iso(status.last_error_at),
-                        "items": status.items,
-                        "hits": status.hits,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            record = asdict(status)
+            for key, value in record.items():
+                if isinstance(value, datetime):
+                    record[key] = _iso(value)
+            click.echo(json.dumps(record, ensure_ascii=False))
         return
     table = Table(
         "feed",
-        "url",
+        "status",
         "last success (UTC)",
         "last error",
+        "failures",
+        "items/day",
+        "next poll (UTC)",
         "items",
         "hits",
-        title=f"{len(statuses)} feeds",
+        title=f"{len(statuses)} feeds, worst first",
     )
+    styles = {"gone": "red", "failing": "yellow", "disabled": "dim"}
     for status in statuses:
+        error = (
+            f"{status.last_error_kind}: {status.last_error}" if status.last_error else status.warning or ""
+        )
         table.add_row(
             status.name,
-            status.url,
-            status.last_success.strftime("%Y-%m-%d %H:%M") if status.last_success else "never",
-            status.last_error or "",
+            f"[{styles[status.health]}]{status.health}[/]" if status.health in styles else status.health,
+            _minute(status.last_success) or "never",
+            escape(error),
+            str(status.failures or ""),
+            "" if status.items_per_day is None else f"{status.items_per_day:.1f}",
+            _minute(status.next_poll) or ("never" if status.health in ("gone", "disabled") else "now"),
             str(status.items),
             str(status.hits),
         )
     out.print(table)
+
+
+def _minute(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 @main.command()

@@ -27,9 +27,12 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
+from monitor.cadence import Cadence
 from monitor.errors import ConfigError
+from monitor.fetch import Limits
 from monitor.match import parse_query
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
@@ -141,11 +144,42 @@ class SmtpConfig(_Strict):
         return os.environ.get(self.password_env, "")
 
 
+class PollingConfig(_Strict):
+    """How feeds are polled: adaptive intervals between the bounds, politeness, limits."""
+
+    min_interval: Duration = timedelta(minutes=5)
+    max_interval: Duration = timedelta(hours=2)
+    concurrency: int = Field(32, ge=1, le=1000)
+    per_host: int = Field(2, ge=1, le=100)
+    timeout: Duration = timedelta(seconds=60)
+    max_body_mb: int = Field(10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollingConfig:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval is longer than max_interval; swap them or change one")
+        if self.min_interval < timedelta(minutes=1):
+            raise ValueError("min_interval is under a minute; publishers ask for at least a few minutes")
+        return self
+
+    def cadence(self) -> Cadence:
+        return Cadence(self.min_interval, self.max_interval)
+
+    def limits(self) -> Limits:
+        return Limits(
+            concurrency=self.concurrency,
+            per_host=self.per_host,
+            deadline=self.timeout.total_seconds(),
+            max_bytes=self.max_body_mb * 1024 * 1024,
+        )
+
+
 class FeedConfig(_Strict):
     url: Annotated[str, AfterValidator(_http_url)]
     name: Name
     language: str | None = None
-    interval: Duration = timedelta(minutes=15)
+    interval: Duration | None = None  # None: adaptive, between polling.min_interval and max_interval
+    enabled: bool = True
     tags: list[Name] = []
 
 
@@ -167,6 +201,7 @@ class Config(_Strict):
     path: Path = Path("monitor.toml")
     storage: StorageConfig = StorageConfig()
     smtp: SmtpConfig = SmtpConfig()
+    polling: PollingConfig = PollingConfig()
     feeds: list[FeedConfig] = Field(min_length=1)
     watchlists: list[WatchlistConfig] = Field(min_length=1)
 
@@ -254,7 +289,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _known_keys() -> set[str]:
-    models = (Config, StorageConfig, SmtpConfig, FeedConfig, WatchlistConfig)
+    models = (Config, StorageConfig, SmtpConfig, PollingConfig, FeedConfig, WatchlistConfig)
     return {f.alias or name for model in models for name, f in model.model_fields.items()} - {"path"}
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -16,13 +18,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import FeedConfig, WatchlistConfig
 from monitor.fetch import Fetcher
 from monitor.log import event
-from monitor.pipeline import Monitor, utcnow
+from monitor.pipeline import FeedOutcome, Monitor, utcnow
 
 log = logging.getLogger("monitor.daemon")
 
 DIGEST_GRACE = timedelta(hours=6)
 HEARTBEAT_EVERY = timedelta(minutes=1)
 SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction is atomic anyway
+LEASE = timedelta(minutes=5)  # a claimed feed returns to the pool if its worker dies
+IDLE_PAUSE = timedelta(seconds=30)  # look for due feeds at least this often
+BUSY_PAUSE = timedelta(seconds=1)
 
 
 def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: datetime) -> bool:
@@ -37,9 +42,10 @@ class Daemon:
         self.monitor = monitor
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._running: set[asyncio.Task[None]] = set()
 
-    def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
         """Wrap a job so shutdown can wait for it to finish its current transaction."""
 
         async def run(*args: object) -> None:
@@ -56,17 +62,36 @@ class Daemon:
         run.__name__ = job.__name__
         return run
 
-    async def _poll(self, feeds: list[FeedConfig], fetcher: Fetcher) -> None:
-        summary = await self.monitor.poll(feeds, fetcher)
-        event(
-            log,
-            "poll.cycle",
-            feeds=len(feeds),
-            ok=summary.ok,
-            failed=summary.failed,
-            new_items=summary.new_items,
-            new_hits=summary.new_hits,
-        )
+    async def _poll_due(self, fetcher: Fetcher, stop: asyncio.Event) -> None:
+        """Claim the feeds that are due and poll them, keeping the fetcher's slots busy, until
+        ``stop``. Claims are leases in the database: a restart loses no schedule, and several
+        workers could share the feeds."""
+        capacity = 2 * fetcher.limits.concurrency  # enough queued to keep every slot busy
+        running: set[asyncio.Task[FeedOutcome]] = set()
+        stopping = asyncio.create_task(stop.wait())
+        while not stop.is_set():
+            claimed: list[FeedConfig] = []
+            if len(running) < capacity:
+                claimed = await asyncio.to_thread(
+                    self.monitor.claim_due, self.owner, capacity - len(running), LEASE
+                )
+                running |= {asyncio.create_task(self.monitor.poll_feed(feed, fetcher)) for feed in claimed}
+            pause = BUSY_PAUSE if claimed else IDLE_PAUSE
+            if not running:
+                pause = await asyncio.to_thread(self._until_next_due)
+            done, _ = await asyncio.wait(
+                {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+            )
+            running -= done
+        stopping.cancel()
+        if running:
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+
+    def _until_next_due(self) -> timedelta:
+        due = self.monitor.store.next_due()
+        if due is None:
+            return IDLE_PAUSE
+        return max(BUSY_PAUSE, min(IDLE_PAUSE, due - utcnow()))
 
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
@@ -82,21 +107,8 @@ class Daemon:
         partial.write_text(utcnow().isoformat() + "\n")
         partial.replace(self.heartbeat)
 
-    def _schedule(self, fetcher: Fetcher, now: datetime) -> None:
-        """Interval jobs per group of feeds with one interval, a cron job per digest, a heartbeat."""
-        by_interval: dict[timedelta, list[FeedConfig]] = defaultdict(list)
-        for feed in self.monitor.config.feeds:
-            by_interval[feed.interval].append(feed)
-        for interval, feeds in by_interval.items():
-            self.scheduler.add_job(
-                self._tracked(self._poll),
-                IntervalTrigger(seconds=interval.total_seconds(), jitter=5),
-                args=[feeds, fetcher],
-                id=f"poll-{int(interval.total_seconds())}s",
-                next_run_time=now + interval,
-                coalesce=True,
-                max_instances=1,
-            )
+    def _schedule(self, now: datetime) -> None:
+        """A cron job per digest and a heartbeat; polling is the loop in ``_poll_due``."""
         for watchlist in self.monitor.config.watchlists:
             self.scheduler.add_job(
                 self._tracked(self._digest),
@@ -107,7 +119,6 @@ class Daemon:
                 misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
                 max_instances=1,
             )
-        self.scheduler.add_job(self._tracked(self._start), args=[fetcher, now], next_run_time=now, id="start")
         self.scheduler.add_job(
             self._tracked(self._beat),
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
@@ -115,18 +126,29 @@ class Daemon:
             id="heartbeat",
         )
 
-    async def _start(self, fetcher: Fetcher, now: datetime) -> None:
-        """Poll every feed once, then send the digests that fell due while the daemon was down,
-        so that they carry the news published meanwhile."""
+    async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
+        """Poll the feeds that are due, then send the digests that fell due while the daemon
+        was down (so that they carry the news published meanwhile), then keep polling."""
         missed = [
             watchlist
             for watchlist in self.monitor.config.watchlists
             if digest_missed(watchlist, self.monitor.store.digest_due_since(watchlist.name), now)
         ]
-        await self._poll(list(self.monitor.config.feeds), fetcher)
+        due = self.monitor.claim_due(self.owner, len(self.monitor.config.feeds), LEASE)
+        summary = await self.monitor.poll(due, fetcher)
+        event(
+            log,
+            "poll.catch_up",
+            feeds=len(due),
+            ok=summary.ok,
+            failed=summary.failed,
+            new_items=summary.new_items,
+            new_hits=summary.new_hits,
+        )
         for watchlist in missed:
             event(log, "digest.catch_up", watchlist=watchlist.name)
             await self._digest(watchlist)
+        await self._poll_due(fetcher, stop)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or SIGTERM/SIGINT arrives; then let running jobs finish."""
@@ -134,9 +156,9 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        async with Fetcher() as fetcher:
+        async with Fetcher(self.monitor.config.polling.limits()) as fetcher:
             now = utcnow()
-            self._schedule(fetcher, now)
+            self._schedule(now)
             self.scheduler.start()
             event(
                 log,
@@ -144,12 +166,15 @@ class Daemon:
                 feeds=len(self.monitor.config.feeds),
                 watchlists=len(self.monitor.config.watchlists),
                 config=self.monitor.config.path,
+                worker=self.owner,
             )
+            polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
             await stop.wait()
             event(log, "daemon.stopping", running_jobs=len(self._running))
             self.scheduler.shutdown(wait=False)
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
+            polling.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         if self.heartbeat:

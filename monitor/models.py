@@ -64,14 +64,50 @@ class Hit:
         return sorted({term for match in self.matches for term in match.terms})
 
 
+Health = Literal["gone", "failing", "new", "ok", "disabled"]  # worst first
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What polling a feed needs to know from the last polls."""
+
+    name: str
+    url: str  # what to fetch: the adopted address after a permanent move, else the configured one
+    validators: Validators
+    body_hash: str | None
+    moved_to: str | None  # a permanent move seen on the last poll, adopted if the next one sees it too
+    failures: int
+    warning: str | None
+    items_per_day: float | None  # None until the feed has published anything we stored
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What a successful poll changes in its feed's row, besides the items it brings."""
+
+    validators: Validators
+    next_poll: datetime
+    body_hash: str | None = None
+    moved_to: str | None = None  # a permanent redirect seen now
+    adopt_url: str | None = None  # the address to fetch from now on (the move was seen twice)
+    warning: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FeedStatus:
     """A feed's health as the store knows it."""
 
     name: str
     url: str
+    health: Health
     last_success: datetime | None
+    last_error_kind: str | None
     last_error: str | None
     last_error_at: datetime | None
+    failing_since: datetime | None
+    failures: int
+    warning: str | None
+    items_per_day: float | None
+    next_poll: datetime | None
     items: int
     hits: int

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, render_digest
 from monitor.errors import DeliveryError, FeedError
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
+from monitor.models import FeedState, Item, PollRecord
 from monitor.parse import parse_feed
 from monitor.send import build_message, send_message
 from monitor.store import Store
@@ -32,6 +35,7 @@ class FeedOutcome:
     new_items: int = 0
     new_hits: int = 0
     error: str | None = None
+    unchanged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +79,11 @@ class Monitor:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.store = store
+        self.cadence = config.polling.cadence()
         self.matcher = Matcher({w.name: w.queries for w in config.watchlists})
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
-        store.sync_feeds([(feed.name, feed.url) for feed in config.feeds], utcnow())
+        self._feeds = {feed.name: feed for feed in config.feeds}
+        store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in config.feeds], utcnow())
 
     # polling
 
@@ -87,7 +93,7 @@ class Monitor:
         fetcher: Fetcher,
         on_done: Callable[[FeedOutcome], None] | None = None,
     ) -> PollSummary:
-        """Poll ``feeds`` concurrently; a failing feed is recorded and the others go on."""
+        """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go on."""
 
         async def one(feed: FeedConfig) -> FeedOutcome:
             outcome = await self.poll_feed(feed, fetcher)
@@ -97,32 +103,20 @@ class Monitor:
 
         return PollSummary(tuple(await asyncio.gather(*(one(feed) for feed in feeds))))
 
+    def claim_due(self, owner: str, limit: int, lease: timedelta) -> list[FeedConfig]:
+        """Lease the configured feeds that are due, for this worker to poll."""
+        names = self.store.claim_due(owner, utcnow(), limit, lease)
+        return [self._feeds[name] for name in names if name in self._feeds]
+
     async def poll_feed(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome:
+        """Fetch, then parse, match and store off the event loop; schedule the next poll."""
         started = time.monotonic()
+        state = await asyncio.to_thread(self.store.feed_state, feed.name, utcnow())
         try:
-            fetched = await fetcher.fetch(feed.url, self.store.validators(feed.name))
-            now = utcnow()
-            if fetched.body is None:
-                self.store.save_poll(feed.name, fetched.validators, [], {}, now)
-                outcome = FeedOutcome(feed.name)
-            else:
-                items = parse_feed(
-                    fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now
-                ).items
-                known = self.store.known_ids(feed.name, [item.id for item in items])
-                new = list({item.id: item for item in items if item.id not in known}.values())
-                watchers = self._watchers[feed.name]
-                matches = {
-                    item.id: found
-                    for item in new
-                    if (found := self.matcher.match(item.title, item.summary, feed.language, watchers))
-                }
-                added, hits = self.store.save_poll(feed.name, fetched.validators, new, matches, now)
-                outcome = FeedOutcome(feed.name, new_items=added, new_hits=hits)
+            fetched = await fetcher.fetch(state.url, state.validators)
+            outcome = await asyncio.to_thread(self._absorb, feed, state, fetched)
         except FeedError as exc:
-            self.store.record_failure(feed.name, str(exc), utcnow())
-            event(log, "poll.failed", logging.WARNING, feed=feed.name, url=feed.url, error=str(exc))
-            return FeedOutcome(feed.name, error=str(exc))
+            return await asyncio.to_thread(self._fail, feed, state, exc, started)
         event(
             log,
             "poll.ok",
@@ -130,10 +124,73 @@ class Monitor:
             status=fetched.status,
             bytes=len(fetched.body or b""),
             ms=round((time.monotonic() - started) * 1000),
+            unchanged=outcome.unchanged,
             new_items=outcome.new_items,
             new_hits=outcome.new_hits,
+            moved_to=fetched.moved_to,
         )
         return outcome
+
+    def _absorb(self, feed: FeedConfig, state: FeedState, fetched: Fetched) -> FeedOutcome:
+        """A fetched body into stored items and hits. A body identical to the last one (a server
+        ignoring conditional GET) is not parsed again."""
+        now = utcnow()
+        body_hash = state.body_hash if fetched.body is None else hashlib.sha256(fetched.body).hexdigest()
+        unchanged = fetched.body is None or body_hash == state.body_hash
+        new: list[Item] = []
+        warning = state.warning
+        if not unchanged:
+            assert fetched.body is not None
+            parsed = parse_feed(fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now)
+            warning = "; ".join(parsed.warnings) or None
+            known = self.store.known_ids(feed.name, [item.id for item in parsed.items])
+            new = list({item.id: item for item in parsed.items if item.id not in known}.values())
+        watchers = self._watchers[feed.name]
+        matches = {
+            item.id: found
+            for item in new
+            if (found := self.matcher.match(item.title, item.summary, feed.language, watchers))
+        }
+        adopt = fetched.moved_to if fetched.moved_to and fetched.moved_to == state.moved_to else None
+        delay = next_delay(self.cadence, feed.interval, state.items_per_day, Outcome(max_age=fetched.max_age))
+        record = PollRecord(
+            validators=fetched.validators,
+            next_poll=now + delay,
+            body_hash=body_hash,
+            moved_to=None if adopt else fetched.moved_to,
+            adopt_url=adopt,
+            warning=warning,
+        )
+        added, hits = self.store.save_poll(feed.name, record, new, matches, now)
+        if adopt:
+            event(log, "feed.moved", feed=feed.name, url=adopt, was=state.url)
+        return FeedOutcome(feed.name, new_items=added, new_hits=hits, unchanged=unchanged)
+
+    def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
+        """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""
+        now = utcnow()
+        next_poll = None
+        if error.kind != "gone":
+            retry_after = getattr(error, "retry_after", None)
+            outcome = Outcome(
+                failures=state.failures + 1,
+                retry_after=None if retry_after is None else timedelta(seconds=retry_after),
+            )
+            next_poll = now + next_delay(self.cadence, feed.interval, state.items_per_day, outcome)
+        self.store.record_failure(feed.name, error.kind, str(error), now, next_poll)
+        event(
+            log,
+            "poll.failed",
+            logging.WARNING,
+            feed=feed.name,
+            url=state.url,
+            kind=error.kind,
+            error=str(error),
+            failures=state.failures + 1,
+            ms=round((time.monotonic() - started) * 1000),
+            next_poll=next_poll.isoformat(timespec="seconds") if next_poll else "never",
+        )
+        return FeedOutcome(feed.name, error=str(error))
 
     # digests
 

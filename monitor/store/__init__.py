@@ -5,23 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor.errors import StorageError
-from monitor.models import FeedStatus, Hit, Item, Match, Span, Validators
+from monitor.models import FeedState, FeedStatus, Health, Hit, Item, Match, PollRecord, Span, Validators
 from monitor.store.schema import digests, feeds, hits, items
 
 DigestStatus = Literal["sent", "failed", "empty"]
 MIGRATIONS = Path(__file__).parent / "migrations"
+RATE_WINDOW = timedelta(days=7)
+RATE_MIN_SPAN = timedelta(hours=6)
+HEALTH_ORDER: tuple[Health, ...] = get_args(Health)
+
+
+def _health(enabled: bool, gone_at: datetime | None, failures: int, last_success: datetime | None) -> Health:
+    if not enabled:
+        return "disabled"
+    if gone_at is not None:
+        return "gone"
+    if failures:
+        return "failing"
+    return "ok" if last_success else "new"
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -89,31 +102,142 @@ class Store:
 
     # feeds
 
-    def sync_feeds(self, named_urls: Sequence[tuple[str, str]], now: datetime) -> None:
-        """Make the feeds table know every configured feed by name, with its current URL."""
+    def sync_feeds(self, configured: Sequence[tuple[str, str, bool]], now: datetime) -> None:
+        """Make the feeds table match the config: (name, url, enabled) for each configured feed.
+
+        A new feed is due at once. A changed URL starts afresh (validators, moves, hash, gone).
+        Feeds no longer configured are disabled, so they keep their items but are not polled.
+        """
+        wanted = {name: (url, enabled) for name, url, enabled in configured}
         with self._tx() as connection:
             known = dict(connection.execute(select(feeds.c.name, feeds.c.url)).all())
-            for name, url in named_urls:
+            for name, (url, enabled) in wanted.items():
                 if name not in known:
-                    connection.execute(insert(feeds).values(name=name, url=url, created_at=now))
-                elif known[name] != url:
                     connection.execute(
-                        update(feeds)
-                        .where(feeds.c.name == name)
-                        .values(url=url, etag=None, last_modified=None)
+                        insert(feeds).values(
+                            name=name, url=url, enabled=enabled, created_at=now, next_poll_at=now
+                        )
                     )
+                    continue
+                values: dict[str, Any] = {"enabled": enabled}
+                if known[name] != url:
+                    values.update(
+                        url=url,
+                        fetch_url=None,
+                        moved_to=None,
+                        etag=None,
+                        last_modified=None,
+                        body_hash=None,
+                        gone_at=None,
+                        next_poll_at=now,
+                    )
+                connection.execute(update(feeds).where(feeds.c.name == name).values(**values))
+            gone = [name for name in known if name not in wanted]
+            if gone:
+                connection.execute(update(feeds).where(feeds.c.name.in_(gone)).values(enabled=False))
 
-    def validators(self, feed: str) -> Validators:
+    def feed_state(self, feed: str, now: datetime) -> FeedState:
         with self._tx() as connection:
             row = connection.execute(
-                select(feeds.c.etag, feeds.c.last_modified).where(feeds.c.name == feed)
-            ).one_or_none()
-        return Validators(*row) if row else Validators()
+                select(
+                    feeds.c.id,
+                    func.coalesce(feeds.c.fetch_url, feeds.c.url),
+                    feeds.c.etag,
+                    feeds.c.last_modified,
+                    feeds.c.body_hash,
+                    feeds.c.moved_to,
+                    feeds.c.failures,
+                    feeds.c.warning,
+                ).where(feeds.c.name == feed)
+            ).one()
+            rates = self._items_per_day(connection, now, row[0])
+        feed_id, url, etag, last_modified, body_hash, moved_to, failures, warning = row
+        return FeedState(
+            name=feed,
+            url=url,
+            validators=Validators(etag, last_modified),
+            body_hash=body_hash,
+            moved_to=moved_to,
+            failures=failures,
+            warning=warning,
+            items_per_day=rates.get(feed_id),
+        )
 
-    def record_failure(self, feed: str, error: str, now: datetime) -> None:
+    def _items_per_day(
+        self, connection: Connection, now: datetime, feed_id: int | None = None
+    ) -> dict[int, float]:
+        """Items published per day over the last week, per feed id: counted over the span they
+        cover, at least six hours, so a first poll of a busy feed does not read as a quiet week."""
+        window = now - RATE_WINDOW
+        query = (
+            select(items.c.feed_id, func.count(), func.min(items.c.published_at))
+            .where(items.c.published_at >= window, items.c.published_at <= now)
+            .group_by(items.c.feed_id)
+        )
+        if feed_id is not None:
+            query = query.where(items.c.feed_id == feed_id)
+        rates = {}
+        for found_id, count, oldest in connection.execute(query):
+            span = max(now - oldest, RATE_MIN_SPAN)
+            rates[found_id] = count / (span / timedelta(days=1))
+        return rates
+
+    def claim_due(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[str]:
+        """Lease up to ``limit`` enabled feeds that are due and not leased (or whose lease ran
+        out: a crashed worker's feeds come back), soonest due first. Safe under concurrency:
+        PostgreSQL skips rows another worker is claiming; SQLite has one writer at a time."""
+        due = (
+            select(feeds.c.id)
+            .where(
+                feeds.c.enabled.is_(True),
+                feeds.c.gone_at.is_(None),
+                or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+                or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
+            )
+            .order_by(feeds.c.next_poll_at)
+            .limit(limit)
+        )
+        with self._tx() as connection:
+            if connection.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            claimed = connection.execute(
+                update(feeds)
+                .where(feeds.c.id.in_(due.scalar_subquery()))
+                .values(lease_owner=owner, lease_until=now + lease)
+                .returning(feeds.c.name)
+            ).scalars()
+            return sorted(claimed)
+
+    def next_due(self) -> datetime | None:
+        """When the next enabled feed falls due (leases aside)."""
+        with self._tx() as connection:
+            moment: datetime | None = connection.execute(
+                select(func.min(feeds.c.next_poll_at)).where(
+                    feeds.c.enabled.is_(True), feeds.c.gone_at.is_(None)
+                )
+            ).scalar()
+        return moment
+
+    def record_failure(
+        self, feed: str, kind: str, message: str, now: datetime, next_poll: datetime | None
+    ) -> None:
+        """A failed poll: counted, kept as the last error; ``next_poll`` None means the feed is
+        gone (410) and is not polled again until its URL changes."""
         with self._tx() as connection:
             connection.execute(
-                update(feeds).where(feeds.c.name == feed).values(last_error=error, last_error_at=now)
+                update(feeds)
+                .where(feeds.c.name == feed)
+                .values(
+                    last_error_kind=kind,
+                    last_error=message,
+                    last_error_at=now,
+                    failures=feeds.c.failures + 1,
+                    failing_since=func.coalesce(feeds.c.failing_since, now),
+                    gone_at=now if next_poll is None else None,
+                    next_poll_at=next_poll,
+                    lease_owner=None,
+                    lease_until=None,
+                )
             )
 
     def known_ids(self, feed: str, ids: Sequence[str]) -> set[str]:
@@ -134,12 +258,12 @@ class Store:
     def save_poll(
         self,
         feed: str,
-        validators: Validators,
+        record: PollRecord,
         new_items: Sequence[Item],
         matches: Mapping[str, Mapping[str, Sequence[Match]]],
         now: datetime,
     ) -> tuple[int, int]:
-        """Record a successful poll in one transaction: validators, new items, their hits.
+        """Record a successful poll in one transaction: the feed's state, new items, their hits.
 
         ``matches`` maps item id → watchlist → matches. Items and hits already stored are
         skipped, so saving the same poll twice stores nothing twice. Returns (items, hits) added.
@@ -147,14 +271,25 @@ class Store:
         added_items = added_hits = 0
         with self._tx() as connection:
             feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
+            moved: dict[str, Any] = {"fetch_url": record.adopt_url} if record.adopt_url else {}
             connection.execute(
                 update(feeds)
                 .where(feeds.c.id == feed_id)
                 .values(
-                    etag=validators.etag,
-                    last_modified=validators.last_modified,
+                    etag=record.validators.etag,
+                    last_modified=record.validators.last_modified,
+                    body_hash=record.body_hash,
+                    moved_to=record.moved_to,
+                    warning=record.warning,
                     last_success_at=now,
                     last_error=None,
+                    last_error_kind=None,
+                    failures=0,
+                    failing_since=None,
+                    next_poll_at=record.next_poll,
+                    lease_owner=None,
+                    lease_until=None,
+                    **moved,
                 )
             )
             insert_ = self._insert(connection)
@@ -188,7 +323,8 @@ class Store:
                     added_hits += 1
         return added_items, added_hits
 
-    def feed_statuses(self) -> list[FeedStatus]:
+    def feed_statuses(self, now: datetime) -> list[FeedStatus]:
+        """Every configured feed's health, worst first."""
         item_counts = select(items.c.feed_id, func.count().label("n")).group_by(items.c.feed_id).subquery()
         hit_counts = (
             select(items.c.feed_id, func.count().label("n"))
@@ -198,20 +334,64 @@ class Store:
         )
         query = (
             select(
+                feeds.c.id,
                 feeds.c.name,
-                feeds.c.url,
+                func.coalesce(feeds.c.fetch_url, feeds.c.url),
+                feeds.c.enabled,
+                feeds.c.gone_at,
                 feeds.c.last_success_at,
+                feeds.c.last_error_kind,
                 feeds.c.last_error,
                 feeds.c.last_error_at,
+                feeds.c.failing_since,
+                feeds.c.failures,
+                feeds.c.warning,
+                feeds.c.next_poll_at,
                 func.coalesce(item_counts.c.n, 0),
                 func.coalesce(hit_counts.c.n, 0),
             )
             .outerjoin(item_counts, item_counts.c.feed_id == feeds.c.id)
             .outerjoin(hit_counts, hit_counts.c.feed_id == feeds.c.id)
-            .order_by(feeds.c.name)
         )
         with self._tx() as connection:
-            return [FeedStatus(*row) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
+            rates = self._items_per_day(connection, now)
+        statuses = [
+            FeedStatus(
+                name=name,
+                url=url,
+                health=_health(enabled, gone_at, failures, last_success),
+                last_success=last_success,
+                last_error_kind=kind,
+                last_error=error,
+                last_error_at=error_at,
+                failing_since=failing_since,
+                failures=failures,
+                warning=warning,
+                items_per_day=rates.get(feed_id),
+                next_poll=None if gone_at or not enabled else next_poll,
+                items=item_count,
+                hits=hit_count,
+            )
+            for (
+                feed_id,
+                name,
+                url,
+                enabled,
+                gone_at,
+                last_success,
+                kind,
+                error,
+                error_at,
+                failing_since,
+                failures,
+                warning,
+                next_poll,
+                item_count,
+                hit_count,
+            ) in rows
+        ]
+        return sorted(statuses, key=lambda s: (HEALTH_ORDER.index(s.health), -s.failures, s.name))
 
     # hits
 

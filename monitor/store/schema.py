@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 
 
@@ -54,6 +56,20 @@ feeds = Table(
     Column("last_error", Text),
     Column("last_error_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    # polling state (migration 0002)
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("fetch_url", Text),  # adopted after a permanent redirect seen on consecutive polls
+    Column("moved_to", Text),  # a permanent redirect seen on the last poll
+    Column("body_hash", String(64)),
+    Column("last_error_kind", String(30)),
+    Column("failing_since", UTCDateTime),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("gone_at", UTCDateTime),
+    Column("warning", Text),
+    Column("next_poll_at", UTCDateTime),
+    Column("lease_owner", String(200)),
+    Column("lease_until", UTCDateTime),
+    Index("ix_feeds_due", "next_poll_at"),
 )
 
 items = Table(

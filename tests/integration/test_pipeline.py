@@ -43,7 +43,7 @@ def test_unchanged_feed_is_stored_once_and_answered_304(
     assert (first.new_items, first.new_hits) == (3, 1)
     assert (second.new_items, second.new_hits) == (0, 0)
     assert feed_server.statuses("/n1.xml") == [200, 304]
-    [status] = monitor.store.feed_statuses()
+    [status] = monitor.store.feed_statuses(utcnow())
     assert (status.items, status.hits, status.last_error) == (3, 1, None)
 
 
@@ -62,7 +62,7 @@ def test_last_modified_alone_makes_the_second_poll_conditional(
 
     assert (first.new_items, second.new_items, second.failed) == (3, 0, 0)
     assert feed_server.statuses("/danas.xml") == [200, 304]
-    assert monitor.store.validators("Danas").last_modified == stamp
+    assert monitor.store.feed_state("Danas", utcnow()).validators.last_modified == stamp
 
 
 def test_new_entry_in_next_poll_makes_exactly_one_hit(
@@ -174,7 +174,7 @@ def test_failing_feed_is_recorded_and_the_others_still_poll(
     summary = poll(monitor)
 
     assert (summary.ok, summary.failed, summary.new_items) == (1, 2, 3)
-    errors = {status.name: status.last_error for status in monitor.store.feed_statuses()}
+    errors = {status.name: status.last_error for status in monitor.store.feed_statuses(utcnow())}
     assert errors["N1"] is None
     assert "HTTP 500" in errors["Down"]
     assert "an HTML page, not a feed" in errors["Page"]

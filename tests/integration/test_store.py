@@ -1,23 +1,35 @@
-"""The store on each backend: migrations at open, and idempotent saves."""
+"""The store on each backend: migrations at open, idempotent saves, feed scheduling and health."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import inspect, text
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, inspect, text
 
-from monitor.models import Item, Match, Span, Validators
-from monitor.store import Store
+from monitor.models import Item, Match, PollRecord, Span, Validators
+from monitor.store import MIGRATIONS, Store
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
 ITEM = Item("N1", "n1-1", "BIA saopštila", "", "https://n1info.rs/1/", NOW)
 MATCH = Match("BIA", ("BIA",), (Span("title", 0, 3, "BIA"),))
 
 
-def open_store(url: str) -> Store:
-    store = Store(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    store.sync_feeds([("N1", "https://n1info.rs/feed/")], NOW)
+def engine_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def open_store(url: str, feeds: tuple[str, ...] = ("N1",)) -> Store:
+    store = Store(engine_url(url))
+    store.sync_feeds([(name, f"https://{name.lower()}.example/feed/", True) for name in feeds], NOW)
     return store
+
+
+def record(next_poll: datetime = NOW + timedelta(minutes=15), **fields) -> PollRecord:
+    return PollRecord(validators=fields.pop("validators", Validators()), next_poll=next_poll, **fields)
 
 
 def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url):
@@ -28,20 +40,170 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
     assert {"feeds", "items", "hits", "digests", "alembic_version"} <= tables
     with again.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
-    assert [status.name for status in again.feed_statuses()] == ["N1"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
     again.close()
+
+
+def test_upgrading_a_0001_database_keeps_its_data_and_counts_its_last_error(database_url):
+    engine = create_engine(engine_url(database_url))
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO feeds (id, name, url, etag, last_error, last_error_at, created_at) VALUES "
+                "(1, 'N1', 'https://n1.example/feed/', '\"e1\"', NULL, NULL, :now), "
+                "(2, 'Danas', 'https://danas.example/feed/', NULL, 'HTTP 500', :now, :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO items (feed_id, guid, title, summary, link, published_at, first_seen_at) "
+                "VALUES (1, 'n1-1', 'BIA', '', 'https://n1.example/1/', :now, :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+    engine.dispose()
+
+    store = open_store(database_url, ("N1", "Danas"))
+
+    statuses = {status.name: status for status in store.feed_statuses(NOW)}
+    assert (statuses["N1"].items, statuses["N1"].health, statuses["N1"].failures) == (1, "new", 0)
+    assert (statuses["Danas"].health, statuses["Danas"].failures, statuses["Danas"].last_error) == (
+        "failing",
+        1,
+        "HTTP 500",
+    )
+    assert store.feed_state("N1", NOW).validators == Validators('"e1"', None)
+    store.close()
 
 
 def test_saving_the_same_poll_twice_stores_each_item_and_hit_once(database_url):
     store = open_store(database_url)
     matches = {ITEM.id: {"relocants": [MATCH]}}
 
-    first = store.save_poll("N1", Validators('"e1"', None), [ITEM], matches, NOW)
-    second = store.save_poll("N1", Validators('"e2"', None), [ITEM], matches, NOW)
+    first = store.save_poll("N1", record(validators=Validators('"e1"', None)), [ITEM], matches, NOW)
+    second = store.save_poll("N1", record(validators=Validators('"e2"', None)), [ITEM], matches, NOW)
 
     assert (first, second) == ((1, 1), (0, 0))
     [hit] = store.hits()
     assert hit.item == ITEM and hit.matches == (MATCH,)
-    assert store.validators("N1") == Validators('"e2"', None)
+    assert store.feed_state("N1", NOW).validators == Validators('"e2"', None)
+    store.close()
+
+
+def test_new_feeds_are_due_at_once_and_a_claim_leases_them(database_url):
+    store = open_store(database_url, ("N1", "Danas", "RTS"))
+
+    first = store.claim_due("worker-a", NOW, limit=2, lease=LEASE)
+    second = store.claim_due("worker-b", NOW, limit=10, lease=LEASE)
+    third = store.claim_due("worker-b", NOW, limit=10, lease=LEASE)
+
+    assert len(first) == 2 and len(second) == 1
+    assert set(first) | set(second) == {"N1", "Danas", "RTS"}
+    assert third == []
+    store.close()
+
+
+def test_a_lease_that_runs_out_returns_the_feed_to_the_pool(database_url):
+    store = open_store(database_url)
+    assert store.claim_due("crashed", NOW, limit=10, lease=LEASE) == ["N1"]
+
+    assert store.claim_due("other", NOW + LEASE - timedelta(seconds=1), limit=10, lease=LEASE) == []
+    assert store.claim_due("other", NOW + LEASE + timedelta(seconds=1), limit=10, lease=LEASE) == ["N1"]
+    store.close()
+
+
+def test_a_polled_feed_is_due_again_at_its_next_poll_and_not_before(database_url):
+    store = open_store(database_url)
+    store.claim_due("w", NOW, limit=10, lease=LEASE)
+    store.save_poll("N1", record(next_poll=NOW + timedelta(minutes=20)), [ITEM], {}, NOW)
+
+    assert store.claim_due("w", NOW + timedelta(minutes=19), limit=10, lease=LEASE) == []
+    assert store.next_due() == NOW + timedelta(minutes=20)
+    assert store.claim_due("w", NOW + timedelta(minutes=20), limit=10, lease=LEASE) == ["N1"]
+    store.close()
+
+
+def test_concurrent_claims_never_hand_a_feed_to_two_workers(database_url):
+    names = tuple(f"Feed{number}" for number in range(40))
+    store = open_store(database_url, names)
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = list(pool.map(lambda n: store.claim_due(f"w{n}", NOW, 7, LEASE), range(12)))
+
+    claimed = [name for claim in claims for name in claim]
+    assert sorted(claimed) == sorted(names)
+    store.close()
+
+
+def test_failures_are_counted_until_a_success_resets_them(database_url):
+    store = open_store(database_url)
+
+    store.record_failure("N1", "http", "HTTP 500 Internal Server Error", NOW, NOW + timedelta(minutes=5))
+    store.record_failure("N1", "timeout", "no complete answer within 60 s", NOW + timedelta(hours=1), NOW)
+    [failing] = store.feed_statuses(NOW)
+    store.save_poll("N1", record(), [], {}, NOW + timedelta(hours=2))
+    [healed] = store.feed_statuses(NOW)
+
+    assert (failing.health, failing.failures, failing.last_error_kind) == ("failing", 2, "timeout")
+    assert failing.failing_since == NOW
+    assert (healed.health, healed.failures, healed.last_error, healed.failing_since) == ("ok", 0, None, None)
+    assert store.feed_state("N1", NOW).failures == 0
+    store.close()
+
+
+def test_a_gone_feed_is_never_claimed_until_its_url_changes(database_url):
+    store = open_store(database_url)
+    store.record_failure("N1", "gone", "HTTP 410 Gone", NOW, None)
+
+    [status] = store.feed_statuses(NOW)
+    assert (status.health, status.next_poll) == ("gone", None)
+    assert store.claim_due("w", NOW + timedelta(days=1), limit=10, lease=LEASE) == []
+
+    store.sync_feeds([("N1", "https://n1.example/new-feed/", True)], NOW)
+    assert store.claim_due("w", NOW, limit=10, lease=LEASE) == ["N1"]
+    store.close()
+
+
+def test_feeds_removed_from_the_config_are_disabled_and_keep_their_items(database_url):
+    store = open_store(database_url, ("N1", "Danas"))
+    store.save_poll("Danas", record(), [ITEM], {}, NOW)
+
+    store.sync_feeds([("N1", "https://n1.example/feed/", True)], NOW)
+
+    statuses = {status.name: status for status in store.feed_statuses(NOW)}
+    assert (statuses["Danas"].health, statuses["Danas"].items) == ("disabled", 1)
+    assert store.claim_due("w", NOW, limit=10, lease=LEASE) == ["N1"]
+    store.close()
+
+
+def test_an_adopted_permanent_move_is_what_the_feed_fetches_from(database_url):
+    store = open_store(database_url)
+    moved = "https://n1.example/rss/"
+
+    store.save_poll("N1", record(moved_to=moved), [], {}, NOW)
+    candidate = store.feed_state("N1", NOW)
+    store.save_poll("N1", record(adopt_url=moved), [], {}, NOW)
+    adopted = store.feed_state("N1", NOW)
+
+    assert (candidate.url, candidate.moved_to) == ("https://n1.example/feed/", moved)
+    assert (adopted.url, adopted.moved_to) == (moved, None)
+    store.close()
+
+
+def test_items_per_day_counts_the_last_week_over_the_span_it_covers(database_url):
+    store = open_store(database_url)
+    week = [
+        Item("N1", f"n1-{hours}", "t", "", f"https://n1.example/{hours}/", NOW - timedelta(hours=hours))
+        for hours in range(0, 96, 4)  # 24 items over four days: six a day
+    ]
+    old = Item("N1", "n1-old", "t", "", "https://n1.example/old/", NOW - timedelta(days=30))
+    store.save_poll("N1", record(), [*week, old], {}, NOW)
+
+    assert round(store.feed_state("N1", NOW).items_per_day or 0, 2) == round(24 / (92 / 24), 2)
     store.close()

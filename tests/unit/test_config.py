@@ -97,7 +97,7 @@ def test_valid_file_loads_into_typed_values(write):
     assert [feed.name for feed in config.feeds] == ["N1 Srbija", "RTS Vesti", "Meduza"]
     assert config.feeds[0].interval == timedelta(minutes=15)
     assert config.feeds[1].interval == timedelta(hours=1)
-    assert config.feeds[2].interval == timedelta(minutes=15)  # the default
+    assert config.feeds[2].interval is None  # the default: adaptive
     assert config.feeds[0].tags == ["serbia"]
     assert config.smtp.sender == "monitor@example.org"
     assert config.smtp.port == 587
@@ -146,6 +146,39 @@ def test_minimal_file_gets_defaults(write):
     assert config.smtp.port == 25
     assert config.storage.url.startswith("sqlite:///")
     assert config.storage.url.endswith("/data/monitor.db")
+
+
+def test_polling_defaults_are_adaptive_between_five_minutes_and_two_hours(write):
+    config = load(write(VALID))
+
+    assert (config.polling.min_interval, config.polling.max_interval) == (
+        timedelta(minutes=5),
+        timedelta(hours=2),
+    )
+    assert (config.polling.limits().concurrency, config.polling.limits().per_host) == (32, 2)
+    assert config.polling.limits().max_bytes == 10 * 1024 * 1024
+
+
+def test_polling_section_sets_bounds_and_limits(write):
+    config = load(
+        write(VALID + '[polling]\nmin_interval = "10m"\nmax_interval = "6h"\nper_host = 1\ntimeout = "20s"\n')
+    )
+
+    assert config.polling.cadence().max_interval == timedelta(hours=6)
+    assert (config.polling.limits().per_host, config.polling.limits().deadline) == (1, 20.0)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('min_interval = "3h"', "min_interval is longer than max_interval"),
+        ('min_interval = "30s"', "min_interval is under a minute"),
+        ("per_host = 0", "polling.per_host: Input should be greater than or equal to 1"),
+        ("max_body_mb = 0", "polling.max_body_mb"),
+    ],
+)
+def test_bad_polling_values_are_config_errors(write, section, message):
+    assert message in load_error(write(VALID + f"[polling]\n{section}\n"))
 
 
 # --- storage --------------------------------------------------------------------------------
