@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 Field = Literal["title", "summary"]
+
+
+def content_hash(title: str, summary: str) -> str:
+    """What identifies an item's text: an edited title or summary changes it."""
+    return hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,23 @@ class FeedState:
     failures: int
     warning: str | None
     items_per_day: float | None  # None until the feed has published anything we stored
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A parsed entry the store already holds: under this feed and guid (``sighted``), or as
+    the same story by its canonical link (republished under a new guid, or from another feed)."""
+
+    item_id: int
+    content_hash: str | None
+    sighted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    items: int = 0  # new stories
+    edited: int = 0  # stored stories whose title or summary changed
+    hits: int = 0
 
 
 @dataclass(frozen=True, slots=True)

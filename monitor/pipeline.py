@@ -17,7 +17,7 @@ from monitor.errors import DeliveryError, FeedError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
-from monitor.models import FeedState, Item, PollRecord
+from monitor.models import FeedState, Item, Known, PollRecord, content_hash
 from monitor.parse import parse_feed
 from monitor.send import build_message, send_message
 from monitor.store import Store
@@ -35,6 +35,7 @@ class FeedOutcome:
     new_items: int = 0
     new_hits: int = 0
     error: str | None = None
+    edited: int = 0
     unchanged: bool = False
 
 
@@ -71,6 +72,13 @@ class DigestOutcome:
     hits: int
     sent: bool
     error: str | None = None
+
+
+def _worth_saving(entry: Item, known: Known | None) -> bool:
+    """New, edited, or a story this feed carries under a guid not seen before."""
+    return (
+        known is None or not known.sighted or known.content_hash != content_hash(entry.title, entry.summary)
+    )
 
 
 class Monitor:
@@ -126,6 +134,7 @@ class Monitor:
             ms=round((time.monotonic() - started) * 1000),
             unchanged=outcome.unchanged,
             new_items=outcome.new_items,
+            edited=outcome.edited,
             new_hits=outcome.new_hits,
             moved_to=fetched.moved_to,
         )
@@ -133,23 +142,29 @@ class Monitor:
 
     def _absorb(self, feed: FeedConfig, state: FeedState, fetched: Fetched) -> FeedOutcome:
         """A fetched body into stored items and hits. A body identical to the last one (a server
-        ignoring conditional GET) is not parsed again."""
+        ignoring conditional GET) is not parsed again; only entries that are new, edited, or
+        new to this feed are matched."""
         now = utcnow()
         body_hash = state.body_hash if fetched.body is None else hashlib.sha256(fetched.body).hexdigest()
         unchanged = fetched.body is None or body_hash == state.body_hash
-        new: list[Item] = []
+        entries: list[Item] = []
+        known: dict[str, Known] = {}
         warning = state.warning
         if not unchanged:
             assert fetched.body is not None
             parsed = parse_feed(fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now)
             warning = "; ".join(parsed.warnings) or None
-            known = self.store.known_ids(feed.name, [item.id for item in parsed.items])
-            new = list({item.id: item for item in parsed.items if item.id not in known}.values())
+            known = self.store.lookup(feed.name, parsed.items)
+            entries = [
+                entry
+                for entry in {entry.id: entry for entry in parsed.items}.values()
+                if _worth_saving(entry, known.get(entry.id))
+            ]
         watchers = self._watchers[feed.name]
         matches = {
-            item.id: found
-            for item in new
-            if (found := self.matcher.match(item.title, item.summary, feed.language, watchers))
+            entry.id: found
+            for entry in entries
+            if (found := self.matcher.match(entry.title, entry.summary, feed.language, watchers))
         }
         adopt = fetched.moved_to if fetched.moved_to and fetched.moved_to == state.moved_to else None
         delay = next_delay(self.cadence, feed.interval, state.items_per_day, Outcome(max_age=fetched.max_age))
@@ -161,10 +176,10 @@ class Monitor:
             adopt_url=adopt,
             warning=warning,
         )
-        added, hits = self.store.save_poll(feed.name, record, new, matches, now)
+        saved = self.store.save_poll(feed.name, record, entries, known, matches, now)
         if adopt:
             event(log, "feed.moved", feed=feed.name, url=adopt, was=state.url)
-        return FeedOutcome(feed.name, new_items=added, new_hits=hits, unchanged=unchanged)
+        return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited, unchanged=unchanged)
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
         """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""

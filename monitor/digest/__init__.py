@@ -104,7 +104,15 @@ _templates.filters["plain"] = plain
 
 
 def _spans(hit: Hit, field: Field) -> list[Span]:
-    return [span for match in hit.matches for span in match.spans if span.field == field]
+    """The field's spans that still mark what they matched: a delivered hit keeps the spans of
+    the text it was sent with, and the item may have been edited since."""
+    text = hit.item.title if field == "title" else hit.item.summary
+    return [
+        span
+        for match in hit.matches
+        for span in match.spans
+        if span.field == field and text[span.start : span.end] == span.text
+    ]
 
 
 def _entry(hit: Hit, timezone: ZoneInfo) -> Entry:

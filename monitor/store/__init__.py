@@ -7,19 +7,34 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from monitor.errors import StorageError
-from monitor.models import FeedState, FeedStatus, Health, Hit, Item, Match, PollRecord, Span, Validators
-from monitor.store.schema import digests, feeds, hits, items
+from monitor.links import canonical_link
+from monitor.models import (
+    FeedState,
+    FeedStatus,
+    Health,
+    Hit,
+    Item,
+    Known,
+    Match,
+    PollRecord,
+    Saved,
+    Span,
+    Validators,
+    content_hash,
+)
+from monitor.store.schema import digests, feeds, hits, items, sightings
 
+T = TypeVar("T")
 DigestStatus = Literal["sent", "failed", "empty"]
 MIGRATIONS = Path(__file__).parent / "migrations"
 RATE_WINDOW = timedelta(days=7)
@@ -58,6 +73,12 @@ def _create_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Slices small enough for an IN (...) on every backend."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _match_to_json(match: Match) -> dict[str, Any]:
@@ -240,88 +261,179 @@ class Store:
                 )
             )
 
-    def known_ids(self, feed: str, ids: Sequence[str]) -> set[str]:
-        """Which of ``ids`` the store already holds for ``feed``."""
-        found: set[str] = set()
+    def lookup(self, feed: str, entries: Sequence[Item]) -> dict[str, Known]:
+        """Which of a feed's parsed entries the store holds, by guid: under this feed and guid,
+        or as the same story (canonical link) under another guid or from another feed."""
+        known: dict[str, Known] = {}
         with self._tx() as connection:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                found.update(
-                    connection.execute(
-                        select(items.c.guid)
-                        .join(feeds, feeds.c.id == items.c.feed_id)
-                        .where(feeds.c.name == feed, items.c.guid.in_(chunk))
-                    ).scalars()
+            feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
+            guids = [entry.id for entry in entries]
+            for chunk in _chunks(guids):
+                rows = connection.execute(
+                    select(sightings.c.guid, items.c.id, items.c.content_hash)
+                    .join(items, items.c.id == sightings.c.item_id)
+                    .where(sightings.c.feed_id == feed_id, sightings.c.guid.in_(chunk))
                 )
-        return found
+                known.update({guid: Known(item_id, content, True) for guid, item_id, content in rows})
+            by_link = {
+                link: entry.id
+                for entry in entries
+                if entry.id not in known and (link := canonical_link(entry.link))
+            }
+            for chunk in _chunks(list(by_link)):
+                rows = connection.execute(
+                    select(items.c.canonical_link, items.c.id, items.c.content_hash).where(
+                        items.c.canonical_link.in_(chunk)
+                    )
+                )
+                known.update(
+                    {by_link[link]: Known(item_id, content, False) for link, item_id, content in rows}
+                )
+        return known
 
     def save_poll(
         self,
         feed: str,
         record: PollRecord,
-        new_items: Sequence[Item],
+        entries: Sequence[Item],
+        known: Mapping[str, Known],
         matches: Mapping[str, Mapping[str, Sequence[Match]]],
         now: datetime,
-    ) -> tuple[int, int]:
-        """Record a successful poll in one transaction: the feed's state, new items, their hits.
+    ) -> Saved:
+        """Record a successful poll in one transaction: the feed's state, and its entries.
 
-        ``matches`` maps item id → watchlist → matches. Items and hits already stored are
-        skipped, so saving the same poll twice stores nothing twice. Returns (items, hits) added.
+        An entry not ``known`` is a new item; a known one is sighted under this feed and guid
+        (once), and updated when its text changed. ``matches`` maps guid → watchlist → matches;
+        a hit is made once per item and watchlist, so an edit makes one only if the item did
+        not match before, and saving the same poll twice stores nothing twice.
         """
-        added_items = added_hits = 0
+        added = edited = new_hits = 0
         with self._tx() as connection:
             feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
-            moved: dict[str, Any] = {"fetch_url": record.adopt_url} if record.adopt_url else {}
-            connection.execute(
-                update(feeds)
-                .where(feeds.c.id == feed_id)
-                .values(
-                    etag=record.validators.etag,
-                    last_modified=record.validators.last_modified,
-                    body_hash=record.body_hash,
-                    moved_to=record.moved_to,
-                    warning=record.warning,
-                    last_success_at=now,
-                    last_error=None,
-                    last_error_kind=None,
-                    failures=0,
-                    failing_since=None,
-                    next_poll_at=record.next_poll,
-                    lease_owner=None,
-                    lease_until=None,
-                    **moved,
-                )
-            )
-            insert_ = self._insert(connection)
-            for item in new_items:
-                item_id = connection.execute(
-                    insert_(items)
-                    .values(
-                        feed_id=feed_id,
-                        guid=item.id,
-                        title=item.title,
-                        summary=item.summary,
-                        link=item.link,
-                        published_at=item.published,
-                        first_seen_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(items.c.id)
-                ).scalar()
-                if item_id is None:
-                    continue
-                added_items += 1
-                for watchlist, found in matches.get(item.id, {}).items():
+            self._update_feed(connection, feed_id, record, now)
+            for entry in entries:
+                wanted = matches.get(entry.id, {})
+                found = known.get(entry.id)
+                if found is None:
+                    item_id = self._insert_item(connection, feed_id, entry, now)
+                    if item_id is not None:
+                        added += 1
+                        new_hits += self._save_hits(connection, item_id, wanted, False, now)
+                        continue
+                    found = self._same_story(connection, feed_id, entry)  # stored a moment ago
+                    if found is None:
+                        continue
+                changed = found.sighted and found.content_hash != content_hash(entry.title, entry.summary)
+                if changed:
+                    self._update_text(connection, found.item_id, entry)
+                    edited += 1
+                if not found.sighted:
                     connection.execute(
-                        insert(hits).values(
-                            item_id=item_id,
-                            watchlist=watchlist,
-                            matches=[_match_to_json(match) for match in found],
-                            created_at=now,
-                        )
+                        self._insert(connection)(sightings)
+                        .values(item_id=found.item_id, feed_id=feed_id, guid=entry.id, first_seen_at=now)
+                        .on_conflict_do_nothing()
                     )
-                    added_hits += 1
-        return added_items, added_hits
+                new_hits += self._save_hits(connection, found.item_id, wanted, changed, now)
+        return Saved(added, edited, new_hits)
+
+    def _update_feed(self, connection: Connection, feed_id: int, record: PollRecord, now: datetime) -> None:
+        moved: dict[str, Any] = {"fetch_url": record.adopt_url} if record.adopt_url else {}
+        connection.execute(
+            update(feeds)
+            .where(feeds.c.id == feed_id)
+            .values(
+                etag=record.validators.etag,
+                last_modified=record.validators.last_modified,
+                body_hash=record.body_hash,
+                moved_to=record.moved_to,
+                warning=record.warning,
+                last_success_at=now,
+                last_error=None,
+                last_error_kind=None,
+                failures=0,
+                failing_since=None,
+                next_poll_at=record.next_poll,
+                lease_owner=None,
+                lease_until=None,
+                **moved,
+            )
+        )
+
+    def _insert_item(self, connection: Connection, feed_id: int, entry: Item, now: datetime) -> int | None:
+        """A new item and its first sighting; None if the story is already stored."""
+        item_id: int | None = connection.execute(
+            self._insert(connection)(items)
+            .values(
+                feed_id=feed_id,
+                guid=entry.id,
+                title=entry.title,
+                summary=entry.summary,
+                link=entry.link,
+                published_at=entry.published,
+                first_seen_at=now,
+                canonical_link=canonical_link(entry.link),
+                content_hash=content_hash(entry.title, entry.summary),
+            )
+            .on_conflict_do_nothing()
+            .returning(items.c.id)
+        ).scalar()
+        if item_id is not None:
+            connection.execute(
+                insert(sightings).values(item_id=item_id, feed_id=feed_id, guid=entry.id, first_seen_at=now)
+            )
+        return item_id
+
+    def _same_story(self, connection: Connection, feed_id: int, entry: Item) -> Known | None:
+        """The item another worker stored a moment ago under this guid or canonical link."""
+        same = and_(items.c.feed_id == feed_id, items.c.guid == entry.id)
+        if canonical := canonical_link(entry.link):
+            same = or_(same, items.c.canonical_link == canonical)
+        row = connection.execute(select(items.c.id, items.c.content_hash).where(same).limit(1)).first()
+        return None if row is None else Known(row[0], row[1], sighted=False)
+
+    def _update_text(self, connection: Connection, item_id: int, entry: Item) -> None:
+        connection.execute(
+            update(items)
+            .where(items.c.id == item_id)
+            .values(
+                title=entry.title,
+                summary=entry.summary,
+                content_hash=content_hash(entry.title, entry.summary),
+            )
+        )
+
+    def _save_hits(
+        self,
+        connection: Connection,
+        item_id: int,
+        matches: Mapping[str, Sequence[Match]],
+        edited: bool,
+        now: datetime,
+    ) -> int:
+        """A hit per watchlist that matches and has none on this item yet; after an edit, the
+        waiting hits' spans follow the new text."""
+        added = 0
+        for watchlist, found in matches.items():
+            stored = [_match_to_json(match) for match in found]
+            hit_id = connection.execute(
+                self._insert(connection)(hits)
+                .values(item_id=item_id, watchlist=watchlist, matches=stored, created_at=now)
+                .on_conflict_do_nothing()
+                .returning(hits.c.id)
+            ).scalar()
+            if hit_id is not None:
+                added += 1
+            elif edited:
+                connection.execute(
+                    update(hits)
+                    .where(
+                        hits.c.item_id == item_id,
+                        hits.c.watchlist == watchlist,
+                        hits.c.delivered_at.is_(None),
+                    )
+                    .values(matches=stored)
+                )
+        return added
 
     def feed_statuses(self, now: datetime) -> list[FeedStatus]:
         """Every configured feed's health, worst first."""
@@ -485,11 +597,11 @@ class Store:
                 )
             )
             if status == "sent":
-                for start in range(0, len(hit_ids), 500):
+                for chunk in _chunks(hit_ids):
                     connection.execute(
                         update(hits)
                         .where(
-                            hits.c.id.in_(hit_ids[start : start + 500]),
+                            hits.c.id.in_(chunk),
                             hits.c.delivered_at.is_(None),
                         )
                         .values(delivered_at=now)

@@ -83,7 +83,25 @@ items = Table(
     Column("link", Text, nullable=False),
     Column("published_at", UTCDateTime, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    # one story, one item, across feeds (migration 0003)
+    Column("canonical_link", Text),
+    Column("content_hash", String(32)),
     UniqueConstraint("feed_id", "guid", name="uq_items_feed_guid"),
+    Index("uq_items_canonical_link", "canonical_link", unique=True),
+)
+
+# Every (feed, guid) under which an item was seen: its first feed, a republication under a new
+# guid, a syndicated copy in another feed.
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("guid", Text, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("feed_id", "guid", name="uq_sightings_feed_guid"),
+    Index("ix_sightings_item", "item_id"),
 )
 
 hits = Table(

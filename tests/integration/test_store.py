@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, inspect, text
 
-from monitor.models import Item, Match, PollRecord, Span, Validators
+from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
 from monitor.store import MIGRATIONS, Store
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
@@ -32,6 +32,14 @@ def record(next_poll: datetime = NOW + timedelta(minutes=15), **fields) -> PollR
     return PollRecord(validators=fields.pop("validators", Validators()), next_poll=next_poll, **fields)
 
 
+def save(
+    store: Store, feed: str, entries=(), matches=None, poll: PollRecord | None = None, now: datetime = NOW
+):
+    """A poll as the pipeline saves it: look the entries up, then save."""
+    known = store.lookup(feed, entries)
+    return store.save_poll(feed, poll or record(), entries, known, matches or {}, now)
+
+
 def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url):
     first = open_store(database_url)
     tables = set(inspect(first.engine).get_table_names())
@@ -40,7 +48,7 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
     assert {"feeds", "items", "hits", "digests", "alembic_version"} <= tables
     with again.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
     again.close()
 
@@ -86,10 +94,10 @@ def test_saving_the_same_poll_twice_stores_each_item_and_hit_once(database_url):
     store = open_store(database_url)
     matches = {ITEM.id: {"relocants": [MATCH]}}
 
-    first = store.save_poll("N1", record(validators=Validators('"e1"', None)), [ITEM], matches, NOW)
-    second = store.save_poll("N1", record(validators=Validators('"e2"', None)), [ITEM], matches, NOW)
+    first = save(store, "N1", [ITEM], matches, record(validators=Validators('"e1"', None)))
+    second = save(store, "N1", [ITEM], matches, record(validators=Validators('"e2"', None)))
 
-    assert (first, second) == ((1, 1), (0, 0))
+    assert (first, second) == (Saved(1, 0, 1), Saved(0, 0, 0))
     [hit] = store.hits()
     assert hit.item == ITEM and hit.matches == (MATCH,)
     assert store.feed_state("N1", NOW).validators == Validators('"e2"', None)
@@ -121,7 +129,7 @@ def test_a_lease_that_runs_out_returns_the_feed_to_the_pool(database_url):
 def test_a_polled_feed_is_due_again_at_its_next_poll_and_not_before(database_url):
     store = open_store(database_url)
     store.claim_due("w", NOW, limit=10, lease=LEASE)
-    store.save_poll("N1", record(next_poll=NOW + timedelta(minutes=20)), [ITEM], {}, NOW)
+    save(store, "N1", [ITEM], poll=record(next_poll=NOW + timedelta(minutes=20)))
 
     assert store.claim_due("w", NOW + timedelta(minutes=19), limit=10, lease=LEASE) == []
     assert store.next_due() == NOW + timedelta(minutes=20)
@@ -147,7 +155,7 @@ def test_failures_are_counted_until_a_success_resets_them(database_url):
     store.record_failure("N1", "http", "HTTP 500 Internal Server Error", NOW, NOW + timedelta(minutes=5))
     store.record_failure("N1", "timeout", "no complete answer within 60 s", NOW + timedelta(hours=1), NOW)
     [failing] = store.feed_statuses(NOW)
-    store.save_poll("N1", record(), [], {}, NOW + timedelta(hours=2))
+    save(store, "N1", now=NOW + timedelta(hours=2))
     [healed] = store.feed_statuses(NOW)
 
     assert (failing.health, failing.failures, failing.last_error_kind) == ("failing", 2, "timeout")
@@ -172,7 +180,7 @@ def test_a_gone_feed_is_never_claimed_until_its_url_changes(database_url):
 
 def test_feeds_removed_from_the_config_are_disabled_and_keep_their_items(database_url):
     store = open_store(database_url, ("N1", "Danas"))
-    store.save_poll("Danas", record(), [ITEM], {}, NOW)
+    save(store, "Danas", [ITEM], poll=record(), now=NOW)
 
     store.sync_feeds([("N1", "https://n1.example/feed/", True)], NOW)
 
@@ -186,9 +194,9 @@ def test_an_adopted_permanent_move_is_what_the_feed_fetches_from(database_url):
     store = open_store(database_url)
     moved = "https://n1.example/rss/"
 
-    store.save_poll("N1", record(moved_to=moved), [], {}, NOW)
+    save(store, "N1", [], poll=record(moved_to=moved), now=NOW)
     candidate = store.feed_state("N1", NOW)
-    store.save_poll("N1", record(adopt_url=moved), [], {}, NOW)
+    save(store, "N1", [], poll=record(adopt_url=moved), now=NOW)
     adopted = store.feed_state("N1", NOW)
 
     assert (candidate.url, candidate.moved_to) == ("https://n1.example/feed/", moved)
@@ -203,7 +211,116 @@ def test_items_per_day_counts_the_last_week_over_the_span_it_covers(database_url
         for hours in range(0, 96, 4)  # 24 items over four days: six a day
     ]
     old = Item("N1", "n1-old", "t", "", "https://n1.example/old/", NOW - timedelta(days=30))
-    store.save_poll("N1", record(), [*week, old], {}, NOW)
+    save(store, "N1", [*week, old], poll=record(), now=NOW)
 
     assert round(store.feed_state("N1", NOW).items_per_day or 0, 2) == round(24 / (92 / 24), 2)
+    store.close()
+
+
+# --- one item per story ---------------------------------------------------------------------
+
+
+def story(feed: str, guid: str, link: str, title: str = "BIA: negativna bezbednosna procena") -> Item:
+    return Item(feed, guid, title, "Ruski državljanin dobio je rešenje o otkazu boravka.", link, NOW)
+
+
+def test_the_same_story_in_two_feeds_is_one_item_seen_in_both(database_url):
+    store = open_store(database_url, ("N1", "Danas"))
+    bia = {"bia": [MATCH]}
+
+    first = save(
+        store,
+        "N1",
+        [story("N1", "n1-77", "https://n1info.rs/vesti/bia-procena/?utm_source=rss")],
+        {"n1-77": bia},
+    )
+    second = save(
+        store,
+        "Danas",
+        [story("Danas", "danas-9", "http://www.n1info.rs/vesti/bia-procena#top")],
+        {"danas-9": bia},
+    )
+    again = save(
+        store,
+        "Danas",
+        [story("Danas", "danas-9", "http://www.n1info.rs/vesti/bia-procena#top")],
+        {"danas-9": bia},
+    )
+
+    assert (first, second, again) == (Saved(1, 0, 1), Saved(0, 0, 0), Saved(0, 0, 0))
+    assert len(store.hits()) == 1
+    statuses = {status.name: status.items for status in store.feed_statuses(NOW)}
+    assert statuses == {"N1": 1, "Danas": 0}  # items are counted where they were first seen
+    assert set(store.lookup("Danas", [story("Danas", "danas-9", "")])) == {"danas-9"}
+    store.close()
+
+
+def test_a_story_republished_under_a_new_guid_is_not_a_new_item(database_url):
+    store = open_store(database_url)
+    save(store, "N1", [story("N1", "n1-1", "https://n1info.rs/vesti/a/")], {"n1-1": {"bia": [MATCH]}})
+
+    again = save(
+        store,
+        "N1",
+        [story("N1", "n1-1-republished", "https://n1info.rs/vesti/a")],
+        {"n1-1-republished": {"bia": [MATCH]}},
+    )
+
+    assert again == Saved(0, 0, 0)
+    assert len(store.hits()) == 1
+    store.close()
+
+
+def test_an_edited_story_is_updated_and_hits_only_when_it_newly_matches(database_url):
+    store = open_store(database_url)
+    link = "https://n1info.rs/vesti/b/"
+    plain = story("N1", "n1-2", link, title="Vesti iz Beograda")
+    edited = story("N1", "n1-2", link, title="BIA: Vesti iz Beograda")
+    match = Match("BIA", ("BIA",), (Span("title", 0, 3, "BIA"),))
+
+    first = save(store, "N1", [plain])
+    second = save(store, "N1", [edited], {"n1-2": {"bia": [match]}})
+    third = save(
+        store,
+        "N1",
+        [story("N1", "n1-2", link, title="BIA: Vesti iz Beograda (dopunjeno)")],
+        {"n1-2": {"bia": [match]}},
+    )
+
+    assert (first, second, third) == (Saved(1, 0, 0), Saved(0, 1, 1), Saved(0, 1, 0))
+    [hit] = store.hits()
+    assert hit.item.title == "BIA: Vesti iz Beograda (dopunjeno)"
+    store.close()
+
+
+def test_upgrading_to_0003_keeps_both_copies_of_a_story_stored_twice(database_url):
+    engine = create_engine(engine_url(database_url))
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(
+            text(
+                "INSERT INTO feeds (id, name, url, created_at) VALUES "
+                "(1, 'N1', 'https://n1.example/feed/', :now), (2, 'Danas', 'https://danas.example/feed/', :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO items (feed_id, guid, title, summary, link, published_at, first_seen_at) VALUES "
+                "(1, 'a', 'BIA', '', 'https://n1info.rs/x/?utm_medium=rss', :now, :now), "
+                "(2, 'b', 'BIA', '', 'https://n1info.rs/x', :now, :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+    engine.dispose()
+
+    store = open_store(database_url, ("N1", "Danas"))
+
+    statuses = {status.name: status.items for status in store.feed_statuses(NOW)}
+    assert statuses == {"N1": 1, "Danas": 1}
+    assert store.lookup("N1", [story("N1", "a", "")])["a"].sighted
+    assert store.lookup("Danas", [story("Danas", "b", "")])["b"].sighted
     store.close()

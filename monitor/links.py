@@ -1,0 +1,45 @@
+"""Canonical links: one story, one address, however a feed decorates it.
+
+Feeds add tracking parameters (utm_*, fbclid), fragments, trailing slashes, upper-case hosts
+and default ports; syndicated copies of a story differ only in those. The canonical form drops
+them, so an item republished with a new guid, or carried by two feeds, is recognised as one.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Parameters that identify a campaign or a click, never the story.
+_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "__twitter", "_hs")
+_TRACKING = frozenset(
+    "fbclid gclid dclid gclsrc yclid msclkid igshid mc_cid mc_eid ocid cmpid _ga _gl ref_src "
+    "ref_url rss rss_source feed_id at_medium at_campaign at_custom1 at_custom2 smid sr_share "
+    "ncid cid_source spm".split()
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_link(link: str) -> str | None:
+    """The link without what varies between copies of one story; None for no usable link."""
+    link = link.strip()
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower().removesuffix(".").removeprefix("www.")
+    if port and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/") or "/"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in _TRACKING and not key.lower().startswith(_TRACKING_PREFIXES)
+    ]
+    # http and https, www. or not: one story. The canonical form identifies, it is not fetched.
+    return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))

@@ -1,0 +1,46 @@
+"""canonical_link: one story, one address."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.links import canonical_link
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("https://n1info.rs/vesti/bia/", "https://n1info.rs/vesti/bia"),
+        ("HTTP://N1INFO.RS/vesti/bia", "https://n1info.rs/vesti/bia"),
+        ("https://www.danas.rs/vesti/x/#comments", "https://danas.rs/vesti/x"),
+        ("https://n1info.rs:443/a", "https://n1info.rs/a"),
+        ("http://n1info.rs:80/a", "https://n1info.rs/a"),
+        ("https://n1info.rs:8443/a", "https://n1info.rs:8443/a"),
+        (
+            "https://meduza.io/news/2026/11/22/x?utm_source=rss&utm_medium=feed&fbclid=abc",
+            "https://meduza.io/news/2026/11/22/x",
+        ),
+        (
+            "https://rts.rs/page/stories/ci/story/1/x.html?id=5&lang=sr",
+            "https://rts.rs/page/stories/ci/story/1/x.html?id=5&lang=sr",
+        ),
+        ("https://rts.rs/story?lang=sr&id=5", "https://rts.rs/story?id=5&lang=sr"),
+        ("https://novaya.media/", "https://novaya.media/"),
+        ("https://novaya.media", "https://novaya.media/"),
+        ("  https://n1info.rs/a  ", "https://n1info.rs/a"),
+    ],
+)
+def test_canonical_link_drops_what_varies_between_copies(link, expected):
+    assert canonical_link(link) == expected
+
+
+@pytest.mark.parametrize(
+    "link", ["", "   ", "/relative/path", "mailto:desk@n1info.rs", "https://", "http://[::1"]
+)
+def test_unusable_links_have_no_canonical_form(link):
+    assert canonical_link(link) is None
+
+
+def test_different_stories_stay_different():
+    assert canonical_link("https://rts.rs/story?id=5") != canonical_link("https://rts.rs/story?id=6")
+    assert canonical_link("https://n1info.rs/a") != canonical_link("https://n1info.rs/b")
