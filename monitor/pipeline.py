@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
-from monitor.digest import Digest, render_digest
+from monitor.digest import Digest, Problem, render_digest
 from monitor.errors import DeliveryError, FeedError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
@@ -23,6 +23,7 @@ from monitor.send import build_message, send_message
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
+PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest
 
 
 def utcnow() -> datetime:
@@ -212,12 +213,35 @@ class Monitor:
     def _selected(self, name: str | None) -> list[WatchlistConfig]:
         return [self.config.watchlist(name)] if name else list(self.config.watchlists)
 
+    def problems(self, watchlist: WatchlistConfig, now: datetime) -> list[Problem]:
+        """The watched sources that are gone or have failed for over a day."""
+        watched = {feed.name for feed in self.config.feeds if watchlist.watches(feed)}
+        return [
+            Problem(
+                status.name,
+                status.failing_since if status.health == "failing" else None,
+                f"{status.last_error_kind}: {status.last_error}",
+            )
+            for status in self.store.feed_statuses(now)
+            if status.name in watched
+            and (
+                status.health == "gone"
+                or (
+                    status.health == "failing"
+                    and status.failing_since
+                    and now - status.failing_since > PROBLEM_AFTER
+                )
+            )
+        ]
+
     def preview(self, now: datetime, watchlist: str | None = None) -> list[Digest]:
         """Render each watchlist's pending digest without sending or marking anything."""
         digests = []
         for chosen in self._selected(watchlist):
             pending = self.store.hits(watchlist=chosen.name, undelivered=True)
-            digests.append(render_digest(chosen.name, pending, chosen.timezone, now))
+            digests.append(
+                render_digest(chosen.name, pending, chosen.timezone, now, self.problems(chosen, now))
+            )
         return digests
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:
@@ -237,7 +261,9 @@ class Monitor:
             )
             event(log, "digest.empty", watchlist=watchlist.name)
             return DigestOutcome(watchlist.name, 0, sent=False)
-        digest = render_digest(watchlist.name, pending, watchlist.timezone, now)
+        digest = render_digest(
+            watchlist.name, pending, watchlist.timezone, now, self.problems(watchlist, now)
+        )
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
         error = None
         try:

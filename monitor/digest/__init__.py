@@ -41,6 +41,15 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """A source that has been failing for long, shown at the end of the digest."""
+
+    feed: str
+    since: datetime | None  # None: gone
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     watchlist: str
     subject: str
@@ -136,14 +145,31 @@ def subject(watchlist: str, count: int) -> str:
     return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
 
 
-def render_digest(watchlist: str, hits: Sequence[Hit], timezone: ZoneInfo, now: datetime) -> Digest:
-    """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``."""
+def render_digest(
+    watchlist: str,
+    hits: Sequence[Hit],
+    timezone: ZoneInfo,
+    now: datetime,
+    problems: Sequence[Problem] = (),
+) -> Digest:
+    """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
+    with the watched sources that have problems."""
     ordered = sorted(hits, key=lambda hit: (hit.item.published, hit.id), reverse=True)
     context = {
         "watchlist": watchlist,
         "entries": [_entry(hit, timezone) for hit in ordered],
         "count": len(ordered),
         "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
+        "problems": [
+            {
+                "feed": problem.feed,
+                "state": f"failing since {problem.since.astimezone(timezone).strftime('%a %d %b, %H:%M')}"
+                if problem.since
+                else "gone: no longer polled",
+                "error": problem.error,
+            }
+            for problem in problems
+        ],
     }
     return Digest(
         watchlist=watchlist,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.digest import Digest, Segment, highlight, render_digest, snippet
+from monitor.digest import Digest, Problem, Segment, highlight, render_digest, snippet
 from monitor.match import Matcher
 from monitor.models import Hit, Item, Span
 from monitor.send import build_message
@@ -465,3 +465,43 @@ def test_message_serialises_with_headers_before_the_body(digest):
         assert header in head
     assert parseaddr(message["From"]) == ("Monitor", "monitor@example.org")
     assert message["Message-ID"].endswith("@example.org>")
+
+
+# --- sources with problems ------------------------------------------------------------------
+
+
+def test_failing_and_gone_sources_are_named_at_the_end_of_both_parts():
+    problems = [
+        Problem("RTS Vesti", datetime(2026, 3, 1, 5, 30, tzinfo=UTC), "http: HTTP 500 <Internal> Error"),
+        Problem("Old Blog", None, "gone: HTTP 410 Gone: the publisher removed the feed"),
+    ]
+
+    digest = render_digest("bia", [hit(1, "BIA saopštila")], BELGRADE, NOW, problems)
+
+    assert (
+        "Sources with problems:\n  RTS Vesti: failing since Sun 01 Mar, 06:30 (http: HTTP 500 <Internal> Error)"
+        in (digest.text)
+    )
+    assert "Old Blog: gone: no longer polled" in digest.text
+    assert "HTTP 500 &lt;Internal&gt; Error" in digest.html
+    assert digest.html.index("Sources with problems") > digest.html.index("BIA")
+
+
+def test_no_problem_section_when_every_source_works():
+    digest = render([hit(1, "BIA saopštila")])
+
+    assert "problems" not in digest.text and "problems" not in digest.html
+
+
+def test_spans_that_no_longer_fit_an_edited_item_are_not_marked():
+    stale = hit(1, "BIA saopštila")
+    edited = Hit(
+        stale.id,
+        stale.watchlist,
+        Item(stale.item.feed, stale.item.id, "Saopštenje: BIA", "", stale.item.link, stale.item.published),
+        stale.matches,
+        stale.created,
+        None,
+    )
+
+    assert MARK.findall(render([edited]).html) == []
