@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,9 @@ from monitor.models import Validators
 USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 _PERMANENT = {301, 308}
+MAX_RETRY_AFTER = 7 * 24 * 3600.0
+ACCEPT_ENCODING = "gzip, deflate"  # what _Body can inflate within the cap
+_SECONDS = re.compile(r"[0-9]+")
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -80,7 +84,7 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             http2=True,
             follow_redirects=False,  # followed here, to tell permanent moves from loops
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
             limits=httpx.Limits(max_connections=limits.concurrency),
         )
@@ -156,16 +160,50 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise _too_large(url, self.limits.max_bytes, f" (it declares {int(declared):,})")
-        chunks, size = [], 0
-        async for chunk in response.aiter_bytes():  # decompressed: the cap holds for gzip bombs too
-            size += len(chunk)
-            if size > self.limits.max_bytes:
-                raise _too_large(url, self.limits.max_bytes, "")
-            chunks.append(chunk)
+        body = _Body(url, response.headers.get("content-encoding", ""), self.limits.max_bytes)
+        async for raw in response.aiter_raw():
+            body.feed(raw)
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"))
-        return Fetched(
-            final_url, response.status_code, b"".join(chunks), headers, validators, moved_to, max_age
-        )
+        return Fetched(final_url, response.status_code, body.done(), headers, validators, moved_to, max_age)
+
+
+class _Body:
+    """A response body decompressed here, never more than the cap at a time: httpx would
+    inflate each network read whole, so a gzip bomb could take 100+ MB before being counted."""
+
+    def __init__(self, url: str, encoding: str, cap: int) -> None:
+        self.url, self.cap = url, cap
+        self.chunks: list[bytes] = []
+        self.size = 0
+        coding = encoding.strip().lower()
+        if coding in ("", "identity"):
+            self._inflate: zlib._Decompress | None = None
+        elif coding in ("gzip", "x-gzip", "deflate"):
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        else:
+            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}", kind="http")
+
+    def feed(self, data: bytes) -> None:
+        if self._inflate is None:
+            self._keep(data)
+            return
+        try:
+            while data:
+                self._keep(self._inflate.decompress(data, self.cap - self.size + 1))
+                data = self._inflate.unconsumed_tail
+        except zlib.error as exc:
+            raise FetchError(self.url, f"corrupt compressed body: {exc}", kind="http") from exc
+
+    def done(self) -> bytes:
+        if self._inflate is not None:
+            self._keep(self._inflate.flush())
+        return b"".join(self.chunks)
+
+    def _keep(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size > self.cap:
+            raise _too_large(self.url, self.cap, "")
+        self.chunks.append(piece)
 
 
 def _too_large(url: str, cap: int, detail: str) -> FetchError:
@@ -184,19 +222,20 @@ def _status_error(url: str, response: httpx.Response) -> FetchError:
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from ``now``: either delay-seconds or an HTTP date."""
+    """Retry-After as seconds from ``now``: either delay-seconds or an HTTP date; at most a week
+    (a server's typo must not silence a source for a century)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _SECONDS.fullmatch(value):
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
 
 
 def _max_age(cache_control: str | None) -> timedelta | None:

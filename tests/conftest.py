@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
+import time
 import uuid
+import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -23,25 +27,57 @@ PG_ENV = "MONITOR_TEST_DATABASE_URL"
 
 @dataclass
 class Route:
+    """What the feed server answers at one path; the last five fields make it misbehave.
+
+    ``headers`` go out with any status; ``delay`` is slept before answering. The others shape a
+    200's body: ``drip`` sends it one byte every ``drip`` seconds after an honest Content-Length,
+    ``endless`` sends 64 KiB chunks until the client hangs up, ``gzip_bomb`` replaces it with that
+    many zero bytes, gzip-compressed.
+    """
+
     body: bytes
     content_type: str = "application/rss+xml; charset=utf-8"
     etag: str | None = None
     last_modified: str | None = None
     status: int = 200
     location: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drip: float | None = None
+    endless: bool = False
+    gzip_bomb: int | None = None
+
+
+@functools.cache
+def gzip_of_zeros(size: int) -> bytes:
+    """``size`` zero bytes as a gzip member, about a thousandth of the size; built once per size."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1 << 20)
+    parts = [compressor.compress(block) for _ in range(size >> 20)]
+    parts.append(compressor.compress(bytes(size & ((1 << 20) - 1))))
+    parts.append(compressor.flush())
+    return b"".join(parts)
 
 
 @dataclass
 class FeedServer:
-    """A threaded HTTP server serving feed documents; honours If-None-Match; logs every request."""
+    """A threaded HTTP server serving feed documents; honours If-None-Match; logs every request.
+
+    ``max_in_flight`` is the most requests it was answering at once, and ``max_in_flight_by_host``
+    the same per Host header; a request counts from its arrival until its answer starts.
+    """
 
     routes: dict[str, Route] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)
     user_agents: list[str] = field(default_factory=list)
     port: int = 0
+    max_in_flight: int = 0
+    max_in_flight_by_host: dict[str, int] = field(default_factory=dict)
+    _in_flight: Counter[str] = field(default_factory=Counter, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
 
     def serve(self, path: str, body: str | bytes, **options: Any) -> str:
         """Serve ``body`` at ``path``, with a fresh ETag unless ``etag`` is given (None: no ETag)."""
@@ -53,37 +89,81 @@ class FeedServer:
     def statuses(self, path: str) -> list[int]:
         return [status for requested, status in self.log if requested == path]
 
+    def arrived(self, host: str) -> None:
+        with self._lock:
+            self._in_flight[host] += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight.total())
+            self.max_in_flight_by_host[host] = max(
+                self.max_in_flight_by_host.get(host, 0), self._in_flight[host]
+            )
+
+    def answering(self, host: str) -> None:
+        with self._lock:
+            self._in_flight[host] -= 1
+
 
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def handle(self) -> None:
+            """A client that hangs up mid-answer is what some tests do on purpose: not an error."""
+            try:
+                super().handle()
+            except ConnectionError:  # BrokenPipeError, ConnectionResetError
+                self.close_connection = True
+
         def do_GET(self) -> None:
-            route = server.routes.get(self.path)
-            if route is None:
-                status, body, headers = 404, b"not found", {}
-            elif route.status != 200:
-                status, body = route.status, b""
-                headers = {"Location": route.location} if route.location else {}
-            elif (route.etag and self.headers.get("If-None-Match") == route.etag) or (
-                route.last_modified and self.headers.get("If-Modified-Since") == route.last_modified
-            ):
-                status, body, headers = 304, b"", {}
-            else:
-                status, body = 200, route.body
-                headers = {"Content-Type": route.content_type}
-                if route.etag:
-                    headers["ETag"] = route.etag
-                if route.last_modified:
-                    headers["Last-Modified"] = route.last_modified
-            server.log.append((self.path, status))
-            server.user_agents.append(self.headers.get("User-Agent", ""))
+            host = self.headers.get("Host", "")
+            server.arrived(host)
+            try:
+                route = server.routes.get(self.path)
+                if route is not None and route.delay:
+                    time.sleep(route.delay)
+                status, body, headers = self._answer(route)
+                server.log.append((self.path, status))
+                server.user_agents.append(self.headers.get("User-Agent", ""))
+            finally:  # before the answer starts: a client cannot have seen it yet
+                server.answering(host)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
+            if route is not None and status == 200 and route.endless:
+                self.send_header("Connection", "close")  # no length: the body ends with the connection
+                self.end_headers()
+                chunk = bytes(64 * 1024)
+                while True:  # until the client hangs up and the write raises
+                    self.wfile.write(chunk)
             if status != 304:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if status != 304:
+            if status == 304:
+                return
+            if route is not None and status == 200 and route.drip is not None:
+                for offset in range(len(body)):
+                    self.wfile.write(body[offset : offset + 1])
+                    time.sleep(route.drip)
+            else:
                 self.wfile.write(body)
+
+        def _answer(self, route: Route | None) -> tuple[int, bytes, dict[str, str]]:
+            if route is None:
+                return 404, b"not found", {}
+            if route.status != 200:
+                headers = {"Location": route.location} if route.location else {}
+                return route.status, b"", {**headers, **route.headers}
+            if (route.etag and self.headers.get("If-None-Match") == route.etag) or (
+                route.last_modified and self.headers.get("If-Modified-Since") == route.last_modified
+            ):
+                return 304, b"", dict(route.headers)
+            body = route.body
+            headers = {"Content-Type": route.content_type}
+            if route.gzip_bomb is not None:
+                body = gzip_of_zeros(route.gzip_bomb)
+                headers["Content-Encoding"] = "gzip"
+            if route.etag:
+                headers["ETag"] = route.etag
+            if route.last_modified:
+                headers["Last-Modified"] = route.last_modified
+            return 200, body, {**headers, **route.headers}
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the test reads ``server.log`` instead."""
