@@ -303,7 +303,8 @@ def test_upgrading_to_0003_keeps_both_copies_of_a_story_stored_twice(database_ur
         connection.execute(
             text(
                 "INSERT INTO feeds (id, name, url, created_at) VALUES "
-                "(1, 'N1', 'https://n1.example/feed/', :now), (2, 'Danas', 'https://danas.example/feed/', :now)"
+                "(1, 'N1', 'https://n1.example/feed/', :now), "
+                "(2, 'Danas', 'https://danas.example/feed/', :now)"
             ),
             {"now": NOW.replace(tzinfo=None)},
         )

@@ -478,10 +478,8 @@ def test_failing_and_gone_sources_are_named_at_the_end_of_both_parts():
 
     digest = render_digest("bia", [hit(1, "BIA saopštila")], BELGRADE, NOW, problems)
 
-    assert (
-        "Sources with problems:\n  RTS Vesti: failing since Sun 01 Mar, 06:30 (http: HTTP 500 <Internal> Error)"
-        in (digest.text)
-    )
+    expected = "RTS Vesti: failing since Sun 01 Mar, 06:30 (http: HTTP 500 <Internal> Error)"
+    assert f"Sources with problems:\n  {expected}" in digest.text
     assert "Old Blog: gone: no longer polled" in digest.text
     assert "HTTP 500 &lt;Internal&gt; Error" in digest.html
     assert digest.html.index("Sources with problems") > digest.html.index("BIA")
