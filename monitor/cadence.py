@@ -4,7 +4,7 @@ Feeds that publish often are polled often, quiet ones rarely: about twice per ne
 ``min_interval`` and ``max_interval``. A feed's explicit ``interval`` wins. Failures back off
 exponentially up to ``max_interval``; the server's Retry-After and Cache-Control max-age are
 lower bounds (max-age counts up to ``max_interval``: a CDN default must not silence a source for
-days). Every delay gets ±10% jitter so polls do not align.
+days). Every delay gets ±10% jitter, so polls do not align, before those bounds apply.
 """
 
 from __future__ import annotations
@@ -56,11 +56,13 @@ def next_delay(
     if outcome.failures:
         ceiling = max(cadence.max_interval, delay)
         delay = min(ceiling, delay * 2 ** min(outcome.failures - 1, 30))
+    delay *= (rng or random).uniform(1 - JITTER, 1 + JITTER)
+    # the server's wishes are lower bounds that jitter must not undercut
     if outcome.retry_after is not None:
         delay = max(delay, outcome.retry_after)
     if outcome.max_age is not None:
         delay = max(delay, min(outcome.max_age, cadence.max_interval))
-    return delay * (rng or random).uniform(1 - JITTER, 1 + JITTER)
+    return delay
 
 
 def _clamp(value: timedelta, cadence: Cadence) -> timedelta:

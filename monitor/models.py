@@ -89,8 +89,9 @@ class FeedState:
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """A parsed entry the store already holds: under this feed and guid (``sighted``), or as
-    the same story by its canonical link (republished under a new guid, or from another feed)."""
+    """A parsed entry the store already holds: under this feed and guid (``sighted``, with the
+    hash of the text this feed last carried), or as the same story by its canonical link
+    (republished under a new guid, or from another feed)."""
 
     item_id: int
     content_hash: str | None

@@ -270,9 +270,9 @@ class Store:
             guids = [entry.id for entry in entries]
             for chunk in _chunks(guids):
                 rows = connection.execute(
-                    select(sightings.c.guid, items.c.id, items.c.content_hash)
-                    .join(items, items.c.id == sightings.c.item_id)
-                    .where(sightings.c.feed_id == feed_id, sightings.c.guid.in_(chunk))
+                    select(sightings.c.guid, sightings.c.item_id, sightings.c.content_hash).where(
+                        sightings.c.feed_id == feed_id, sightings.c.guid.in_(chunk)
+                    )
                 )
                 known.update({guid: Known(item_id, content, True) for guid, item_id, content in rows})
             by_link = {
@@ -282,13 +282,9 @@ class Store:
             }
             for chunk in _chunks(list(by_link)):
                 rows = connection.execute(
-                    select(items.c.canonical_link, items.c.id, items.c.content_hash).where(
-                        items.c.canonical_link.in_(chunk)
-                    )
+                    select(items.c.canonical_link, items.c.id).where(items.c.canonical_link.in_(chunk))
                 )
-                known.update(
-                    {by_link[link]: Known(item_id, content, False) for link, item_id, content in rows}
-                )
+                known.update({by_link[link]: Known(item_id, None, False) for link, item_id in rows})
         return known
 
     def save_poll(
@@ -323,14 +319,21 @@ class Store:
                     found = self._same_story(connection, feed_id, entry)  # stored a moment ago
                     if found is None:
                         continue
-                changed = found.sighted and found.content_hash != content_hash(entry.title, entry.summary)
+                text = content_hash(entry.title, entry.summary)
+                changed = found.sighted and found.content_hash != text
                 if changed:
-                    self._update_text(connection, found.item_id, entry)
+                    self._update_text(connection, found.item_id, feed_id, entry)
                     edited += 1
                 if not found.sighted:
                     connection.execute(
                         self._insert(connection)(sightings)
-                        .values(item_id=found.item_id, feed_id=feed_id, guid=entry.id, first_seen_at=now)
+                        .values(
+                            item_id=found.item_id,
+                            feed_id=feed_id,
+                            guid=entry.id,
+                            first_seen_at=now,
+                            content_hash=text,
+                        )
                         .on_conflict_do_nothing()
                     )
                 new_hits += self._save_hits(connection, found.item_id, wanted, changed, now)
@@ -372,14 +375,19 @@ class Store:
                 published_at=entry.published,
                 first_seen_at=now,
                 canonical_link=canonical_link(entry.link),
-                content_hash=content_hash(entry.title, entry.summary),
             )
             .on_conflict_do_nothing()
             .returning(items.c.id)
         ).scalar()
         if item_id is not None:
             connection.execute(
-                insert(sightings).values(item_id=item_id, feed_id=feed_id, guid=entry.id, first_seen_at=now)
+                insert(sightings).values(
+                    item_id=item_id,
+                    feed_id=feed_id,
+                    guid=entry.id,
+                    first_seen_at=now,
+                    content_hash=content_hash(entry.title, entry.summary),
+                )
             )
         return item_id
 
@@ -388,18 +396,18 @@ class Store:
         same = and_(items.c.feed_id == feed_id, items.c.guid == entry.id)
         if canonical := canonical_link(entry.link):
             same = or_(same, items.c.canonical_link == canonical)
-        row = connection.execute(select(items.c.id, items.c.content_hash).where(same).limit(1)).first()
-        return None if row is None else Known(row[0], row[1], sighted=False)
+        item_id = connection.execute(select(items.c.id).where(same).limit(1)).scalar()
+        return None if item_id is None else Known(item_id, None, sighted=False)
 
-    def _update_text(self, connection: Connection, item_id: int, entry: Item) -> None:
+    def _update_text(self, connection: Connection, item_id: int, feed_id: int, entry: Item) -> None:
+        """The item takes the feed's new wording; the feed's sighting remembers it."""
         connection.execute(
-            update(items)
-            .where(items.c.id == item_id)
-            .values(
-                title=entry.title,
-                summary=entry.summary,
-                content_hash=content_hash(entry.title, entry.summary),
-            )
+            update(items).where(items.c.id == item_id).values(title=entry.title, summary=entry.summary)
+        )
+        connection.execute(
+            update(sightings)
+            .where(sightings.c.feed_id == feed_id, sightings.c.guid == entry.id)
+            .values(content_hash=content_hash(entry.title, entry.summary))
         )
 
     def _save_hits(

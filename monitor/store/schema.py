@@ -85,13 +85,13 @@ items = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     # one story, one item, across feeds (migration 0003)
     Column("canonical_link", Text),
-    Column("content_hash", String(32)),
     UniqueConstraint("feed_id", "guid", name="uq_items_feed_guid"),
     Index("uq_items_canonical_link", "canonical_link", unique=True),
 )
 
 # Every (feed, guid) under which an item was seen: its first feed, a republication under a new
-# guid, a syndicated copy in another feed.
+# guid, a syndicated copy in another feed. Outlets word one story differently, so what counts as
+# an edit is a change in what one feed says, not a difference between feeds.
 sightings = Table(
     "sightings",
     metadata,
@@ -100,6 +100,7 @@ sightings = Table(
     Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
     Column("guid", Text, nullable=False),
     Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(32)),  # the text this feed carried last: an edit changes it
     UniqueConstraint("feed_id", "guid", name="uq_sightings_feed_guid"),
     Index("ix_sightings_item", "item_id"),
 )

@@ -79,9 +79,11 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         smtp_port: int,
         queries: Sequence[str] = ("BIA", "relokant*", "релоканты"),
         extra: str = "",
+        interval: str | None = "1m",
     ) -> Path:
+        every = f'interval = "{interval}"\n' if interval else ""
         feed_tables = "".join(
-            f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\ninterval = "1m"\n' for name, url in feeds.items()
+            f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\n{every}' for name, url in feeds.items()
         )
         query_list = ", ".join(f"'{query}'" for query in queries)
         path = tmp_path / "monitor.toml"

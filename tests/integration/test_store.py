@@ -325,3 +325,22 @@ def test_upgrading_to_0003_keeps_both_copies_of_a_story_stored_twice(database_ur
     assert store.lookup("N1", [story("N1", "a", "")])["a"].sighted
     assert store.lookup("Danas", [story("Danas", "b", "")])["b"].sighted
     store.close()
+
+
+def test_two_outlets_wording_one_story_differently_is_not_an_edit(database_url):
+    store = open_store(database_url, ("N1", "Danas"))
+    link = "https://n1info.rs/vesti/c/"
+    n1 = story("N1", "n1-3", link, title="BIA: procena")
+    danas = story("Danas", "danas-3", link, title="Negativna procena BIA za ruskog aktivistu")
+
+    results = [
+        save(store, "N1", [n1]),
+        save(store, "Danas", [danas]),
+        save(store, "N1", [n1]),
+        save(store, "Danas", [danas]),
+    ]
+
+    assert results == [Saved(1, 0, 0), Saved(0, 0, 0), Saved(0, 0, 0), Saved(0, 0, 0)]
+    [status] = [s for s in store.feed_statuses(NOW) if s.name == "N1"]
+    assert status.items == 1
+    store.close()
