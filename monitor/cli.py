@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -26,7 +27,7 @@ from monitor.fetch import Fetcher
 from monitor.log import configure
 from monitor.match import Explanation, Matcher, release
 from monitor.models import Hit, Span
-from monitor.pipeline import FeedOutcome, Monitor, utcnow
+from monitor.pipeline import FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
 from monitor.store import Store
 
@@ -414,12 +415,56 @@ def explain(context: Context, hit_id: int) -> None:
     click.echo(_explained(explanations) or "the watchlist is no longer in the config")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.pass_obj
-def feeds(context: Context, as_json: bool) -> None:
+@click.pass_context
+def feeds(ctx: click.Context, as_json: bool) -> None:
     """Each feed's health, worst first: status, last success, last error, failures in a row,
-    items per day, next poll."""
+    items per day, next poll. `monitor feeds add URL` adds a feed."""
+    if ctx.invoked_subcommand is None:
+        _health_table(ctx.obj, as_json)
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="The feed's name (default: from its title).")
+@click.option("--language", help="Language hint, e.g. sr, ru, en (default: what the feed declares).")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@click.option("--dry-run", is_flag=True, help="Find the feed and print its table; change nothing.")
+@click.pass_obj
+def feeds_add(
+    context: Context, url: str, name: str | None, language: str | None, tags: tuple[str, ...], dry_run: bool
+) -> None:
+    """Add the feed at URL to the config file; a site's home page works too (autodiscovery)."""
+    config = context.config()
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"{url!r} is not an http(s) URL; write it as https://example.org/", param_hint="URL"
+        )
+    located = asyncio.run(_locate(config, url))
+    feed = located.feed
+    if located.url != url:
+        err.print(f"found the feed {located.url} announced by {url}", highlight=False)
+    chosen = name or config_module.feed_name(feed.title, _host(located.url))
+    language = language or (feed.language.split("-")[0].lower() if feed.language else None)
+    summary = f"{chosen}: {len(feed.items)} items, language {language or 'not declared'}"
+    if dry_run:
+        click.echo(summary)
+        return
+    table = config_module.append_feed(config, located.url, chosen, language, tags)
+    click.echo(f"added to {config.path}:\n\n{table}\n{summary}")
+
+
+async def _locate(config: Config, url: str) -> LocatedFeed:
+    async with Fetcher(config.polling.limits()) as fetcher:
+        return await locate_feed(fetcher, url)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def _health_table(context: Context, as_json: bool) -> None:
     now = utcnow()
     with context.monitor() as monitor:
         configured = {feed.name for feed in monitor.config.feeds}

@@ -7,11 +7,12 @@ and how to fix it, and are raised as ConfigError.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -233,14 +234,23 @@ def resolve_path(option: str | None) -> Path:
 
 def load(path: Path) -> Config:
     """Read, parse and validate ``path``; every problem becomes one ConfigError."""
+    return _validate(path, _read(path))
+
+
+def _read(path: Path) -> str:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such config file; copy {EXAMPLE_PATH} there, or pass -c FILE (also $MONITOR_CONFIG)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+
+
+def _validate(path: Path, text: str) -> Config:
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     if "path" in raw:
@@ -255,6 +265,44 @@ def load(path: Path) -> Config:
     if problems:
         raise ConfigError("\n".join(f"{path}: {where}: {what}" for where, what in problems))
     return config
+
+
+def append_feed(
+    config: Config, url: str, name: str, language: str | None = None, tags: Sequence[str] = ()
+) -> str:
+    """Add a ``[[feeds]]`` table at the end of the config file, keeping everything else as
+    written; the new file is validated before it replaces the old one. Returns the table."""
+    path = config.path
+    if path.resolve() == EXAMPLE_PATH.resolve():
+        raise ConfigError(f"{path} is the example config; copy it to {DEFAULT_PATH} and add feeds there")
+    for index, feed in enumerate(config.feeds):
+        if feed.url == url:
+            raise ConfigError(f"{path}: feeds[{index}] ({feed.name!r}) already polls {url}")
+        if feed.name == name:
+            raise ConfigError(f"{path}: feeds[{index}] is already named {name!r}; choose another with --name")
+    lines = ["[[feeds]]", f"url = {_toml(url)}", f"name = {_toml(name)}"]
+    if language:
+        lines.append(f"language = {_toml(language)}")
+    if tags:
+        lines.append(f"tags = [{', '.join(map(_toml, tags))}]")
+    table = "\n".join(lines) + "\n"
+    text = _read(path).rstrip("\n") + "\n\n" + table
+    _validate(path, text)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)  # atomic: the daemon never reads half a file
+    return table
+
+
+def feed_name(title: str, fallback: str) -> str:
+    """A valid feed name from a feed's title (or ``fallback``, its host)."""
+    name = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", title)).strip(" .-")[:60].strip()
+    return name if name and _NAME.fullmatch(name) else fallback
+
+
+def _toml(value: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _reference_problems(config: Config) -> Iterator[tuple[str, str]]:

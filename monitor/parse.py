@@ -105,6 +105,8 @@ class ParsedFeed:
 
     items: list[Item]
     warnings: tuple[str, ...] = ()
+    title: str = ""  # the feed's own title and language, for `monitor feeds add`
+    language: str | None = None
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime) -> ParsedFeed:
@@ -135,7 +137,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
                 published=_published(entry, now),
             )
         )
-    return ParsedFeed(items, tuple(warnings))
+    channel = parsed.get("feed", {})
+    language = (channel.get("language") or "").strip() or None
+    return ParsedFeed(items, tuple(warnings), plain_text(channel.get("title", "")), language)
 
 
 def _not_a_feed(body: bytes, content_type: str | None, url: str, problem: object) -> str:

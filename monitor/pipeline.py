@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, Problem, render_digest
-from monitor.errors import DeliveryError, FeedError
+from monitor.discover import feed_links, looks_like_html
+from monitor.errors import DeliveryError, FeedError, ParseError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.models import FeedState, Item, Known, PollRecord, content_hash
-from monitor.parse import parse_feed
+from monitor.parse import ParsedFeed, parse_feed
 from monitor.send import build_message, send_message
 from monitor.store import Store
 
@@ -73,6 +74,42 @@ class DigestOutcome:
     hits: int
     sent: bool
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedFeed:
+    url: str
+    feed: ParsedFeed
+
+
+async def locate_feed(fetcher: Fetcher, url: str) -> LocatedFeed:
+    """The feed at ``url``, or the first working feed a page there announces (autodiscovery)."""
+    fetched = await fetcher.fetch(url)
+    body = fetched.body or b""
+    try:
+        return LocatedFeed(fetched.url, _parse_for_location(fetched))
+    except ParseError:
+        if not looks_like_html(body, fetched.headers.get("content-type")):
+            raise
+    candidates = feed_links(body, fetched.url)
+    problems = []
+    for candidate in candidates:
+        try:
+            found = await fetcher.fetch(candidate)
+            return LocatedFeed(found.url, _parse_for_location(found))
+        except FeedError as exc:
+            problems.append(f"{candidate}: {exc}")
+    if not candidates:
+        raise ParseError(
+            url,
+            'a web page that announces no feed (no <link rel="alternate" type="application/rss+xml">); '
+            "find the site's RSS or Atom address and add that",
+        )
+    raise ParseError(url, "the page announces feeds, but none works: " + "; ".join(problems))
+
+
+def _parse_for_location(fetched: Fetched) -> ParsedFeed:
+    return parse_feed(fetched.body or b"", fetched.headers, feed="", url=fetched.url, now=utcnow())
 
 
 def _worth_saving(entry: Item, known: Known | None) -> bool:

@@ -281,10 +281,10 @@ class Store:
                 if entry.id not in known and (link := canonical_link(entry.link))
             }
             for chunk in _chunks(list(by_link)):
-                rows = connection.execute(
+                linked = connection.execute(
                     select(items.c.canonical_link, items.c.id).where(items.c.canonical_link.in_(chunk))
                 )
-                known.update({by_link[link]: Known(item_id, None, False) for link, item_id in rows})
+                known.update({by_link[link]: Known(item_id, None, False) for link, item_id in linked})
         return known
 
     def save_poll(

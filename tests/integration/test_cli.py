@@ -225,3 +225,52 @@ def test_explain_shows_each_term_of_a_stored_hit(feed_server, smtp_server, tmp_p
     assert "        BIA: title[0:3] 'BIA', summary[35:38] 'BIA'\n" in stdout
     assert "NOT fudbal: not found" in stdout
     assert missing == 2 and "no hit with id 9999" in error
+
+
+def test_feeds_add_finds_a_sites_feed_from_its_home_page(feed_server, tmp_path, write_config):
+    feed = feed_server.serve("/feed/", rss("N1 Info: Vesti", "https://n1info.rs", SERBIAN_NEWS))
+    home = feed_server.serve(
+        "/",
+        "<!DOCTYPE html><html><head><title>N1</title>"
+        '<link rel="alternate" type="application/rss+xml" title="N1 » Feed" href="/feed/">'
+        "</head><body>Vesti</body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    config = write_config(
+        {"Other": "http://127.0.0.1:1/other.xml"}, database_url="sqlite:///x.db", smtp_port=25
+    )
+    before = config.read_text()
+
+    code, stdout, stderr = monitor(config, "feeds", "add", home, "--tag", "serbia")
+    again, _, refused = monitor(config, "feeds", "add", feed)
+    check, summary, _ = monitor(config, "check-config")
+
+    assert code == 0, stderr
+    assert f"found the feed {feed} announced by {home}" in stderr
+    table = f'[[feeds]]\nurl = "{feed}"\nname = "N1 Info Vesti"\nlanguage = "sr"\ntags = ["serbia"]\n'
+    assert config.read_text() == before.rstrip("\n") + "\n\n" + table
+    assert "N1 Info Vesti: 3 items, language sr" in stdout
+    assert again == 2 and f"already polls {feed}" in refused
+    assert check == 0 and "N1 Info Vesti" in summary
+
+
+def test_feeds_add_of_a_page_announcing_no_feed_changes_nothing(feed_server, tmp_path, write_config):
+    page = feed_server.serve("/about", "<html><body>O nama</body></html>", content_type="text/html")
+    config = write_config(
+        {"Other": "http://127.0.0.1:1/other.xml"}, database_url="sqlite:///x.db", smtp_port=25
+    )
+    before = config.read_text()
+
+    code, _, stderr = monitor(config, "feeds", "add", page)
+    dry, out, _ = monitor(
+        config,
+        "feeds",
+        "add",
+        "--dry-run",
+        feed_server.serve("/f.xml", rss("F", "https://f.rs", SERBIAN_NEWS)),
+    )
+
+    assert code == 1 and "a web page that announces no feed" in stderr
+    assert "Traceback" not in stderr
+    assert dry == 0 and out.strip() == "F: 3 items, language sr"
+    assert config.read_text() == before
