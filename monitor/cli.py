@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,9 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+PARALLEL_FROM = 20  # feeds; fewer are parsed in a thread, sparing the start of worker processes
+
+
 @dataclass
 class Context:
     option: str | None
@@ -43,12 +47,17 @@ class Context:
         return config_module.load(config_module.resolve_path(self.option))
 
     @contextmanager
-    def monitor(self) -> Iterator[Monitor]:
+    def monitor(self, parallel: bool = False) -> Iterator[Monitor]:
+        """The config's monitor; ``parallel`` parses in a process per core when there are
+        enough feeds to repay starting them."""
         config = self.config()
         store = Store(config.storage.url)
+        workers = (os.cpu_count() or 1) if parallel and len(config.feeds) >= PARALLEL_FROM else 0
+        monitor = Monitor(config, store, workers)
         try:
-            yield Monitor(config, store)
+            yield monitor
         finally:
+            monitor.close()
             store.close()
 
 
@@ -154,7 +163,7 @@ def run(context: Context, heartbeat: Path | None) -> None:
     """Run the daemon: poll feeds on their intervals, send digests on their schedules."""
     from monitor.daemon import Daemon
 
-    with context.monitor() as monitor:
+    with context.monitor(parallel=True) as monitor:
         release()  # the queries are compiled: the daemon needs no dictionaries until a restart
         asyncio.run(Daemon(monitor, heartbeat).run())
 
@@ -167,7 +176,7 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
     """Poll feeds once now (all, or those NAMES), store and match, then exit."""
     if not all_feeds and not names:
         raise click.UsageError("name the feeds to poll, or pass --all")
-    with context.monitor() as monitor:
+    with context.monitor(parallel=all_feeds) as monitor:
         known = {feed.name: feed for feed in monitor.config.feeds}
         unknown = [name for name in names if name not in known]
         if unknown:

@@ -81,6 +81,7 @@ class FeedState:
     url: str  # what to fetch: the adopted address after a permanent move, else the configured one
     validators: Validators
     body_hash: str | None
+    fingerprints: frozenset[str]  # the last body's entries, as parse.entry_fingerprints saw them
     moved_to: str | None  # a permanent move seen on the last poll, adopted if the next one sees it too
     failures: int
     warning: str | None
@@ -112,6 +113,7 @@ class PollRecord:
     validators: Validators
     next_poll: datetime
     body_hash: str | None = None
+    fingerprints: frozenset[str] | None = None
     moved_to: str | None = None  # a permanent redirect seen now
     adopt_url: str | None = None  # the address to fetch from now on (the move was seen twice)
     warning: str | None = None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +22,7 @@ from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.models import FeedState, Item, Known, PollRecord, content_hash
-from monitor.parse import ParsedFeed, parse_feed
+from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
 from monitor.send import build_message, send_message
 from monitor.store import Store
 
@@ -112,6 +115,10 @@ def _parse_for_location(fetched: Fetched) -> ParsedFeed:
     return parse_feed(fetched.body or b"", fetched.headers, feed="", url=fetched.url, now=utcnow())
 
 
+def _body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
 def _worth_saving(entry: Item, known: Known | None) -> bool:
     """New, edited, or a story this feed carries under a guid not seen before."""
     return (
@@ -122,14 +129,25 @@ def _worth_saving(entry: Item, known: Known | None) -> bool:
 class Monitor:
     """A config bound to its store, with every watchlist's queries compiled once."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, parse_workers: int = 0) -> None:
+        """``parse_workers`` > 1 parses feeds in that many processes: feedparser is pure Python,
+        the slowest step of a poll, and threads would share one core."""
         self.config = config
         self.store = store
+        self._parsers = (
+            ProcessPoolExecutor(parse_workers, mp_context=multiprocessing.get_context("forkserver"))
+            if parse_workers > 1
+            else None
+        )
         self.cadence = config.polling.cadence()
         self.matcher = Matcher({w.name: w.queries for w in config.watchlists})
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
         store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in config.feeds], utcnow())
+
+    def close(self) -> None:
+        if self._parsers:
+            self._parsers.shutdown(cancel_futures=True)
 
     # polling
 
@@ -160,7 +178,8 @@ class Monitor:
         state = await asyncio.to_thread(self.store.feed_state, feed.name, utcnow())
         try:
             fetched = await fetcher.fetch(state.url, state.validators)
-            outcome = await asyncio.to_thread(self._absorb, feed, state, fetched)
+            reading = await self._read(feed, state, fetched)
+            outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, reading)
         except FeedError as exc:
             return await asyncio.to_thread(self._fail, feed, state, exc, started)
         event(
@@ -178,19 +197,34 @@ class Monitor:
         )
         return outcome
 
-    def _absorb(self, feed: FeedConfig, state: FeedState, fetched: Fetched) -> FeedOutcome:
-        """A fetched body into stored items and hits. A body identical to the last one (a server
-        ignoring conditional GET) is not parsed again; only entries that are new, edited, or
-        new to this feed are matched."""
+    async def _read(self, feed: FeedConfig, state: FeedState, fetched: Fetched) -> Reading | None:
+        """The body parsed in a worker, unless it is the last body again (None) or all its
+        entries were in the last body (``Reading.parsed`` None): servers that ignore conditional
+        GET but rewrite lastBuildDate."""
+        if fetched.body is None or _body_hash(fetched.body) == state.body_hash:
+            return None
+        read = functools.partial(
+            read_feed,
+            fetched.body,
+            fetched.headers,
+            feed=feed.name,
+            url=fetched.url,
+            now=utcnow(),
+            seen=state.fingerprints,
+        )
+        return await asyncio.get_running_loop().run_in_executor(self._parsers, read)
+
+    def _absorb(
+        self, feed: FeedConfig, state: FeedState, fetched: Fetched, reading: Reading | None
+    ) -> FeedOutcome:
+        """A read body into stored items and hits; only entries that are new, edited, or new to
+        this feed are matched."""
         now = utcnow()
-        body_hash = state.body_hash if fetched.body is None else hashlib.sha256(fetched.body).hexdigest()
-        unchanged = fetched.body is None or body_hash == state.body_hash
         entries: list[Item] = []
         known: dict[str, Known] = {}
         warning = state.warning
-        if not unchanged:
-            assert fetched.body is not None
-            parsed = parse_feed(fetched.body, fetched.headers, feed=feed.name, url=fetched.url, now=now)
+        parsed = reading.parsed if reading else None
+        if parsed is not None:
             warning = "; ".join(parsed.warnings) or None
             known = self.store.lookup(feed.name, parsed.items)
             entries = [
@@ -209,7 +243,8 @@ class Monitor:
         record = PollRecord(
             validators=fetched.validators,
             next_poll=now + delay,
-            body_hash=body_hash,
+            body_hash=state.body_hash if fetched.body is None else _body_hash(fetched.body),
+            fingerprints=reading.fingerprints if reading else state.fingerprints,
             moved_to=None if adopt else fetched.moved_to,
             adopt_url=adopt,
             warning=warning,
@@ -217,7 +252,7 @@ class Monitor:
         saved = self.store.save_poll(feed.name, record, entries, known, matches, now)
         if adopt:
             event(log, "feed.moved", feed=feed.name, url=adopt, was=state.url)
-        return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited, unchanged=unchanged)
+        return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited, unchanged=parsed is None)
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
         """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""

@@ -149,6 +149,7 @@ class Store:
                         etag=None,
                         last_modified=None,
                         body_hash=None,
+                        entry_hashes=None,
                         gone_at=None,
                         next_poll_at=now,
                     )
@@ -166,18 +167,20 @@ class Store:
                     feeds.c.etag,
                     feeds.c.last_modified,
                     feeds.c.body_hash,
+                    feeds.c.entry_hashes,
                     feeds.c.moved_to,
                     feeds.c.failures,
                     feeds.c.warning,
                 ).where(feeds.c.name == feed)
             ).one()
             rates = self._items_per_day(connection, now, row[0])
-        feed_id, url, etag, last_modified, body_hash, moved_to, failures, warning = row
+        feed_id, url, etag, last_modified, body_hash, entry_hashes, moved_to, failures, warning = row
         return FeedState(
             name=feed,
             url=url,
             validators=Validators(etag, last_modified),
             body_hash=body_hash,
+            fingerprints=frozenset((entry_hashes or "").split()),
             moved_to=moved_to,
             failures=failures,
             warning=warning,
@@ -348,6 +351,7 @@ class Store:
                 etag=record.validators.etag,
                 last_modified=record.validators.last_modified,
                 body_hash=record.body_hash,
+                entry_hashes=" ".join(sorted(record.fingerprints)) if record.fingerprints else None,
                 moved_to=record.moved_to,
                 warning=record.warning,
                 last_success_at=now,

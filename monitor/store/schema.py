@@ -61,6 +61,7 @@ feeds = Table(
     Column("fetch_url", Text),  # adopted after a permanent redirect seen on consecutive polls
     Column("moved_to", Text),  # a permanent redirect seen on the last poll
     Column("body_hash", String(64)),
+    Column("entry_hashes", Text),  # the last body's entry fingerprints, space-separated
     Column("last_error_kind", String(30)),
     Column("failing_since", UTCDateTime),
     Column("failures", Integer, nullable=False, server_default="0"),

@@ -225,3 +225,43 @@ def test_a_story_in_two_feeds_is_one_hit_and_an_edit_that_now_matches_makes_one(
     assert (again.new_items, again.new_hits, sum(o.edited for o in again.outcomes)) == (0, 0, 0)
     [hit] = monitor.store.hits()
     assert hit.item.summary == "BIA je pozvala relokante na razgovor."
+
+
+def test_a_rebuilt_body_with_no_new_entry_is_not_parsed_but_an_edit_is(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", N1, etag=None)
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+
+    first = poll(monitor)
+    feed_server.serve("/n1.xml", N1.replace("<description>Vesti", "<description>Vesti, 08:05"), etag=None)
+    rebuilt = poll(monitor)
+    feed_server.serve("/n1.xml", N1.replace("energetici i gasu", "energetici, gasu i BIA"), etag=None)
+    edited = poll(monitor)
+
+    assert (first.new_items, first.outcomes[0].unchanged) == (3, False)
+    assert (rebuilt.new_items, rebuilt.outcomes[0].unchanged) == (0, True)
+    assert (edited.outcomes[0].unchanged, edited.outcomes[0].edited, edited.new_hits) == (False, 1, 1)
+
+
+def test_feeds_are_parsed_in_worker_processes_when_asked(
+    feed_server, smtp_server, database_url, write_config, open_monitor, tmp_path
+):
+    from monitor import config as config_module
+    from monitor.store import Store
+
+    path = write_config(
+        {"N1": feed_server.serve("/n1.xml", N1), "Meduza": feed_server.serve("/meduza.xml", MEDUZA)},
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+    )
+    config = config_module.load(path)
+    store = Store(config.storage.url)
+    monitor = Monitor(config, store, parse_workers=2)
+    try:
+        summary = poll(monitor)
+    finally:
+        monitor.close()
+        store.close()
+
+    assert (summary.ok, summary.new_items, summary.new_hits) == (2, 5, 2)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import FeedError, ParseError
-from monitor.parse import parse_feed, plain_text
+from monitor.parse import entry_fingerprints, parse_feed, plain_text, read_feed
 
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
 FEED_URL = "https://n1info.rs/feed/"
@@ -486,3 +486,72 @@ def test_empty_body_raises_parse_error():
 )
 def test_valid_feed_without_entries_gives_no_items(document):
     assert parse(document) == []
+
+
+# --- pre-scan: skipping feedparser when nothing is new ----------------------------------------
+
+FIRST = '<item><guid isPermaLink="false">a</guid><title>BIA i relokanti</title></item>'
+SECOND = '<item><guid isPermaLink="false">b</guid><title>Vesti</title></item>'
+
+
+def channel(*items: str, built: str = "Sun, 22 Nov 2026 08:00:00 GMT", namespace: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"{namespace}><channel><title>T</title>'
+        f"<lastBuildDate>{built}</lastBuildDate>{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+def read(body: bytes, seen: frozenset[str] = frozenset()):
+    return read_feed(body, {}, feed="f", url=FEED_URL, now=NOW, seen=seen)
+
+
+def test_a_rebuilt_body_with_the_same_entries_is_not_parsed_again():
+    first = read(channel(FIRST, SECOND))
+    rebuilt = read(channel(SECOND, FIRST, built="Sun, 22 Nov 2026 08:05:00 GMT"), first.fingerprints)
+
+    assert first.parsed is not None and len(first.parsed.items) == 2
+    assert rebuilt.parsed is None
+    assert rebuilt.fingerprints == first.fingerprints
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        [FIRST, SECOND, '<item><guid isPermaLink="false">c</guid><title>Novo</title></item>'],
+        [FIRST.replace("BIA i relokanti", "BIA i relokanti (dopunjeno)"), SECOND],
+    ],
+    ids=["new entry", "edited entry"],
+)
+def test_a_new_or_edited_entry_is_parsed(changed):
+    first = read(channel(FIRST, SECOND))
+
+    assert read(channel(*changed), first.fingerprints).parsed is not None
+
+
+def test_entries_are_found_in_a_default_namespace_and_in_atom():
+    namespaced = channel(FIRST, namespace=' xmlns="http://backend.userland.com/rss2"')
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b"<entry><id>urn:1</id><title>BIA</title></entry><entry><id>urn:2</id><title>x</title></entry></feed>"
+    )
+
+    assert len(entry_fingerprints(namespaced) or ()) == 1
+    assert len(entry_fingerprints(atom) or ()) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [channel(), channel(FIRST).replace(b"</channel>", b"<br></channel>"), b"<html><body>x</body></html>"],
+    ids=["no entries", "not well-formed", "a page"],
+)
+def test_the_pre_scan_is_unsure_rather_than_wrong(body):
+    assert entry_fingerprints(body) is None
+
+
+def test_the_pre_scan_expands_no_entities():
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><rss><channel><item><title>&c;</title></item></channel></rss>'
+    )
+
+    assert entry_fingerprints(bomb) is not None

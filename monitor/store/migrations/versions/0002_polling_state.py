@@ -1,4 +1,4 @@
-"""Polling state on feeds: schedule, lease, health, permanent moves, body hash.
+"""Polling state on feeds: schedule, lease, health, permanent moves, body and entry hashes.
 
 Revision ID: 0002
 Revises: 0001
@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("fetch_url", sa.Text),
         sa.Column("moved_to", sa.Text),
         sa.Column("body_hash", sa.String(64)),
+        sa.Column("entry_hashes", sa.Text),
         sa.Column("last_error_kind", sa.String(30)),
         sa.Column("failing_since", UTCDateTime),
         sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
