@@ -157,10 +157,14 @@ class Monitor:
         fetcher: Fetcher,
         on_done: Callable[[FeedOutcome], None] | None = None,
     ) -> PollSummary:
-        """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go on."""
+        """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go on.
+        At most twice the fetcher's concurrency are under way, so bodies waiting to be parsed
+        never pile up in memory."""
+        slots = asyncio.Semaphore(2 * fetcher.limits.concurrency)
 
         async def one(feed: FeedConfig) -> FeedOutcome:
-            outcome = await self.poll_feed(feed, fetcher)
+            async with slots:
+                outcome = await self.poll_feed(feed, fetcher)
             if on_done:
                 on_done(outcome)
             return outcome

@@ -306,22 +306,18 @@ class Store:
         a hit is made once per item and watchlist, so an edit makes one only if the item did
         not match before, and saving the same poll twice stores nothing twice.
         """
-        added = edited = new_hits = 0
+        edited = 0
         with self._tx() as connection:
             feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
             self._update_feed(connection, feed_id, record, now)
+            inserted = self._insert_items(connection, feed_id, [e for e in entries if e.id not in known], now)
+            targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
             for entry in entries:
-                wanted = matches.get(entry.id, {})
-                found = known.get(entry.id)
+                if entry.id in inserted:
+                    continue
+                found = known.get(entry.id) or self._same_story(connection, feed_id, entry)
                 if found is None:
-                    item_id = self._insert_item(connection, feed_id, entry, now)
-                    if item_id is not None:
-                        added += 1
-                        new_hits += self._save_hits(connection, item_id, wanted, False, now)
-                        continue
-                    found = self._same_story(connection, feed_id, entry)  # stored a moment ago
-                    if found is None:
-                        continue
+                    continue
                 text = content_hash(entry.title, entry.summary)
                 changed = found.sighted and found.content_hash != text
                 if changed:
@@ -339,8 +335,9 @@ class Store:
                         )
                         .on_conflict_do_nothing()
                     )
-                new_hits += self._save_hits(connection, found.item_id, wanted, changed, now)
-        return Saved(added, edited, new_hits)
+                targets[entry.id] = (found.item_id, changed)
+            new_hits = self._save_hits(connection, targets, matches, now)
+        return Saved(len(inserted), edited, new_hits)
 
     def _update_feed(self, connection: Connection, feed_id: int, record: PollRecord, now: datetime) -> None:
         moved: dict[str, Any] = {"fetch_url": record.adopt_url} if record.adopt_url else {}
@@ -366,34 +363,46 @@ class Store:
             )
         )
 
-    def _insert_item(self, connection: Connection, feed_id: int, entry: Item, now: datetime) -> int | None:
-        """A new item and its first sighting; None if the story is already stored."""
-        item_id: int | None = connection.execute(
-            self._insert(connection)(items)
-            .values(
-                feed_id=feed_id,
-                guid=entry.id,
-                title=entry.title,
-                summary=entry.summary,
-                link=entry.link,
-                published_at=entry.published,
-                first_seen_at=now,
-                canonical_link=canonical_link(entry.link),
-            )
-            .on_conflict_do_nothing()
-            .returning(items.c.id)
-        ).scalar()
-        if item_id is not None:
+    def _insert_items(
+        self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime
+    ) -> dict[str, int]:
+        """New items and their first sightings, in one statement each; guid → item id. An
+        entry whose story is already stored (a race, or two guids with one link) is left out."""
+        if not entries:
+            return {}
+        rows = connection.execute(
+            self._insert(connection)(items).on_conflict_do_nothing().returning(items.c.guid, items.c.id),
+            [
+                {
+                    "feed_id": feed_id,
+                    "guid": entry.id,
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "link": entry.link,
+                    "published_at": entry.published,
+                    "first_seen_at": now,
+                    "canonical_link": canonical_link(entry.link),
+                }
+                for entry in entries
+            ],
+        )
+        inserted: dict[str, int] = {guid: item_id for guid, item_id in rows}
+        texts = {entry.id: content_hash(entry.title, entry.summary) for entry in entries}
+        if inserted:
             connection.execute(
-                insert(sightings).values(
-                    item_id=item_id,
-                    feed_id=feed_id,
-                    guid=entry.id,
-                    first_seen_at=now,
-                    content_hash=content_hash(entry.title, entry.summary),
-                )
+                insert(sightings),
+                [
+                    {
+                        "item_id": item_id,
+                        "feed_id": feed_id,
+                        "guid": guid,
+                        "first_seen_at": now,
+                        "content_hash": texts[guid],
+                    }
+                    for guid, item_id in inserted.items()
+                ],
             )
-        return item_id
+        return inserted
 
     def _same_story(self, connection: Connection, feed_id: int, entry: Item) -> Known | None:
         """The item another worker stored a moment ago under this guid or canonical link."""
@@ -417,25 +426,31 @@ class Store:
     def _save_hits(
         self,
         connection: Connection,
-        item_id: int,
-        matches: Mapping[str, Sequence[Match]],
-        edited: bool,
+        targets: Mapping[str, tuple[int, bool]],
+        matches: Mapping[str, Mapping[str, Sequence[Match]]],
         now: datetime,
     ) -> int:
-        """A hit per watchlist that matches and has none on this item yet; after an edit, the
-        waiting hits' spans follow the new text."""
-        added = 0
-        for watchlist, found in matches.items():
-            stored = [_match_to_json(match) for match in found]
-            hit_id = connection.execute(
-                self._insert(connection)(hits)
-                .values(item_id=item_id, watchlist=watchlist, matches=stored, created_at=now)
-                .on_conflict_do_nothing()
-                .returning(hits.c.id)
-            ).scalar()
-            if hit_id is not None:
-                added += 1
-            elif edited:
+        """A hit per item and watchlist that matches and has none yet, in one statement; after
+        an edit, the waiting hits' spans follow the new text. Returns the hits made."""
+        wanted = [
+            (item_id, edited, watchlist, [_match_to_json(match) for match in found])
+            for guid, (item_id, edited) in targets.items()
+            for watchlist, found in matches.get(guid, {}).items()
+        ]
+        if not wanted:
+            return 0
+        rows = connection.execute(
+            self._insert(connection)(hits)
+            .on_conflict_do_nothing()
+            .returning(hits.c.item_id, hits.c.watchlist),
+            [
+                {"item_id": item_id, "watchlist": watchlist, "matches": stored, "created_at": now}
+                for item_id, _, watchlist, stored in wanted
+            ],
+        )
+        made = {(item_id, watchlist) for item_id, watchlist in rows}
+        for item_id, edited, watchlist, stored in wanted:
+            if edited and (item_id, watchlist) not in made:
                 connection.execute(
                     update(hits)
                     .where(
@@ -445,7 +460,7 @@ class Store:
                     )
                     .values(matches=stored)
                 )
-        return added
+        return len(made)
 
     def feed_statuses(self, now: datetime) -> list[FeedStatus]:
         """Every configured feed's health, worst first."""

@@ -1,0 +1,380 @@
+"""Polling benchmark (issue 4): 5,000 feeds on loopback, in cold, warm and churn cycles.
+
+    /tmp/venv/bin/python bench/poll.py [--feeds 5000] [--baseline 200]
+
+Bodies are the real feeds in ../shared/corpus/feeds (relative to the repo root), each served
+under many feed numbers; every copy's guids, ids and links carry its number, so items differ
+per feed. A server process on 127.0.0.1 serves them (asyncio, keep-alive); half the feeds have
+an ETag, half none. Cycles, each through ``Monitor.poll`` over every feed, as ``poll --all``:
+
+- cold: every feed new (empty SQLite database);
+- warm: nothing changed: 304 for the feeds with an ETag, identical bodies for the others;
+- churn: servers ignore conditional requests, every body differs (a new lastBuildDate), and 10%
+  of the feeds carry one new item.
+
+The parse floor, measured in the same run: feedparser's CPU time over all the bodies (each
+distinct corpus body timed, times the number of feeds serving it) divided by the cores. The
+baseline: a sequential ``feedparser.parse(url)`` loop, as RSS-to-email scripts poll, on the first
+``--baseline`` feeds. All feeds are on one loopback host, so the per-host limit is raised to the
+global one (32). CPU is the monitor's (main process and parse workers), not the server's; peak
+RSS is the sum of the monitor's processes, sampled every 50 ms.
+
+Prints figures; targets are reported as met or NOT met, never as a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+EXAMPLE = ROOT / "config" / "monitor.example.toml"
+NEW_ITEM_SHARE = 10  # per cent of feeds with a new item in the churn cycle
+
+
+# ------------------------------------------------------------------------------------ bodies
+
+
+def load_corpus(corpus: Path) -> list[bytes]:
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    return [(corpus / entry["file"]).read_bytes() for entry in manifest if entry.get("kind") == "feeds"]
+
+
+_GUID = re.compile(rb"(<guid\b[^>]*>)(.*?)(</guid>)", re.DOTALL)
+_ID = re.compile(rb"(<id>)(.*?)(</id>)", re.DOTALL)
+_LINK = re.compile(rb"(<link>)(.*?)(</link>)", re.DOTALL)
+_HREF = re.compile(rb'(<link\b[^>]*\bhref=")([^"]*)(")')
+_BUILT = re.compile(rb"<(lastBuildDate|updated)>[^<]*</\1>")
+_OPEN = re.compile(rb"<channel\b[^>]*>|<feed\b[^>]*>")
+
+
+def vary(body: bytes, number: int) -> bytes:
+    """The body as feed ``number`` serves it: its guids, ids and links carry the number."""
+    mark = f"-f{number}".encode()
+    query = f"feed={number}".encode()
+
+    def linked(match: re.Match[bytes]) -> bytes:
+        url = match.group(2)
+        return match.group(1) + url + (b"&" if b"?" in url else b"?") + query + match.group(3)
+
+    body = _GUID.sub(lambda m: m.group(1) + m.group(2) + mark + m.group(3), body)
+    body = _ID.sub(lambda m: m.group(1) + m.group(2) + mark + m.group(3), body)
+    return _HREF.sub(linked, _LINK.sub(linked, body))
+
+
+def churned(body: bytes, number: int, cycle: int, new_item: bool) -> bytes:
+    """A new lastBuildDate (or Atom updated) and, if asked, one new entry first."""
+    stamp = f"<lastBuildDate>Sun, 22 Nov 2026 08:{cycle:02d}:00 GMT</lastBuildDate>".encode()
+    body, found = _BUILT.subn(stamp, body, count=1)
+    opening = _OPEN.search(body)
+    if opening is None:
+        return body
+    extra = b"" if found else stamp
+    if new_item:
+        extra += (
+            f"<item><title>Novo {number}-{cycle}: BIA i relokanti</title>"
+            f"<link>https://bench.example/{number}/{cycle}</link>"
+            f'<guid isPermaLink="false">new-{number}-{cycle}</guid>'
+            f"<description>Vest broj {number}, ciklus {cycle}.</description></item>"
+        ).encode()
+        if opening.group(0).startswith(b"<feed"):
+            extra = extra.replace(b"<item>", b"<entry>").replace(b"</item>", b"</entry>")
+    return body[: opening.end()] + extra + body[opening.end() :]
+
+
+# ------------------------------------------------------------------------------------ server
+
+
+def serve(bases: list[bytes], feeds: int, port: multiprocessing.Value, ready: Any) -> None:  # type: ignore[type-arg]
+    """The feed server, in its own process: GET /feed/N; GET /_mode/NAME/CYCLE switches cycles."""
+    bodies = [vary(bases[n % len(bases)], n) for n in range(feeds)]
+    state = {"mode": "cold", "cycle": 0}
+    churn: dict[int, bytes] = {}
+
+    def answer(path: str, etag: str | None) -> tuple[bytes, bytes]:
+        if path.startswith("/_mode/"):
+            _, _, mode, cycle = path.split("/")
+            state.update(mode=mode, cycle=int(cycle))
+            churn.clear()
+            return b"200 OK", b""
+        number = int(path.rsplit("/", 1)[1])
+        if state["mode"] == "churn":
+            if number not in churn:
+                new_item = number % 100 < NEW_ITEM_SHARE
+                churn[number] = churned(bodies[number], number, int(state["cycle"]), new_item)
+            return b"200 OK", churn[number]
+        tag = f'"{number}"'
+        if number % 2 == 0 and etag == tag:
+            return b"304 Not Modified", b""
+        return b"200 OK", bodies[number]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+                status, body = answer(path, headers.get("If-None-Match") or headers.get("if-none-match"))
+                number = path.rsplit("/", 1)[1]
+                etag = f'ETag: "{number}"\r\n'.encode() if state["mode"] != "churn" and number.isdigit() and int(number) % 2 == 0 else b""
+                writer.write(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: application/rss+xml\r\n" + etag
+                    + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port.value = server.sockets[0].getsockname()[1]
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+# ------------------------------------------------------------------------------- measurement
+
+
+@dataclass
+class Sampler:
+    """Peak RSS of the monitor's processes (this one and its parse workers), every 50 ms."""
+
+    pids: Callable[[], list[int]]
+    peak_mb: float = 0.0
+    _stop: bool = False
+
+    def __enter__(self) -> Sampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self.peak_mb = max(self.peak_mb, sum(_rss_mb(pid) for pid in [os.getpid(), *self.pids()]))
+            time.sleep(0.05)
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_floor(bases: list[bytes], feeds: int) -> float:
+    """feedparser's CPU seconds over every feed's body: each distinct body timed, times its
+    number of feeds."""
+    import feedparser
+
+    total = 0.0
+    for index, body in enumerate(bases):
+        copies = len(range(index, feeds, len(bases)))
+        started = time.process_time()
+        feedparser.parse(vary(body, index))
+        total += (time.process_time() - started) * copies
+    return total
+
+
+def baseline(urls: Sequence[str]) -> float:
+    """Feeds per second of a sequential feedparser.parse(url) loop (feedparser does the HTTP)."""
+    import feedparser
+
+    started = time.perf_counter()
+    for url in urls:
+        feedparser.parse(url)
+    return len(urls) / (time.perf_counter() - started)
+
+
+def write_config(folder: Path, urls: Sequence[str]) -> Path:
+    """The example's watchlists over the benchmark's feeds, in a SQLite database in ``folder``."""
+    example = EXAMPLE.read_text()
+    watchlists = re.sub(r"(?m)^feeds = .*$", "", example[example.index("[[watchlists]]") :])  # all feeds
+    feeds = "".join(f'[[feeds]]\nname = "Feed {n}"\nurl = "{url}"\n\n' for n, url in enumerate(urls))
+    path = folder / "monitor.toml"
+    path.write_text(
+        f'[storage]\nurl = "sqlite:///{folder}/monitor.db"\n\n'
+        f"[polling]\nconcurrency = 32\nper_host = 32\n\n{feeds}{watchlists}"
+    )
+    return path
+
+
+def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
+    from monitor.fetch import Fetcher
+
+    pool = monitor._parsers
+
+    def workers() -> list[int]:
+        return list(pool._processes) if pool and pool._processes else []
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime + sum(_cpu_seconds(pid) for pid in workers())
+
+    async def poll() -> Any:
+        async with Fetcher(monitor.config.polling.limits()) as fetcher:
+            return await monitor.poll(monitor.config.feeds, fetcher)
+
+    cpu_before, started = cpu(), time.perf_counter()
+    with Sampler(workers) as sampler:
+        summary = asyncio.run(poll())
+    wall = time.perf_counter() - started
+    figures = {
+        "cycle": name,
+        "wall": wall,
+        "cpu": cpu() - cpu_before,
+        "peak_mb": sampler.peak_mb,
+        "ok": summary.ok,
+        "failed": summary.failed,
+        "new_items": summary.new_items,
+        "new_hits": summary.new_hits,
+        "parsed": sum(1 for outcome in summary.outcomes if not outcome.unchanged and not outcome.error),
+    }
+    print(f"  {name}: {wall:.1f} s, {len(summary.outcomes) / wall:,.0f} feeds/s, {figures}", file=sys.stderr)
+    return figures
+
+
+# ------------------------------------------------------------------------------------- report
+
+
+def report(feeds: int, floor_cpu: float, base_rate: float, base_feeds: int, cycles: list[dict[str, Any]], seconds: float) -> str:
+    cores = os.cpu_count() or 1
+    floor = floor_cpu / cores
+    cold, warm, churn = cycles
+    rate = {c["cycle"]: feeds / c["wall"] for c in cycles}
+    lines = [
+        f"Polling benchmark, {date.today().isoformat()}, commit {_commit()}: {cores} × {_cpu_model()}, "
+        f"Python {platform.python_version()}, {_versions()}; the run took {seconds / 60:.1f} min.",
+        f"{feeds:,} feeds on one loopback server; parse floor: feedparser {floor_cpu:.1f} CPU s ÷ {cores} cores "
+        f"= {floor:.1f} s; baseline: sequential feedparser.parse(url), {base_rate:,.1f} feeds/s on {base_feeds} feeds.",
+        "",
+        "| cycle | wall s | feeds/s | vs floor | CPU s | peak RSS MB | parsed | new items | new hits | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cycles:
+        lines.append(
+            f"| {c['cycle']} | {c['wall']:.1f} | {rate[c['cycle']]:,.0f} | {c['wall'] / floor:.2f}× | {c['cpu']:.1f} "
+            f"| {c['peak_mb']:,.0f} | {c['parsed']:,} | {c['new_items']:,} | {c['new_hits']:,} | {c['failed']} |"
+        )
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    lines += [
+        "",
+        "Targets:",
+        f"- cold within 1.3× of the parse floor: {cold['wall'] / floor:.2f}× — {verdict(cold['wall'] <= 1.3 * floor)}",
+        f"- cold at least 1.8× the baseline's feeds/s: {rate['cold'] / base_rate:.1f}× — "
+        f"{verdict(rate['cold'] >= 1.8 * base_rate)}",
+        f"- warm at least 20× the cold feeds/s: {rate['warm'] / rate['cold']:.1f}× — "
+        f"{verdict(rate['warm'] >= 20 * rate['cold'])}",
+        f"- churn at least 5× the cold feeds/s: {rate['churn'] / rate['cold']:.1f}× — "
+        f"{verdict(rate['churn'] >= 5 * rate['cold'])}",
+        f"- peak RSS under 300 MB: {max(c['peak_mb'] for c in cycles):,.0f} MB — "
+        f"{verdict(max(c['peak_mb'] for c in cycles) < 300)}",
+    ]
+    return "\n".join(lines)
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return " ".join(line.split(":", 1)[1].split()[:3])
+    return platform.processor() or "unknown CPU"
+
+
+def _versions() -> str:
+    return ", ".join(f"{name} {metadata.version(name)}" for name in ("feedparser", "httpx", "lxml", "SQLAlchemy"))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=5_000)
+    parser.add_argument("--baseline", type=int, default=200, help="feeds for the sequential baseline")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+
+    bases = load_corpus(args.corpus)
+    context = multiprocessing.get_context("spawn")
+    port, ready = context.Value("i", 0), context.Event()
+    server = context.Process(target=serve, args=(bases, args.feeds, port, ready), daemon=True)
+    server.start()
+    ready.wait(120)
+    base_url = f"http://127.0.0.1:{port.value}"
+    urls = [f"{base_url}/feed/{n}" for n in range(args.feeds)]
+    print(f"{args.feeds:,} feeds served at {base_url}", file=sys.stderr)
+
+    floor_cpu = parse_floor(bases, args.feeds)
+    print(f"  parse floor: {floor_cpu:.1f} CPU s", file=sys.stderr)
+    base_rate = baseline(urls[: args.baseline])
+    print(f"  baseline: {base_rate:.1f} feeds/s", file=sys.stderr)
+
+    from monitor import config as config_module
+    from monitor.match import release
+    from monitor.pipeline import Monitor
+    from monitor.store import Store
+
+    import httpx
+
+    cycles = []
+    with tempfile.TemporaryDirectory() as folder:
+        config = config_module.load(write_config(Path(folder), urls))
+        store = Store(config.storage.url)
+        monitor = Monitor(config, store, parse_workers=os.cpu_count() or 1)
+        release()
+        try:
+            for cycle, name in enumerate(("cold", "warm", "churn")):
+                httpx.get(f"{base_url}/_mode/{name}/{cycle}")
+                cycles.append(run_cycle(monitor, name))
+        finally:
+            monitor.close()
+            store.close()
+    server.terminate()
+    print(report(args.feeds, floor_cpu, base_rate, args.baseline, cycles, time.perf_counter() - started))
+
+
+if __name__ == "__main__":
+    main()
