@@ -75,7 +75,13 @@ class Daemon:
                 claimed = await asyncio.to_thread(
                     self.monitor.claim_due, self.owner, capacity - len(running), LEASE
                 )
-                running |= {asyncio.create_task(self.monitor.poll_feed(feed, fetcher)) for feed in claimed}
+                states = await asyncio.to_thread(
+                    self.monitor.store.feed_states, [feed.name for feed in claimed], utcnow()
+                )
+                running |= {
+                    asyncio.create_task(self.monitor.poll_feed(feed, fetcher, states[feed.name]))
+                    for feed in claimed
+                }
             pause = BUSY_PAUSE if claimed else IDLE_PAUSE
             if not running:
                 pause = await asyncio.to_thread(self._until_next_due)

@@ -161,10 +161,11 @@ class Monitor:
         At most twice the fetcher's concurrency are under way, so bodies waiting to be parsed
         never pile up in memory."""
         slots = asyncio.Semaphore(2 * fetcher.limits.concurrency)
+        states = await asyncio.to_thread(self.store.feed_states, [feed.name for feed in feeds], utcnow())
 
         async def one(feed: FeedConfig) -> FeedOutcome:
             async with slots:
-                outcome = await self.poll_feed(feed, fetcher)
+                outcome = await self.poll_feed(feed, fetcher, states[feed.name])
             if on_done:
                 on_done(outcome)
             return outcome
@@ -176,10 +177,14 @@ class Monitor:
         names = self.store.claim_due(owner, utcnow(), limit, lease)
         return [self._feeds[name] for name in names if name in self._feeds]
 
-    async def poll_feed(self, feed: FeedConfig, fetcher: Fetcher) -> FeedOutcome:
-        """Fetch, then parse, match and store off the event loop; schedule the next poll."""
+    async def poll_feed(
+        self, feed: FeedConfig, fetcher: Fetcher, state: FeedState | None = None
+    ) -> FeedOutcome:
+        """Fetch, then parse, match and store off the event loop; schedule the next poll.
+        ``state`` is the feed's, if already read with others'."""
         started = time.monotonic()
-        state = await asyncio.to_thread(self.store.feed_state, feed.name, utcnow())
+        if state is None:
+            state = await asyncio.to_thread(self.store.feed_state, feed.name, utcnow())
         try:
             fetched = await fetcher.fetch(state.url, state.validators)
             reading = await self._read(feed, state, fetched)

@@ -159,36 +159,55 @@ class Store:
                 connection.execute(update(feeds).where(feeds.c.name.in_(gone)).values(enabled=False))
 
     def feed_state(self, feed: str, now: datetime) -> FeedState:
+        return self.feed_states([feed], now)[feed]
+
+    def feed_states(self, names: Sequence[str], now: datetime) -> dict[str, FeedState]:
+        """What polling needs to know about each named feed, read in one go per few hundred."""
+        states: dict[str, FeedState] = {}
         with self._tx() as connection:
-            row = connection.execute(
-                select(
-                    feeds.c.id,
-                    func.coalesce(feeds.c.fetch_url, feeds.c.url),
-                    feeds.c.etag,
-                    feeds.c.last_modified,
-                    feeds.c.body_hash,
-                    feeds.c.entry_hashes,
-                    feeds.c.moved_to,
-                    feeds.c.failures,
-                    feeds.c.warning,
-                ).where(feeds.c.name == feed)
-            ).one()
-            rates = self._items_per_day(connection, now, row[0])
-        feed_id, url, etag, last_modified, body_hash, entry_hashes, moved_to, failures, warning = row
-        return FeedState(
-            name=feed,
-            url=url,
-            validators=Validators(etag, last_modified),
-            body_hash=body_hash,
-            fingerprints=frozenset((entry_hashes or "").split()),
-            moved_to=moved_to,
-            failures=failures,
-            warning=warning,
-            items_per_day=rates.get(feed_id),
-        )
+            for chunk in _chunks(names):
+                rows = connection.execute(
+                    select(
+                        feeds.c.id,
+                        feeds.c.name,
+                        func.coalesce(feeds.c.fetch_url, feeds.c.url),
+                        feeds.c.etag,
+                        feeds.c.last_modified,
+                        feeds.c.body_hash,
+                        feeds.c.entry_hashes,
+                        feeds.c.moved_to,
+                        feeds.c.failures,
+                        feeds.c.warning,
+                    ).where(feeds.c.name.in_(chunk))
+                ).all()
+                rates = self._items_per_day(connection, now, [row[0] for row in rows])
+                for (
+                    feed_id,
+                    name,
+                    url,
+                    etag,
+                    modified,
+                    body_hash,
+                    entries,
+                    moved_to,
+                    failures,
+                    warning,
+                ) in rows:
+                    states[name] = FeedState(
+                        name=name,
+                        url=url,
+                        validators=Validators(etag, modified),
+                        body_hash=body_hash,
+                        fingerprints=frozenset((entries or "").split()),
+                        moved_to=moved_to,
+                        failures=failures,
+                        warning=warning,
+                        items_per_day=rates.get(feed_id),
+                    )
+        return states
 
     def _items_per_day(
-        self, connection: Connection, now: datetime, feed_id: int | None = None
+        self, connection: Connection, now: datetime, feed_ids: Sequence[int] | None = None
     ) -> dict[int, float]:
         """Items published per day over the last week, per feed id: counted over the span they
         cover, at least six hours, so a first poll of a busy feed does not read as a quiet week."""
@@ -198,8 +217,8 @@ class Store:
             .where(items.c.published_at >= window, items.c.published_at <= now)
             .group_by(items.c.feed_id)
         )
-        if feed_id is not None:
-            query = query.where(items.c.feed_id == feed_id)
+        if feed_ids is not None:
+            query = query.where(items.c.feed_id.in_(feed_ids))
         rates = {}
         for found_id, count, oldest in connection.execute(query):
             span = max(now - oldest, RATE_MIN_SPAN)
