@@ -89,6 +89,11 @@ class Daemon:
                 {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
             )
             running -= done
+            for task in done - {stopping}:
+                if not task.cancelled() and (error := task.exception()) is not None:
+                    # a feed's own problems are recorded by poll_feed; this is ours (say, the
+                    # database): its lease runs out and it is polled again
+                    event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
         stopping.cancel()
         if running:
             await asyncio.wait(running, timeout=SHUTDOWN_GRACE)

@@ -22,7 +22,7 @@ class ConfigError(MonitorError):
 
 class FeedError(MonitorError):
     """``kind`` names the failure in a word for health reports: timeout, network, http, gone,
-    redirect, too_large (fetching); not_a_feed (parsing)."""
+    redirect, too_large (fetching); not_a_feed, parser_died (parsing)."""
 
     kind = "error"
 

@@ -10,6 +10,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -134,16 +135,19 @@ class Monitor:
         the slowest step of a poll, and threads would share one core."""
         self.config = config
         self.store = store
-        self._parsers = (
-            ProcessPoolExecutor(parse_workers, mp_context=multiprocessing.get_context("forkserver"))
-            if parse_workers > 1
-            else None
-        )
+        self._parse_workers = parse_workers
+        self._parsers = self._parser_pool(parse_workers)
         self.cadence = config.polling.cadence()
         self.matcher = Matcher({w.name: w.queries for w in config.watchlists})
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
         store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in config.feeds], utcnow())
+
+    @staticmethod
+    def _parser_pool(workers: int) -> ProcessPoolExecutor | None:
+        if workers < 2:
+            return None
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
 
     def close(self) -> None:
         if self._parsers:
@@ -221,7 +225,13 @@ class Monitor:
             now=utcnow(),
             seen=state.fingerprints,
         )
-        return await asyncio.get_running_loop().run_in_executor(self._parsers, read)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._parsers, read)
+        except BrokenProcessPool:
+            self._parsers = self._parser_pool(self._parse_workers)  # a fresh pool for the next feeds
+            raise ParseError(
+                fetched.url, "the parser process died reading this feed", kind="parser_died"
+            ) from None
 
     def _absorb(
         self, feed: FeedConfig, state: FeedState, fetched: Fetched, reading: Reading | None

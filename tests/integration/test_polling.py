@@ -265,3 +265,41 @@ def test_feeds_are_parsed_in_worker_processes_when_asked(
         store.close()
 
     assert (summary.ok, summary.new_items, summary.new_hits) == (2, 5, 2)
+
+
+def test_a_parse_worker_that_dies_fails_its_feeds_and_a_fresh_pool_takes_over(
+    feed_server, smtp_server, database_url, write_config
+):
+    import os
+    import signal
+
+    from monitor import config as config_module
+    from monitor.store import Store
+
+    path = write_config(
+        {
+            "N1": feed_server.serve("/n1.xml", N1, etag=None),
+            "Meduza": feed_server.serve("/m.xml", MEDUZA, etag=None),
+        },
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+    )
+    config = config_module.load(path)
+    store = Store(config.storage.url)
+    monitor = Monitor(config, store, parse_workers=2)
+    try:
+        first = poll(monitor)
+        for pid in list(monitor._parsers._processes):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)  # the pool notices its dead workers
+        feed_server.serve("/n1.xml", N1.replace("Vesti", "Vesti 2"), etag=None)
+        feed_server.serve("/m.xml", MEDUZA.replace("Vesti", "Vesti 2"), etag=None)
+        broken = poll(monitor)
+        healed = poll(monitor)
+    finally:
+        monitor.close()
+        store.close()
+
+    assert (first.ok, healed.ok) == (2, 2)
+    assert broken.failed >= 1  # the feeds that met the dead pool; the next ones get a fresh one
+    assert {o.error for o in broken.outcomes if o.error} == {"the parser process died reading this feed"}
