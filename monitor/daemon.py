@@ -186,6 +186,7 @@ class Daemon:
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
             polling.cancel()
+        self.monitor.store.release_leases(self.owner)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         if self.heartbeat:

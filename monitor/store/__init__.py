@@ -251,6 +251,13 @@ class Store:
             ).scalars()
             return sorted(claimed)
 
+    def release_leases(self, owner: str) -> None:
+        """A worker stopping hands back the feeds it claimed and did not poll."""
+        with self._tx() as connection:
+            connection.execute(
+                update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+            )
+
     def next_due(self) -> datetime | None:
         """When the next enabled feed falls due (leases aside)."""
         with self._tx() as connection:

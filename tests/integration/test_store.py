@@ -344,3 +344,14 @@ def test_two_outlets_wording_one_story_differently_is_not_an_edit(database_url):
     [status] = [s for s in store.feed_statuses(NOW) if s.name == "N1"]
     assert status.items == 1
     store.close()
+
+
+def test_a_stopping_worker_hands_back_what_it_claimed(database_url):
+    store = open_store(database_url, ("N1", "Danas"))
+    assert len(store.claim_due("stopping", NOW, limit=10, lease=LEASE)) == 2
+    store.claim_due("other", NOW, limit=10, lease=LEASE)
+
+    store.release_leases("stopping")
+
+    assert sorted(store.claim_due("other", NOW, limit=10, lease=LEASE)) == ["Danas", "N1"]
+    store.close()
