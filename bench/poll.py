@@ -74,7 +74,7 @@ def vary(body: bytes, number: int) -> bytes:
 
     def linked(match: re.Match[bytes]) -> bytes:
         url = match.group(2)
-        return match.group(1) + url + (b"&" if b"?" in url else b"?") + query + match.group(3)
+        return match.group(1) + url + (b"&amp;" if b"?" in url else b"?") + query + match.group(3)
 
     body = _GUID.sub(lambda m: m.group(1) + m.group(2) + mark + m.group(3), body)
     body = _ID.sub(lambda m: m.group(1) + m.group(2) + mark + m.group(3), body)
