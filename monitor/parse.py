@@ -219,18 +219,39 @@ class Reading:
 def read_feed(
     body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime, seen: frozenset[str]
 ) -> Reading:
-    """Parse the body unless its entries are all among ``seen`` (the last body's fingerprints):
-    servers that ignore conditional GET rewrite lastBuildDate on every poll, and feedparser
-    costs some 20 times the pre-scan. Runs in a worker process: arguments and result pickle."""
-    fingerprints = entry_fingerprints(body)
-    if fingerprints is not None and seen and fingerprints <= seen:
+    """The body's new and edited entries, parsed; ``parsed`` None when there are none.
+
+    ``seen`` holds the fingerprints of the last body's entries. Servers that ignore conditional
+    GET rewrite lastBuildDate on every poll, and feedparser costs some 20 times the pre-scan:
+    when every entry is among ``seen``, feedparser is not run, and when some are, it reads a
+    copy of the document without them. Runs in a worker process: arguments and result pickle.
+    """
+    scanned = _scan(body)
+    if scanned is None:
+        return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), None)
+    root, entries = scanned
+    fingerprints = frozenset(entries)
+    if fingerprints <= seen:
         return Reading(None, fingerprints)
+    if fingerprints & seen:
+        for fingerprint, entry in entries.items():
+            if fingerprint in seen and (parent := entry.getparent()) is not None:
+                parent.remove(entry)
+        body = etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
+        media_type = headers.get("content-type", headers.get("Content-Type", "application/xml")).split(";")[0]
+        headers = {"content-type": f"{media_type}; charset=utf-8"}  # what tostring wrote
     return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), fingerprints)
 
 
 def entry_fingerprints(body: bytes) -> frozenset[str] | None:
     """A hash of each entry's XML as written, or None when unsure (not well-formed, or no
     entries found): any edit to an entry changes its hash, a new entry adds one."""
+    scanned = _scan(body)
+    return None if scanned is None else frozenset(scanned[1])
+
+
+def _scan(body: bytes) -> tuple[Any, dict[str, Any]] | None:
+    """The document's root and its entries by fingerprint, or None when unsure."""
     # Entities are not expanded and nothing is fetched: a feed cannot make the pre-scan read
     # files or grow a billion laughs. A parser per call: lxml parsers are not for sharing.
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -240,8 +261,8 @@ def entry_fingerprints(body: bytes) -> frozenset[str] | None:
         return None
     if root is None:
         return None
-    hashes = frozenset(
-        hashlib.blake2b(etree.tostring(entry), digest_size=8).hexdigest()
+    entries = {
+        hashlib.blake2b(etree.tostring(entry), digest_size=8).hexdigest(): entry
         for entry in root.iter("{*}item", "{*}entry")
-    )
-    return hashes or None
+    }
+    return (root, entries) if entries else None

@@ -558,3 +558,31 @@ def test_a_billion_laughs_is_refused_by_the_pre_scan_not_expanded():
     ).encode()
 
     assert entry_fingerprints(bomb) is None
+
+
+def test_only_the_new_entries_of_a_known_feed_are_given_to_feedparser():
+    first = read(channel(FIRST, SECOND))
+    third = '<item><guid isPermaLink="false">c</guid><title>Novo: BIA</title></item>'
+
+    again = read(channel(third, FIRST, SECOND, built="Sun, 22 Nov 2026 08:10:00 GMT"), first.fingerprints)
+
+    assert again.parsed is not None
+    assert [item.id for item in again.parsed.items] == ["c"]
+    assert again.parsed.title == "T"
+    assert again.fingerprints == first.fingerprints | entry_fingerprints(channel(third))
+
+
+def test_a_legacy_encoded_feed_keeps_its_text_when_only_its_new_entries_are_parsed():
+    def cp1251(*items: str) -> bytes:
+        return rss(*items, encoding="windows-1251").encode("cp1251")
+
+    old = '<item><guid isPermaLink="false">r1</guid><title>Погода в Москве</title></item>'
+    new = '<item><guid isPermaLink="false">r2</guid><title>Сербия выслала релоканта</title></item>'
+    headers = {"content-type": "application/rss+xml; charset=windows-1251"}
+    first = read_feed(cp1251(old), headers, feed="f", url=FEED_URL, now=NOW, seen=frozenset())
+
+    again = read_feed(cp1251(new, old), headers, feed="f", url=FEED_URL, now=NOW, seen=first.fingerprints)
+
+    assert again.parsed is not None
+    assert [(item.id, item.title) for item in again.parsed.items] == [("r2", "Сербия выслала релоканта")]
+    assert again.parsed.warnings == ()
