@@ -38,11 +38,15 @@ def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: d
 
 
 class Daemon:
-    def __init__(self, monitor: Monitor, heartbeat: Path | None = None) -> None:
+    def __init__(
+        self, monitor: Monitor, heartbeat: Path | None = None, idle_pause: timedelta = IDLE_PAUSE
+    ) -> None:
+        """``idle_pause``: how long the poll loop may sleep before looking for due feeds again."""
         self.monitor = monitor
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.idle_pause = idle_pause
         self._running: set[asyncio.Task[None]] = set()
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -82,7 +86,7 @@ class Daemon:
                     asyncio.create_task(self.monitor.poll_feed(feed, fetcher, states[feed.name]))
                     for feed in claimed
                 }
-            pause = BUSY_PAUSE if claimed else IDLE_PAUSE
+            pause = BUSY_PAUSE if claimed else self.idle_pause
             if not running:
                 pause = await asyncio.to_thread(self._until_next_due)
             done, _ = await asyncio.wait(
@@ -101,8 +105,8 @@ class Daemon:
     def _until_next_due(self) -> timedelta:
         due = self.monitor.store.next_due()
         if due is None:
-            return IDLE_PAUSE
-        return max(BUSY_PAUSE, min(IDLE_PAUSE, due - utcnow()))
+            return self.idle_pause
+        return max(min(BUSY_PAUSE, self.idle_pause), min(self.idle_pause, due - utcnow()))
 
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())

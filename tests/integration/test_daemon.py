@@ -52,3 +52,41 @@ def test_daemon_started_after_its_last_digest_sends_nothing_early(
 
     assert smtp_server.sink.envelopes == []
     assert [hit.delivered for hit in monitor.store.hits()] == [None]
+
+
+def test_the_poll_loop_polls_a_feed_again_when_the_database_says_it_is_due(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    from sqlalchemy import update
+
+    from monitor.store.schema import feeds
+
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS[:1]))
+    monitor = open_monitor(
+        write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, interval=None)
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(Daemon(monitor, idle_pause=timedelta(seconds=0.2)).run(stop))
+        try:
+            async with asyncio.timeout(20):
+                while feed_server.statuses("/n1.xml") != [200]:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)
+                assert feed_server.statuses("/n1.xml") == [200]  # not due again for minutes
+                feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+                with monitor.store.engine.begin() as connection:
+                    connection.execute(update(feeds).values(next_poll_at=utcnow()))
+                while len(monitor.store.hits()) < 1:
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await running
+
+    asyncio.run(scenario())
+
+    assert feed_server.statuses("/n1.xml") == [200, 200]
+    [status] = monitor.store.feed_statuses(utcnow())
+    assert (status.items, status.health) == (3, "ok")
+    assert status.next_poll > utcnow() + timedelta(minutes=4)
