@@ -115,10 +115,15 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
     headers = {k.lower(): v for k, v in headers.items()}
     content_type = headers.get("content-type")
     utf8, warnings = as_utf8(body, content_type)
-    # feedparser gets UTF-8 that says so; without a Content-Type it would give up on the body
+    # feedparser gets UTF-8 that says so; without a Content-Type it would give up on the body.
+    # Titles and summaries become plain text here, so neither sanitising their HTML nor
+    # resolving the links inside it is of use: a third of feedparser's time, measured on the
+    # corpus. Entry links and ids are resolved either way.
     media_type = (content_type or "application/xml").split(";")[0].strip() or "application/xml"
     headers = {**headers, "content-type": f"{media_type}; charset=utf-8", "content-location": url}
-    parsed = feedparser.parse(utf8, response_headers=headers, sanitize_html=False)
+    parsed = feedparser.parse(
+        utf8, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         raise ParseError(url, _not_a_feed(body, content_type, url, parsed.get("bozo_exception")))
     if parsed.bozo and not isinstance(parsed.bozo_exception, _ENCODING_NOTICES):
