@@ -7,6 +7,7 @@ them, so an item republished with a new guid, or carried by two feeds, is recogn
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Parameters that identify a campaign or a click, never the story.
@@ -19,6 +20,7 @@ _TRACKING = frozenset(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=1 << 16)  # a poll looks a link up, then stores it: parsing it once is enough
 def canonical_link(link: str) -> str | None:
     """The link without what varies between copies of one story; None for no usable link."""
     link = link.strip()
