@@ -160,7 +160,7 @@ def _human(delta: timedelta) -> str:
 )
 @click.pass_obj
 def run(context: Context, heartbeat: Path | None) -> None:
-    """Run the daemon: poll feeds on their intervals, send digests on their schedules."""
+    """Run the daemon: poll each feed when it is due, send digests on their schedules."""
     from monitor.daemon import Daemon
 
     with context.monitor(parallel=True) as monitor:

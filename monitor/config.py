@@ -290,6 +290,7 @@ def append_feed(
     _validate(path, text)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_text(text, encoding="utf-8")
+    partial.chmod(path.stat().st_mode)  # the file keeps its permissions
     os.replace(partial, path)  # atomic: the daemon never reads half a file
     return table
 
