@@ -476,7 +476,7 @@ def _host(url: str) -> str:
 def _health_table(context: Context, as_json: bool) -> None:
     now = utcnow()
     with context.monitor() as monitor:
-        configured = {feed.name for feed in monitor.config.feeds}
+        configured = {feed.name: feed.url for feed in monitor.config.feeds}
         statuses = [status for status in monitor.store.feed_statuses(now) if status.name in configured]
     if as_json:
         for status in statuses:
@@ -490,7 +490,7 @@ def _health_table(context: Context, as_json: bool) -> None:
         "feed",
         "status",
         "last success (UTC)",
-        "last error",
+        "last error / note",
         "failures",
         "items/day",
         "next poll (UTC)",
@@ -500,9 +500,10 @@ def _health_table(context: Context, as_json: bool) -> None:
     )
     styles = {"gone": "red", "failing": "yellow", "disabled": "dim"}
     for status in statuses:
-        error = (
-            f"{status.last_error_kind}: {status.last_error}" if status.last_error else status.warning or ""
-        )
+        notes = [f"{status.last_error_kind}: {status.last_error}" if status.last_error else status.warning]
+        if status.url != configured[status.name]:  # a permanent redirect, adopted
+            notes.append(f"moved to {status.url}; update the config")
+        error = "; ".join(note for note in notes if note)
         table.add_row(
             status.name,
             f"[{styles[status.health]}]{status.health}[/]" if status.health in styles else status.health,
