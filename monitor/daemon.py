@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, WatchlistConfig
+from monitor.errors import MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import event
 from monitor.pipeline import FeedOutcome, Monitor, utcnow
@@ -76,16 +77,21 @@ class Daemon:
         while not stop.is_set():
             claimed: list[FeedConfig] = []
             if len(running) < capacity:
-                claimed = await asyncio.to_thread(
-                    self.monitor.claim_due, self.owner, capacity - len(running), LEASE
-                )
-                states = await asyncio.to_thread(
-                    self.monitor.store.feed_states, [feed.name for feed in claimed], utcnow()
-                )
-                running |= {
-                    asyncio.create_task(self.monitor.poll_feed(feed, fetcher, states[feed.name]))
-                    for feed in claimed
-                }
+                try:
+                    claimed = await asyncio.to_thread(
+                        self.monitor.claim_due, self.owner, capacity - len(running), LEASE
+                    )
+                    states = await asyncio.to_thread(
+                        self.monitor.store.feed_states, [feed.name for feed in claimed], utcnow()
+                    )
+                except MonitorError as exc:  # the database is away: try again, do not stop polling
+                    event(log, "poll.claim_failed", logging.ERROR, error=str(exc))
+                    claimed = []
+                else:
+                    running |= {
+                        asyncio.create_task(self.monitor.poll_feed(feed, fetcher, states[feed.name]))
+                        for feed in claimed
+                    }
             pause = BUSY_PAUSE if claimed else self.idle_pause
             if not running:
                 pause = await asyncio.to_thread(self._until_next_due)
@@ -103,7 +109,10 @@ class Daemon:
             await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
 
     def _until_next_due(self) -> timedelta:
-        due = self.monitor.store.next_due()
+        try:
+            due = self.monitor.store.next_due()
+        except MonitorError:
+            return self.idle_pause
         if due is None:
             return self.idle_pause
         return max(min(BUSY_PAUSE, self.idle_pause), min(self.idle_pause, due - utcnow()))
@@ -149,17 +158,21 @@ class Daemon:
             for watchlist in self.monitor.config.watchlists
             if digest_missed(watchlist, self.monitor.store.digest_due_since(watchlist.name), now)
         ]
-        due = self.monitor.claim_due(self.owner, len(self.monitor.config.feeds), LEASE)
-        summary = await self.monitor.poll(due, fetcher)
-        event(
-            log,
-            "poll.catch_up",
-            feeds=len(due),
-            ok=summary.ok,
-            failed=summary.failed,
-            new_items=summary.new_items,
-            new_hits=summary.new_hits,
-        )
+        try:
+            due = self.monitor.claim_due(self.owner, len(self.monitor.config.feeds), LEASE)
+            summary = await self.monitor.poll(due, fetcher)
+        except MonitorError as exc:  # the loop below tries again
+            event(log, "poll.catch_up_failed", logging.ERROR, error=str(exc))
+        else:
+            event(
+                log,
+                "poll.catch_up",
+                feeds=len(due),
+                ok=summary.ok,
+                failed=summary.failed,
+                new_items=summary.new_items,
+                new_hits=summary.new_hits,
+            )
         for watchlist in missed:
             event(log, "digest.catch_up", watchlist=watchlist.name)
             await self._digest(watchlist)

@@ -90,3 +90,27 @@ def test_the_poll_loop_polls_a_feed_again_when_the_database_says_it_is_due(
     [status] = monitor.store.feed_statuses(utcnow())
     assert (status.items, status.health) == (3, "ok")
     assert status.next_poll > utcnow() + timedelta(minutes=4)
+
+
+def test_the_poll_loop_outlives_a_database_that_is_away_for_a_while(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    from monitor.errors import StorageError
+
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    claim = monitor.claim_due
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 3:  # the start's catch-up and the loop's first two tries
+            raise StorageError("database error: the server closed the connection")
+        return claim(*args, **kwargs)
+
+    monitor.claim_due = flaky
+
+    asyncio.run(run_until(Daemon(monitor, idle_pause=timedelta(seconds=0.1)), lambda: monitor.store.hits()))
+
+    assert feed_server.statuses("/n1.xml") == [200]
+    assert len(monitor.store.hits()) == 1 and len(calls) >= 4
