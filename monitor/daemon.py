@@ -48,6 +48,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.idle_pause = idle_pause
+        self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -121,7 +122,8 @@ class Daemon:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
 
     async def _beat(self) -> None:
-        if self.heartbeat:
+        """A heartbeat only while polling goes on: a daemon that stopped polling is not healthy."""
+        if self.heartbeat and (self._polling is None or not self._polling.done()):
             await asyncio.to_thread(self._write_heartbeat)
 
     def _write_heartbeat(self) -> None:
@@ -196,13 +198,13 @@ class Daemon:
                 config=self.monitor.config.path,
                 worker=self.owner,
             )
-            polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
+            self._polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
             await stop.wait()
             event(log, "daemon.stopping", running_jobs=len(self._running))
             self.scheduler.shutdown(wait=False)
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
-            polling.cancel()
+            self._polling.cancel()
         self.monitor.store.release_leases(self.owner)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -114,3 +114,23 @@ def test_the_poll_loop_outlives_a_database_that_is_away_for_a_while(
 
     assert feed_server.statuses("/n1.xml") == [200]
     assert len(monitor.store.hits()) == 1 and len(calls) >= 4
+
+
+def test_no_heartbeat_once_polling_has_stopped(
+    feed_server, smtp_server, database_url, write_config, open_monitor, tmp_path
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    heartbeat = tmp_path / "heartbeat"
+    daemon = Daemon(monitor, heartbeat)
+
+    async def scenario() -> tuple[bool, bool]:
+        await daemon._beat()
+        alive = heartbeat.exists()
+        heartbeat.unlink()
+        daemon._polling = asyncio.create_task(asyncio.sleep(0))
+        await daemon._polling  # polling ended (it only ends on a crash or at stop)
+        await daemon._beat()
+        return alive, heartbeat.exists()
+
+    assert asyncio.run(scenario()) == (True, False)
