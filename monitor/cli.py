@@ -266,6 +266,7 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
         "id": hit.id,
         "watchlist": hit.watchlist,
         "feed": hit.item.feed,
+        "also_in": list(hit.also_in),
         "title": hit.item.title,
         "url": hit.item.link,
         "published": _iso(hit.item.published),

@@ -64,6 +64,7 @@ class Hit:
     matches: tuple[Match, ...]
     created: datetime
     delivered: datetime | None
+    also_in: tuple[str, ...] = ()  # the other feeds that carried the story, first seen first
 
     @property
     def matched_terms(self) -> list[str]:

@@ -38,6 +38,7 @@ class Entry:
     when: str
     snippet: tuple[Segment, ...]
     queries: tuple[str, ...]
+    also_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ def _entry(hit: Hit, timezone: ZoneInfo) -> Entry:
         when=local.strftime("%a %d %b %Y, %H:%M %Z"),
         snippet=body,
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
+        also_in=hit.also_in,
     )
 
 

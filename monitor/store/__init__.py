@@ -585,6 +585,7 @@ class Store:
                 hits.c.matches,
                 hits.c.created_at,
                 hits.c.delivered_at,
+                items.c.id,
                 feeds.c.name,
                 items.c.guid,
                 items.c.title,
@@ -599,6 +600,7 @@ class Store:
         )
         with self._tx() as connection:
             rows = connection.execute(query).all()
+            carried = self._carried_by(connection, list({row[5] for row in rows}))
         return [
             Hit(
                 id=hit_id,
@@ -607,6 +609,7 @@ class Store:
                 matches=tuple(_match_from_json(match) for match in found),
                 created=created,
                 delivered=delivered,
+                also_in=tuple(name for name in carried.get(item_id, ()) if name != feed_name),
             )
             for (
                 hit_id,
@@ -614,6 +617,7 @@ class Store:
                 found,
                 created,
                 delivered,
+                item_id,
                 feed_name,
                 guid,
                 title,
@@ -622,6 +626,22 @@ class Store:
                 published,
             ) in rows
         ]
+
+    def _carried_by(self, connection: Connection, item_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The feeds that carried each item, first seen first, each once."""
+        carried: dict[int, list[str]] = {}
+        for chunk in _chunks(item_ids):
+            rows = connection.execute(
+                select(sightings.c.item_id, feeds.c.name)
+                .join(feeds, feeds.c.id == sightings.c.feed_id)
+                .where(sightings.c.item_id.in_(chunk))
+                .order_by(sightings.c.first_seen_at, sightings.c.id)
+            )
+            for item_id, name in rows:
+                names = carried.setdefault(item_id, [])
+                if name not in names:
+                    names.append(name)
+        return carried
 
     # digests
 

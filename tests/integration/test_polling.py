@@ -225,6 +225,7 @@ def test_a_story_in_two_feeds_is_one_hit_and_an_edit_that_now_matches_makes_one(
     assert (again.new_items, again.new_hits, sum(o.edited for o in again.outcomes)) == (0, 0, 0)
     [hit] = monitor.store.hits()
     assert hit.item.summary == "BIA je pozvala relokante na razgovor."
+    assert len(hit.also_in) == 1 and {hit.item.feed, *hit.also_in} == {"N1", "Copy"}
 
 
 def test_a_rebuilt_body_with_no_new_entry_is_not_parsed_but_an_edit_is(

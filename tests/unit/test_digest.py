@@ -503,3 +503,16 @@ def test_spans_that_no_longer_fit_an_edited_item_are_not_marked():
     )
 
     assert MARK.findall(render([edited]).html) == []
+
+
+def test_the_other_outlets_that_carried_a_story_are_named_once_escaped():
+    story = hit(1, "BIA saopštila")
+    carried = Hit(
+        story.id, story.watchlist, story.item, story.matches, story.created, None, ("Danas", "<RFE/RL>")
+    )
+
+    digest = render([carried])
+
+    assert "  also in: Danas, <RFE/RL>\n" in digest.text
+    assert "also in: Danas, &lt;RFE/RL&gt;" in digest.html
+    assert "also in" not in render([story]).text
