@@ -490,14 +490,14 @@ def _health_table(context: Context, as_json: bool) -> None:
     table = Table(
         "feed",
         "status",
-        "last success (UTC)",
-        "last error / note",
-        "failures",
-        "items/day",
-        "next poll (UTC)",
+        "last ok",
+        "problem",
+        "fails",
+        "per day",
+        "next poll",
         "items",
         "hits",
-        title=f"{len(statuses)} feeds, worst first",
+        title=f"{len(statuses)} feeds, worst first (times UTC)",
     )
     styles = {"gone": "red", "failing": "yellow", "disabled": "dim"}
     for status in statuses:
