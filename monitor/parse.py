@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import contextlib
 import hashlib
 import html
 import re
@@ -242,9 +243,13 @@ def read_feed(
         for fingerprint, entry in entries.items():
             if fingerprint in seen and (parent := entry.getparent()) is not None:
                 parent.remove(entry)
-        body = etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
+        reduced = etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
         media_type = headers.get("content-type", headers.get("Content-Type", "application/xml")).split(";")[0]
-        headers = {"content-type": f"{media_type}; charset=utf-8"}  # what tostring wrote
+        with contextlib.suppress(ParseError):  # then the whole body: a copy must never fail a feed
+            parsed = parse_feed(
+                reduced, {"content-type": f"{media_type}; charset=utf-8"}, feed=feed, url=url, now=now
+            )
+            return Reading(parsed, fingerprints)
     return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), fingerprints)
 
 

@@ -586,3 +586,22 @@ def test_a_legacy_encoded_feed_keeps_its_text_when_only_its_new_entries_are_pars
     assert again.parsed is not None
     assert [(item.id, item.title) for item in again.parsed.items] == [("r2", "Сербия выслала релоканта")]
     assert again.parsed.warnings == ()
+
+
+def test_if_feedparser_refused_the_copy_without_known_entries_the_whole_body_is_read(monkeypatch):
+    import monitor.parse
+
+    real = monitor.parse.parse_feed
+
+    def refuse_copies(body, *args, **kwargs):
+        if body.startswith(b"<?xml version='1.0' encoding='utf-8'?>"):  # how lxml writes the copy
+            raise ParseError(FEED_URL, "not a readable feed")
+        return real(body, *args, **kwargs)
+
+    first = read(channel(FIRST))
+    monkeypatch.setattr(monitor.parse, "parse_feed", refuse_copies)
+
+    again = read(channel(SECOND, FIRST), first.fingerprints)
+
+    assert again.parsed is not None
+    assert [item.id for item in again.parsed.items] == ["b", "a"]
