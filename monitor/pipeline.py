@@ -191,8 +191,9 @@ class Monitor:
             state = await asyncio.to_thread(self.store.feed_state, feed.name, utcnow())
         try:
             fetched = await fetcher.fetch(state.url, state.validators)
-            reading = await self._read(feed, state, fetched)
-            outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, reading)
+            body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
+            reading = await self._read(feed, state, fetched, body_hash)
+            outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, body_hash, reading)
         except FeedError as exc:
             return await asyncio.to_thread(self._fail, feed, state, exc, started)
         event(
@@ -210,11 +211,13 @@ class Monitor:
         )
         return outcome
 
-    async def _read(self, feed: FeedConfig, state: FeedState, fetched: Fetched) -> Reading | None:
+    async def _read(
+        self, feed: FeedConfig, state: FeedState, fetched: Fetched, body_hash: str | None
+    ) -> Reading | None:
         """The body parsed in a worker, unless it is the last body again (None) or all its
         entries were in the last body (``Reading.parsed`` None): servers that ignore conditional
         GET but rewrite lastBuildDate."""
-        if fetched.body is None or _body_hash(fetched.body) == state.body_hash:
+        if fetched.body is None or body_hash == state.body_hash:
             return None
         read = functools.partial(
             read_feed,
@@ -234,7 +237,12 @@ class Monitor:
             ) from None
 
     def _absorb(
-        self, feed: FeedConfig, state: FeedState, fetched: Fetched, reading: Reading | None
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        fetched: Fetched,
+        body_hash: str | None,
+        reading: Reading | None,
     ) -> FeedOutcome:
         """A read body into stored items and hits; only entries that are new, edited, or new to
         this feed are matched."""
@@ -262,7 +270,7 @@ class Monitor:
         record = PollRecord(
             validators=fetched.validators,
             next_poll=now + delay,
-            body_hash=state.body_hash if fetched.body is None else _body_hash(fetched.body),
+            body_hash=body_hash,
             fingerprints=reading.fingerprints if reading else state.fingerprints,
             moved_to=None if adopt else fetched.moved_to,
             adopt_url=adopt,
