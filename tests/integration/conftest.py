@@ -113,16 +113,19 @@ timezone = "Europe/Belgrade"
 
 
 @pytest.fixture
-def open_monitor() -> Callable[[Path], Monitor]:
-    """Load a config file and open its store, as the CLI does; closed at teardown."""
-    stores: list[Store] = []
+def open_monitor() -> Callable[..., Monitor]:
+    """Load a config file and open its store, as the CLI does (``parse_workers`` as Monitor
+    takes it); monitor and store closed at teardown."""
+    opened: list[tuple[Monitor, Store]] = []
 
-    def open_(path: Path) -> Monitor:
+    def open_(path: Path, parse_workers: int = 0) -> Monitor:
         config: Config = config_module.load(path)
         store = Store(config.storage.url)
-        stores.append(store)
-        return Monitor(config, store)
+        monitor = Monitor(config, store, parse_workers)
+        opened.append((monitor, store))
+        return monitor
 
     yield open_  # type: ignore[misc]
-    for store in stores:
+    for monitor, store in opened:
+        monitor.close()
         store.close()

@@ -246,36 +246,24 @@ def test_a_rebuilt_body_with_no_new_entry_is_not_parsed_but_an_edit_is(
 
 
 def test_feeds_are_parsed_in_worker_processes_when_asked(
-    feed_server, smtp_server, database_url, write_config, open_monitor, tmp_path
+    feed_server, smtp_server, database_url, write_config, open_monitor
 ):
-    from monitor import config as config_module
-    from monitor.store import Store
-
     path = write_config(
         {"N1": feed_server.serve("/n1.xml", N1), "Meduza": feed_server.serve("/meduza.xml", MEDUZA)},
         database_url=database_url,
         smtp_port=smtp_server.port,
     )
-    config = config_module.load(path)
-    store = Store(config.storage.url)
-    monitor = Monitor(config, store, parse_workers=2)
-    try:
-        summary = poll(monitor)
-    finally:
-        monitor.close()
-        store.close()
+
+    summary = poll(open_monitor(path, parse_workers=2))
 
     assert (summary.ok, summary.new_items, summary.new_hits) == (2, 5, 2)
 
 
 def test_a_parse_worker_that_dies_fails_its_feeds_and_a_fresh_pool_takes_over(
-    feed_server, smtp_server, database_url, write_config
+    feed_server, smtp_server, database_url, write_config, open_monitor
 ):
     import os
     import signal
-
-    from monitor import config as config_module
-    from monitor.store import Store
 
     path = write_config(
         {
@@ -285,21 +273,16 @@ def test_a_parse_worker_that_dies_fails_its_feeds_and_a_fresh_pool_takes_over(
         database_url=database_url,
         smtp_port=smtp_server.port,
     )
-    config = config_module.load(path)
-    store = Store(config.storage.url)
-    monitor = Monitor(config, store, parse_workers=2)
-    try:
-        first = poll(monitor)
-        for pid in list(monitor._parsers._processes):
-            os.kill(pid, signal.SIGKILL)
-        time.sleep(0.5)  # the pool notices its dead workers
-        feed_server.serve("/n1.xml", N1.replace("Vesti", "Vesti 2"), etag=None)
-        feed_server.serve("/m.xml", MEDUZA.replace("Vesti", "Vesti 2"), etag=None)
-        broken = poll(monitor)
-        healed = poll(monitor)
-    finally:
-        monitor.close()
-        store.close()
+    monitor = open_monitor(path, parse_workers=2)
+
+    first = poll(monitor)
+    for pid in list(monitor._parsers._processes):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)  # the pool notices its dead workers
+    feed_server.serve("/n1.xml", N1.replace("Vesti", "Vesti 2"), etag=None)
+    feed_server.serve("/m.xml", MEDUZA.replace("Vesti", "Vesti 2"), etag=None)
+    broken = poll(monitor)
+    healed = poll(monitor)
 
     assert (first.ok, healed.ok) == (2, 2)
     assert broken.failed >= 1  # the feeds that met the dead pool; the next ones get a fresh one

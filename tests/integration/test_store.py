@@ -28,6 +28,19 @@ def open_store(url: str, feeds: tuple[str, ...] = ("N1",)) -> Store:
     return store
 
 
+def database_at(database_url: str, revision: str, *statements: str) -> None:
+    """A database migrated to ``revision`` only, holding what ``statements`` insert (``:now`` is NOW)."""
+    engine = create_engine(engine_url(database_url))
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        for statement in statements:
+            connection.execute(text(statement), {"now": NOW.replace(tzinfo=None)})
+    engine.dispose()
+
+
 def record(next_poll: datetime = NOW + timedelta(minutes=15), **fields) -> PollRecord:
     return PollRecord(validators=fields.pop("validators", Validators()), next_poll=next_poll, **fields)
 
@@ -54,28 +67,19 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
 
 def test_upgrading_a_0001_database_keeps_its_data_and_counts_its_last_error(database_url):
-    engine = create_engine(engine_url(database_url))
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-        connection.execute(
-            text(
-                "INSERT INTO feeds (id, name, url, etag, last_error, last_error_at, created_at) VALUES "
-                "(1, 'N1', 'https://n1.example/feed/', '\"e1\"', NULL, NULL, :now), "
-                "(2, 'Danas', 'https://danas.example/feed/', NULL, 'HTTP 500', :now, :now)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO items (feed_id, guid, title, summary, link, published_at, first_seen_at) "
-                "VALUES (1, 'n1-1', 'BIA', '', 'https://n1.example/1/', :now, :now)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
-    engine.dispose()
+    database_at(
+        database_url,
+        "0001",
+        (
+            "INSERT INTO feeds (id, name, url, etag, last_error, last_error_at, created_at) VALUES "
+            "(1, 'N1', 'https://n1.example/feed/', '\"e1\"', NULL, NULL, :now), "
+            "(2, 'Danas', 'https://danas.example/feed/', NULL, 'HTTP 500', :now, :now)"
+        ),
+        (
+            "INSERT INTO items (feed_id, guid, title, summary, link, published_at, first_seen_at) "
+            "VALUES (1, 'n1-1', 'BIA', '', 'https://n1.example/1/', :now, :now)"
+        ),
+    )
 
     store = open_store(database_url, ("N1", "Danas"))
 
@@ -294,29 +298,20 @@ def test_an_edited_story_is_updated_and_hits_only_when_it_newly_matches(database
 
 
 def test_upgrading_to_0003_keeps_both_copies_of_a_story_stored_twice(database_url):
-    engine = create_engine(engine_url(database_url))
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-        connection.execute(
-            text(
-                "INSERT INTO feeds (id, name, url, created_at) VALUES "
-                "(1, 'N1', 'https://n1.example/feed/', :now), "
-                "(2, 'Danas', 'https://danas.example/feed/', :now)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
-        connection.execute(
-            text(
-                "INSERT INTO items (feed_id, guid, title, summary, link, published_at, first_seen_at) VALUES "
-                "(1, 'a', 'BIA', '', 'https://n1info.rs/x/?utm_medium=rss', :now, :now), "
-                "(2, 'b', 'BIA', '', 'https://n1info.rs/x', :now, :now)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
-    engine.dispose()
+    database_at(
+        database_url,
+        "0002",
+        (
+            "INSERT INTO feeds (id, name, url, created_at) VALUES "
+            "(1, 'N1', 'https://n1.example/feed/', :now), "
+            "(2, 'Danas', 'https://danas.example/feed/', :now)"
+        ),
+        (
+            "INSERT INTO items (feed_id, guid, title, summary, link, published_at, first_seen_at) VALUES "
+            "(1, 'a', 'BIA', '', 'https://n1info.rs/x/?utm_medium=rss', :now, :now), "
+            "(2, 'b', 'BIA', '', 'https://n1info.rs/x', :now, :now)"
+        ),
+    )
 
     store = open_store(database_url, ("N1", "Danas"))
 
