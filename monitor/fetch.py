@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -61,33 +61,29 @@ class Limits:
 
 
 @dataclass
-class _HostSlots:
-    """A semaphore per host, made on first use."""
+class _Host:
+    """One host's slots and its own client, while any fetch for the host is pending.
 
-    size: int
-    slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    A client per host, because httpcore's pool rescans every connection it holds whenever a
+    request starts or ends: one shared pool of 32 connections cost twice the CPU per request
+    of pools of two (measured: 2.2 against 1.1 ms). Closing it once the host has nothing
+    pending bounds the open sockets by the fetches in progress, and loses little: httpx
+    drops idle connections after 5 s anyway.
+    """
 
-    def __call__(self, url: str) -> asyncio.Semaphore:
-        host = httpx.URL(url).host.lower()
-        if host not in self.slots:
-            self.slots[host] = asyncio.Semaphore(self.size)
-        return self.slots[host]
+    slots: asyncio.Semaphore
+    client: httpx.AsyncClient
+    pending: int = 0
 
 
 class Fetcher:
-    """An async context manager owning the one ``httpx.AsyncClient`` of a run."""
+    """An async context manager owning the HTTP clients of a run, one per host in use."""
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits = limits or Limits()
-        self._slots = asyncio.Semaphore(limits.concurrency)
-        self._host_slots = _HostSlots(limits.per_host)
-        self._client = httpx.AsyncClient(
-            http2=True,
-            follow_redirects=False,  # followed here, to tell permanent moves from loops
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
-            timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
-            limits=httpx.Limits(max_connections=limits.concurrency),
-        )
+        self.limits = limits or Limits()
+        self._slots = asyncio.Semaphore(self.limits.concurrency)
+        self._hosts: dict[str, _Host] = {}
+        self._tls = httpx.create_ssl_context()  # loading the CA bundle takes ~50 ms: once per run
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -95,7 +91,9 @@ class Fetcher:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._client.aclose()
+        hosts, self._hosts = list(self._hosts.values()), {}
+        for host in hosts:
+            await host.client.aclose()
 
     async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
         """GET ``url`` conditionally; raises FetchError for anything but 2xx or 304.
@@ -109,24 +107,52 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        async with self._host_slots(url), self._slots:
-            try:
-                async with asyncio.timeout(self.limits.deadline):
-                    return await self._follow(url, headers, validators)
-            except TimeoutError:
-                raise FetchError(
-                    url, f"no complete answer within {self.limits.deadline:g} s", kind="timeout"
-                ) from None
-            except httpx.TimeoutException as exc:
-                raise FetchError(url, f"{type(exc).__name__}: {exc or 'timed out'}", kind="timeout") from exc
-            except httpx.HTTPError as exc:
-                raise FetchError(url, f"{type(exc).__name__}: {exc or 'no details'}", kind="network") from exc
+        name = httpx.URL(url).host.lower()
+        host = self._hosts.get(name) or self._hosts.setdefault(name, self._new_host())
+        host.pending += 1
+        try:
+            async with host.slots, self._slots:
+                return await self._fetch(host.client, url, headers, validators)
+        finally:
+            host.pending -= 1
+            if not host.pending and self._hosts.get(name) is host:
+                del self._hosts[name]
+                await host.client.aclose()
 
-    async def _follow(self, url: str, headers: dict[str, str], previous: Validators) -> Fetched:
+    def _new_host(self) -> _Host:
+        limits = self.limits
+        client = httpx.AsyncClient(
+            http2=True,
+            verify=self._tls,
+            follow_redirects=False,  # followed here, to tell permanent moves from loops
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
+            limits=httpx.Limits(max_connections=limits.per_host, max_keepalive_connections=limits.per_host),
+        )
+        return _Host(asyncio.Semaphore(limits.per_host), client)
+
+    async def _fetch(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], validators: Validators
+    ) -> Fetched:
+        try:
+            async with asyncio.timeout(self.limits.deadline):
+                return await self._follow(client, url, headers, validators)
+        except TimeoutError:
+            raise FetchError(
+                url, f"no complete answer within {self.limits.deadline:g} s", kind="timeout"
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise FetchError(url, f"{type(exc).__name__}: {exc or 'timed out'}", kind="timeout") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(url, f"{type(exc).__name__}: {exc or 'no details'}", kind="network") from exc
+
+    async def _follow(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], previous: Validators
+    ) -> Fetched:
         visited = [url]
         permanent = True
         while True:
-            async with self._client.stream("GET", visited[-1], headers=headers) as response:
+            async with client.stream("GET", visited[-1], headers=headers) as response:
                 if response.has_redirect_location:
                     target = str(response.url.join(response.headers["location"]))
                     permanent = permanent and response.status_code in _PERMANENT
@@ -150,6 +176,7 @@ class Fetcher:
         headers = dict(response.headers)
         max_age = _max_age(response.headers.get("cache-control"))
         if response.status_code == 304:
+            await response.aread()  # reaches the end of the message, so the connection is kept
             renewed = Validators(
                 response.headers.get("etag") or previous.etag,
                 response.headers.get("last-modified") or previous.last_modified,

@@ -64,7 +64,9 @@ class FeedServer:
     """A threaded HTTP server serving feed documents; honours If-None-Match; logs every request.
 
     ``max_in_flight`` is the most requests it was answering at once, and ``max_in_flight_by_host``
-    the same per Host header; a request counts from its arrival until its answer starts.
+    the same per Host header; a request counts from its arrival until its answer starts. It
+    keeps connections alive (HTTP/1.1): ``connections`` counts those opened, ``open_connections``
+    those a client has not closed yet.
     """
 
     routes: dict[str, Route] = field(default_factory=dict)
@@ -73,6 +75,8 @@ class FeedServer:
     port: int = 0
     max_in_flight: int = 0
     max_in_flight_by_host: dict[str, int] = field(default_factory=dict)
+    connections: int = 0
+    open_connections: int = 0
     _in_flight: Counter[str] = field(default_factory=Counter, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -101,15 +105,25 @@ class FeedServer:
         with self._lock:
             self._in_flight[host] -= 1
 
+    def connection(self, change: int) -> None:
+        with self._lock:
+            self.connections += max(change, 0)
+            self.open_connections += change
+
 
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
         def handle(self) -> None:
             """A client that hangs up mid-answer is what some tests do on purpose: not an error."""
+            server.connection(+1)
             try:
                 super().handle()
             except ConnectionError:  # BrokenPipeError, ConnectionResetError
                 self.close_connection = True
+            finally:
+                server.connection(-1)
 
         def do_GET(self) -> None:
             host = self.headers.get("Host", "")

@@ -346,6 +346,37 @@ def test_global_limit_holds_across_one_host(feed_server):
     assert feed_server.max_in_flight == 3
 
 
+def test_connections_are_reused_for_a_hosts_fetches_304_answers_included(feed_server):
+    urls = [feed_server.serve(f"/feed/{n}", N1_FEED) for n in range(8)]
+
+    async def run() -> tuple[list[int], int]:
+        async with Fetcher(Limits(per_host=2, deadline=5)) as fetcher:
+            first = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+            again = await asyncio.gather(
+                *(fetcher.fetch(url, each.validators) for url, each in zip(urls, first, strict=True))
+            )
+        return [each.status for each in again], feed_server.connections
+
+    statuses, connections = asyncio.run(run())
+
+    assert statuses == [304] * 8
+    assert connections <= 4  # two per round: a 304 left unread used to cost its connection
+
+
+def test_no_connection_stays_open_once_a_hosts_fetches_are_done(feed_server):
+    urls = [feed_server.serve(f"/feed/{n}", N1_FEED) for n in range(4)]
+
+    async def run() -> int:
+        async with Fetcher(Limits(per_host=2, deadline=5)) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+            deadline = time.monotonic() + SLACK
+            while feed_server.open_connections and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            return feed_server.open_connections
+
+    assert asyncio.run(run()) == 0
+
+
 # --- through parse.py -------------------------------------------------------------------------
 
 FONTANKA_CP1251 = """<?xml version="1.0"?>
