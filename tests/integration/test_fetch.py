@@ -322,14 +322,19 @@ def test_one_host_never_gets_more_than_per_host_requests_at_once(feed_server):
     assert feed_server.max_in_flight == 2
 
 
-def test_per_host_limit_leaves_other_hosts_free(feed_server):
+def loopback_names(feed_server) -> list[str]:
+    """Two names for the test server: two hosts, as far as a client can tell."""
     addresses = {
         info[4][0] for info in socket.getaddrinfo("localhost", feed_server.port, 0, socket.SOCK_STREAM)
     }
     if addresses != {"127.0.0.1"}:
         pytest.skip(f"localhost resolves to {sorted(addresses)}, not only 127.0.0.1")
+    return ["127.0.0.1", "localhost"]
+
+
+def test_per_host_limit_leaves_other_hosts_free(feed_server):
     feed_server.serve("/slow.xml", N1_FEED, delay=0.3)
-    hosts = ["127.0.0.1", "localhost"]
+    hosts = loopback_names(feed_server)
 
     fetch_all([feed_server.url("/slow.xml", host) for host in hosts] * 3, Limits(per_host=2, deadline=5))
 
@@ -363,18 +368,35 @@ def test_connections_are_reused_for_a_hosts_fetches_304_answers_included(feed_se
     assert connections <= 4  # two per round: a 304 left unread used to cost its connection
 
 
-def test_no_connection_stays_open_once_a_hosts_fetches_are_done(feed_server):
-    urls = [feed_server.serve(f"/feed/{n}", N1_FEED) for n in range(4)]
+def test_a_hosts_connection_outlives_its_fetch_by_the_keep_alive_time(feed_server):
+    url = feed_server.serve("/feed/", N1_FEED)
+
+    async def run() -> list[int]:
+        opened = []
+        async with Fetcher(Limits(keep_alive=0.3)) as fetcher:
+            for pause in (0, 0, 0.5, 0):
+                await asyncio.sleep(pause)
+                await fetcher.fetch(url)
+                opened.append(feed_server.connections)
+        return opened
+
+    assert asyncio.run(run()) == [1, 1, 2, 2]
+
+
+def test_idle_hosts_past_the_limit_are_closed_oldest_first(feed_server):
+    feed_server.serve("/feed/", N1_FEED)
+    urls = [feed_server.url("/feed/", host) for host in loopback_names(feed_server)]
 
     async def run() -> int:
-        async with Fetcher(Limits(per_host=2, deadline=5)) as fetcher:
-            await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+        async with Fetcher(Limits(idle_hosts=1)) as fetcher:
+            for url in urls:
+                await fetcher.fetch(url)
             deadline = time.monotonic() + SLACK
-            while feed_server.open_connections and time.monotonic() < deadline:
+            while feed_server.open_connections > 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
             return feed_server.open_connections
 
-    assert asyncio.run(run()) == 0
+    assert asyncio.run(run()) == 1
 
 
 # --- through parse.py -------------------------------------------------------------------------
