@@ -14,6 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from monitor.batch import GroupCommit
 from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, Problem, render_digest
@@ -141,6 +142,7 @@ class Monitor:
         self.matcher = Matcher({w.name: w.queries for w in config.watchlists})
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
+        self._quiet_polls = GroupCommit(store.save_quiet_polls)
         store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in config.feeds], utcnow())
 
     @staticmethod
@@ -193,7 +195,10 @@ class Monitor:
             fetched = await fetcher.fetch(state.url, state.validators)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
             reading = await self._read(feed, state, fetched, body_hash)
-            outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, body_hash, reading)
+            if reading is None or reading.parsed is None:
+                outcome = await self._unchanged(feed, state, fetched, body_hash, reading)
+            else:
+                outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, body_hash, reading)
         except FeedError as exc:
             return await asyncio.to_thread(self._fail, feed, state, exc, started)
         event(
@@ -236,7 +241,7 @@ class Monitor:
                 fetched.url, "the parser process died reading this feed", kind="parser_died"
             ) from None
 
-    def _absorb(
+    async def _unchanged(
         self,
         feed: FeedConfig,
         state: FeedState,
@@ -244,30 +249,58 @@ class Monitor:
         body_hash: str | None,
         reading: Reading | None,
     ) -> FeedOutcome:
-        """A read body into stored items and hits; only entries that are new, edited, or new to
+        """A poll that brought nothing new: its feed's row is written with others' (GroupCommit)."""
+        now = utcnow()
+        record = self._record(feed, state, fetched, body_hash, reading, state.warning, now)
+        await self._quiet_polls.add((feed.name, record, now))
+        self._log_move(feed, state, record)
+        return FeedOutcome(feed.name, 0, 0, edited=0, unchanged=True)
+
+    def _absorb(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        fetched: Fetched,
+        body_hash: str | None,
+        reading: Reading,
+    ) -> FeedOutcome:
+        """A parsed body into stored items and hits; only entries that are new, edited, or new to
         this feed are matched."""
         now = utcnow()
-        entries: list[Item] = []
-        known: dict[str, Known] = {}
-        warning = state.warning
-        parsed = reading.parsed if reading else None
-        if parsed is not None:
-            warning = "; ".join(parsed.warnings) or None
-            known = self.store.lookup(feed.name, parsed.items)
-            entries = [
-                entry
-                for entry in {entry.id: entry for entry in parsed.items}.values()
-                if _worth_saving(entry, known.get(entry.id))
-            ]
+        parsed = reading.parsed
+        assert parsed is not None  # unparsed bodies are _unchanged
+        known = self.store.lookup(feed.name, parsed.items)
+        entries = [
+            entry
+            for entry in {entry.id: entry for entry in parsed.items}.values()
+            if _worth_saving(entry, known.get(entry.id))
+        ]
         watchers = self._watchers[feed.name]
         matches = {
             entry.id: found
             for entry in entries
             if (found := self.matcher.match(entry.title, entry.summary, feed.language, watchers))
         }
+        warning = "; ".join(parsed.warnings) or None
+        record = self._record(feed, state, fetched, body_hash, reading, warning, now)
+        saved = self.store.save_poll(feed.name, record, entries, known, matches, now)
+        self._log_move(feed, state, record)
+        return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited, unchanged=False)
+
+    def _record(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        fetched: Fetched,
+        body_hash: str | None,
+        reading: Reading | None,
+        warning: str | None,
+        now: datetime,
+    ) -> PollRecord:
+        """What the poll changes in the feed's row; a permanent move seen twice is adopted."""
         adopt = fetched.moved_to if fetched.moved_to and fetched.moved_to == state.moved_to else None
         delay = next_delay(self.cadence, feed.interval, state.items_per_day, Outcome(max_age=fetched.max_age))
-        record = PollRecord(
+        return PollRecord(
             validators=fetched.validators,
             next_poll=now + delay,
             body_hash=body_hash,
@@ -276,10 +309,11 @@ class Monitor:
             adopt_url=adopt,
             warning=warning,
         )
-        saved = self.store.save_poll(feed.name, record, entries, known, matches, now)
-        if adopt:
-            event(log, "feed.moved", feed=feed.name, url=adopt, was=state.url)
-        return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited, unchanged=parsed is None)
+
+    @staticmethod
+    def _log_move(feed: FeedConfig, state: FeedState, record: PollRecord) -> None:
+        if record.adopt_url:
+            event(log, "feed.moved", feed=feed.name, url=record.adopt_url, was=state.url)
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
         """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""

@@ -117,7 +117,7 @@ _POLL_COLUMNS = (
 )
 _POLLED = (
     update(feeds)
-    .where(feeds.c.id == bindparam("feed_id"))
+    .where(feeds.c.name == bindparam("feed_name"))
     .values(
         last_error=None,
         last_error_kind=None,
@@ -374,8 +374,10 @@ class Store:
         """
         edited = 0
         with self._tx() as connection:
+            self._update_feeds(connection, [(feed, record, now)])
+            if not entries:
+                return Saved(0, 0, 0)
             feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
-            self._update_feed(connection, feed_id, record, now)
             inserted = self._insert_items(connection, feed_id, [e for e in entries if e.id not in known], now)
             targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
             for entry in entries:
@@ -405,23 +407,37 @@ class Store:
             new_hits = self._save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 
-    def _update_feed(self, connection: Connection, feed_id: int, record: PollRecord, now: datetime) -> None:
-        fingerprints = " ".join(sorted(record.fingerprints)) if record.fingerprints else None
-        values = (
-            record.validators.etag,
-            record.validators.last_modified,
-            record.body_hash,
-            fingerprints,
-            record.moved_to,
-            record.warning,
-            now,
-            record.next_poll,
-        )
-        params = {"feed_id": feed_id} | {
-            f"new_{name}": value for name, value in zip(_POLL_COLUMNS, values, strict=True)
-        }
-        statement = _POLLED.values(fetch_url=record.adopt_url) if record.adopt_url else _POLLED
-        connection.execute(statement, params)
+    def save_quiet_polls(self, polls: Sequence[tuple[str, PollRecord, datetime]]) -> None:
+        """Record many successful polls that brought no entries (feed, record, when), in one
+        transaction."""
+        with self._tx() as connection:
+            self._update_feeds(connection, polls)
+
+    @staticmethod
+    def _update_feeds(connection: Connection, polls: Sequence[tuple[str, PollRecord, datetime]]) -> None:
+        """One executemany for the feeds that stay where they are; one UPDATE each for a move."""
+        staying = []
+        for feed, record, now in polls:
+            fingerprints = " ".join(sorted(record.fingerprints)) if record.fingerprints else None
+            values = (
+                record.validators.etag,
+                record.validators.last_modified,
+                record.body_hash,
+                fingerprints,
+                record.moved_to,
+                record.warning,
+                now,
+                record.next_poll,
+            )
+            params = {"feed_name": feed} | {
+                f"new_{name}": value for name, value in zip(_POLL_COLUMNS, values, strict=True)
+            }
+            if record.adopt_url:
+                connection.execute(_POLLED.values(fetch_url=record.adopt_url), params)
+            else:
+                staying.append(params)
+        if staying:
+            connection.execute(_POLLED, staying)
 
     def _insert_items(
         self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime

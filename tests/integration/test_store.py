@@ -208,6 +208,39 @@ def test_an_adopted_permanent_move_is_what_the_feed_fetches_from(database_url):
     store.close()
 
 
+def test_quiet_polls_saved_together_each_update_their_own_feed(database_url):
+    store = open_store(database_url, ("N1", "Danas", "RFE"))
+    claimed = store.claim_due("w", NOW, limit=10, lease=LEASE)
+    store.record_failure("Danas", "http", "HTTP 500", NOW, NOW)
+    later = NOW + timedelta(minutes=1)
+
+    store.save_quiet_polls(
+        [
+            (
+                "N1",
+                record(validators=Validators('"n1"', None), body_hash="h1", fingerprints=frozenset({"a"})),
+                NOW,
+            ),
+            ("Danas", record(next_poll=NOW + timedelta(hours=1), warning="not well-formed"), later),
+            ("RFE", record(adopt_url="https://rfe.example/rss/"), NOW),
+        ]
+    )
+
+    states = store.feed_states(["N1", "Danas", "RFE"], NOW)
+    statuses = {status.name: status for status in store.feed_statuses(NOW)}
+    assert sorted(claimed) == ["Danas", "N1", "RFE"]
+    assert (states["N1"].validators.etag, states["N1"].body_hash, states["N1"].fingerprints) == (
+        '"n1"',
+        "h1",
+        frozenset({"a"}),
+    )
+    assert (states["Danas"].failures, states["Danas"].warning) == (0, "not well-formed")
+    assert (statuses["Danas"].health, statuses["Danas"].last_success) == ("ok", later)
+    assert states["RFE"].url == "https://rfe.example/rss/"
+    assert store.next_due() == NOW + timedelta(minutes=15)  # leases released, next polls set
+    store.close()
+
+
 def test_items_per_day_counts_the_last_week_over_the_span_it_covers(database_url):
     store = open_store(database_url)
     week = [
