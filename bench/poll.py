@@ -253,6 +253,7 @@ def write_config(folder: Path, urls: Sequence[str]) -> Path:
 
 def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
     from monitor.fetch import Fetcher
+    from monitor.loop import run
 
     pool = monitor._parsers
 
@@ -269,7 +270,7 @@ def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
 
     cpu_before, started = cpu(), time.perf_counter()
     with Sampler(workers) as sampler:
-        summary = asyncio.run(poll())
+        summary = run(poll())
     wall = time.perf_counter() - started
     figures = {
         "cycle": name,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from monitor import __version__
+from monitor import __version__, loop
 from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
@@ -165,7 +164,7 @@ def run(context: Context, heartbeat: Path | None) -> None:
 
     with context.monitor(parallel=True) as monitor:
         release()  # the queries are compiled: the daemon needs no dictionaries until a restart
-        asyncio.run(Daemon(monitor, heartbeat).run())
+        loop.run(Daemon(monitor, heartbeat).run())
 
 
 @main.command()
@@ -184,7 +183,7 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
                 f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
             )
         feeds = list(known.values()) if all_feeds else [known[name] for name in names]
-        summary = asyncio.run(_poll_with_progress(monitor, feeds))
+        summary = loop.run(_poll_with_progress(monitor, feeds))
     for outcome in summary.outcomes:
         if outcome.error:
             err.print(f"[yellow]failed[/] {outcome.feed}: {outcome.error}", highlight=False)
@@ -451,7 +450,7 @@ def feeds_add(
         raise click.BadParameter(
             f"{url!r} is not an http(s) URL; write it as https://example.org/", param_hint="URL"
         )
-    located = asyncio.run(_locate(config, url))
+    located = loop.run(_locate(config, url))
     feed = located.feed
     if located.url != url:
         err.print(f"found the feed {located.url} announced by {url}", highlight=False)
