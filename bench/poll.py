@@ -305,7 +305,7 @@ def report(
     lines = [
         f"Polling benchmark, {date.today().isoformat()}, commit {_commit()}: {cores} × {_cpu_model()}, "
         f"Python {platform.python_version()}, {_versions()}; the run took {seconds / 60:.1f} min.",
-        f"{feeds:,} feeds on one loopback server; parse floor: feedparser {floor_cpu:.1f} CPU s "
+        f"{feeds:,} feeds from {HOSTS} loopback addresses; parse floor: feedparser {floor_cpu:.1f} CPU s "
         f"÷ {cores} cores = {floor:.1f} s; baseline: sequential feedparser.parse(url), "
         f"{base_rate:,.1f} feeds/s on {base_feeds} feeds.",
         "",
