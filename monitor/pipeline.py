@@ -131,6 +131,8 @@ def _worth_saving(entry: Item, known: Known | None) -> bool:
 class Monitor:
     """A config bound to its store, with every watchlist's queries compiled once."""
 
+    states_per_read = 256  # feed states a poll reads at once
+
     def __init__(self, config: Config, store: Store, parse_workers: int = 0) -> None:
         """``parse_workers`` > 1 parses feeds in that many processes: feedparser is pure Python,
         the slowest step of a poll, and threads would share one core."""
@@ -164,19 +166,34 @@ class Monitor:
         on_done: Callable[[FeedOutcome], None] | None = None,
     ) -> PollSummary:
         """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go on.
-        At most twice the fetcher's concurrency are under way, so bodies waiting to be parsed
-        never pile up in memory."""
-        slots = asyncio.Semaphore(2 * fetcher.limits.concurrency)
-        states = await asyncio.to_thread(self.store.feed_states, [feed.name for feed in feeds], utcnow())
 
-        async def one(feed: FeedConfig) -> FeedOutcome:
-            async with slots:
-                outcome = await self.poll_feed(feed, fetcher, states[feed.name])
-            if on_done:
-                on_done(outcome)
-            return outcome
+        Twice the fetcher's concurrency of lanes take the feeds in order, so bodies waiting to be
+        parsed never pile up; feed states are read a chunk at a time as the lanes reach them,
+        because 5,000 states with their entry fingerprints held 20 MB.
+        """
+        lanes = min(2 * fetcher.limits.concurrency, len(feeds))
+        outcomes: dict[int, FeedOutcome] = {}
+        taken = iter(range(len(feeds)))
+        states: dict[str, FeedState] = {}
+        reading = asyncio.Lock()
 
-        return PollSummary(tuple(await asyncio.gather(*(one(feed) for feed in feeds))))
+        async def state_of(index: int) -> FeedState:
+            name = feeds[index].name
+            if name not in states:
+                async with reading:
+                    if name not in states:
+                        names = [feed.name for feed in feeds[index : index + self.states_per_read]]
+                        states.update(await asyncio.to_thread(self.store.feed_states, names, utcnow()))
+            return states.pop(name)
+
+        async def lane() -> None:
+            for index in taken:  # one iterator for all lanes: each feed is taken once
+                outcomes[index] = await self.poll_feed(feeds[index], fetcher, await state_of(index))
+                if on_done:
+                    on_done(outcomes[index])
+
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+        return PollSummary(tuple(outcomes[index] for index in range(len(feeds))))
 
     def claim_due(self, owner: str, limit: int, lease: timedelta) -> list[FeedConfig]:
         """Lease the configured feeds that are due, for this worker to poll."""

@@ -201,6 +201,23 @@ def test_a_server_ignoring_conditional_get_is_not_parsed_again(
     assert (first.new_items, second.new_items) == (3, 0)
 
 
+def test_more_feeds_than_a_chunk_of_states_are_each_polled_once_with_their_own_state(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    # Each feed under its own path and ETag: a 304 on the second poll proves that feed's own
+    # validators were read, in whichever chunk of states it fell.
+    urls = {f"Feed {n}": feed_server.serve(f"/feed/{n}.xml", N1) for n in range(30)}
+    monitor = open_monitor(write_config(urls, database_url=database_url, smtp_port=smtp_server.port))
+    monitor.states_per_read = 7
+
+    first, second = poll(monitor), poll(monitor)
+
+    assert [outcome.feed for outcome in second.outcomes] == list(urls)
+    assert (first.ok, first.failed, second.ok) == (30, 0, 30)
+    assert all(outcome.unchanged for outcome in second.outcomes)
+    assert [feed_server.statuses(f"/feed/{n}.xml") for n in range(30)] == [[200, 304]] * 30
+
+
 def test_a_story_in_two_feeds_is_one_hit_and_an_edit_that_now_matches_makes_one(
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):
