@@ -191,6 +191,8 @@ class WatchlistConfig(_Strict):
     digest: ScheduleText = parse_schedule("daily 08:00")
     timezone: TimeZone = ZoneInfo("UTC")
     feeds: list[str] | None = None
+    max_entries: int = Field(200, ge=1)  # entries shown in one digest; the rest are counted
+    send_empty: bool = False  # send a "nothing new" digest rather than nothing
 
     def watches(self, feed: FeedConfig) -> bool:
         if self.feeds is None:

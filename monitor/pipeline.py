@@ -23,7 +23,7 @@ from monitor.errors import DeliveryError, FeedError, ParseError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
-from monitor.models import FeedState, Item, Known, PollRecord, content_hash
+from monitor.models import FeedState, Hit, Item, Known, PollRecord, content_hash
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
 from monitor.send import build_message, send_message
 from monitor.store import Store
@@ -389,10 +389,14 @@ class Monitor:
         digests = []
         for chosen in self._selected(watchlist):
             pending = self.store.hits(watchlist=chosen.name, undelivered=True)
-            digests.append(
-                render_digest(chosen.name, pending, chosen.timezone, now, self.problems(chosen, now))
-            )
+            digests.append(self._render(chosen, pending, now))
         return digests
+
+    def _render(self, watchlist: WatchlistConfig, pending: Sequence[Hit], now: datetime) -> Digest:
+        problems = self.problems(watchlist, now)
+        return render_digest(
+            watchlist.name, pending, watchlist.timezone, now, problems, watchlist.max_entries
+        )
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:
         """Send each watchlist's undelivered hits; hits are marked delivered only once accepted."""
@@ -400,7 +404,7 @@ class Monitor:
 
     def send_digest(self, watchlist: WatchlistConfig, now: datetime) -> DigestOutcome:
         pending = self.store.hits(watchlist=watchlist.name, undelivered=True)
-        if not pending:
+        if not pending and not watchlist.send_empty:
             self.store.record_digest(
                 watchlist=watchlist.name,
                 recipients=watchlist.recipients,
@@ -411,9 +415,7 @@ class Monitor:
             )
             event(log, "digest.empty", watchlist=watchlist.name)
             return DigestOutcome(watchlist.name, 0, sent=False)
-        digest = render_digest(
-            watchlist.name, pending, watchlist.timezone, now, self.problems(watchlist, now)
-        )
+        digest = self._render(watchlist, pending, now)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
         error = None
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -144,6 +145,8 @@ def _entry(hit: Hit, timezone: ZoneInfo) -> Entry:
 
 
 def subject(watchlist: str, count: int) -> str:
+    if not count:
+        return f"[monitor] {watchlist}: nothing new"
     return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
 
 
@@ -153,14 +156,21 @@ def render_digest(
     timezone: ZoneInfo,
     now: datetime,
     problems: Sequence[Problem] = (),
+    max_entries: int = 200,
 ) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
-    with the watched sources that have problems."""
+    with the watched sources that have problems.
+
+    Past ``max_entries`` the rest are only counted, with the command that lists them; the
+    digest still covers them all, so they are not sent again the next day.
+    """
     ordered = sorted(hits, key=lambda hit: (hit.item.published, hit.id), reverse=True)
     context = {
         "watchlist": watchlist,
-        "entries": [_entry(hit, timezone) for hit in ordered],
+        "entries": [_entry(hit, timezone) for hit in ordered[:max_entries]],
         "count": len(ordered),
+        "more": max(0, len(ordered) - max_entries),
+        "hits_command": f"monitor hits --watchlist {shlex.quote(watchlist)}",
         "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
         "problems": [
             {

@@ -6,6 +6,8 @@ import asyncio
 import re
 from email.message import EmailMessage
 
+import pytest
+
 from monitor.fetch import Fetcher
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from tests.conftest import free_port
@@ -106,6 +108,54 @@ def test_digest_arrives_once_with_both_parts_the_link_and_the_highlight(
     assert ">relokanti</mark>" in html
     assert "*BIA*" in text and "https://n1info.rs/n1-1002/" in text
     assert "Kolumbiju" not in html
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+@pytest.mark.parametrize(
+    ("send_empty", "messages"), [(False, []), (True, ["[monitor] relocants: nothing new"])]
+)
+def test_an_empty_period_sends_nothing_unless_send_empty(
+    feed_server, smtp_server, database_url, write_config, open_monitor, send_empty, messages
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", []))
+    config = write_config(
+        {"N1": url},
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+        extra=f"send_empty = {str(send_empty).lower()}",
+    )
+    monitor = open_monitor(config)
+    poll(monitor)
+
+    [outcome] = monitor.send_digests(utcnow())
+
+    assert (outcome.sent, outcome.hits) == (send_empty, 0)
+    assert [message["Subject"] for message in smtp_server.sink.messages] == messages
+    if send_empty:
+        assert "Nothing new since the last digest." in text_part(smtp_server.sink.messages[0])
+
+
+def test_a_digest_capped_at_max_entries_covers_every_hit_once(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    urls = {
+        "N1": feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS)),
+        "Meduza": feed_server.serve("/meduza.xml", rss("Meduza", "https://meduza.io", RUSSIAN_NEWS)),
+    }
+    config = write_config(
+        urls, database_url=database_url, smtp_port=smtp_server.port, extra="max_entries = 1"
+    )
+    monitor = open_monitor(config)
+    poll(monitor)
+    pending = monitor.store.hits(watchlist="relocants", undelivered=True)
+
+    [outcome] = monitor.send_digests(utcnow())
+    [again] = monitor.send_digests(utcnow())
+
+    assert len(pending) >= 2, "test setup: the cap must leave something out"
+    assert (outcome.hits, again.hits) == (len(pending), 0)
+    text = text_part(smtp_server.sink.messages[0])
+    assert f"and {len(pending) - 1} more: run `monitor hits --watchlist relocants`" in text
     assert all(hit.delivered for hit in monitor.store.hits())
 
 

@@ -57,6 +57,7 @@ def marked(segments: tuple[Segment, ...]) -> list[str]:
         (1, "[monitor] bia: 1 new item"),
         (2, "[monitor] bia: 2 new items"),
         (3, "[monitor] bia: 3 new items"),
+        (0, "[monitor] bia: nothing new"),
     ],
 )
 def test_subject_counts_items_with_the_right_plural(count, subject):
@@ -73,6 +74,45 @@ def test_heading_counts_items_in_both_parts():
 
     assert "1 new item ·" in digest.html
     assert digest.text.startswith("bia: 1 new item (")
+
+
+def test_an_empty_digest_says_there_is_nothing_new_and_still_lists_problems():
+    problem = Problem("Danas", NOW - timedelta(days=2), "http: HTTP 500")
+
+    digest = render_digest("bia", [], BELGRADE, NOW, [problem])
+
+    for part in (digest.html, digest.text):
+        assert "Nothing new since the last digest." in part
+        assert "Danas: failing since" in part
+    assert digest.hit_ids == ()
+
+
+def test_past_max_entries_the_newest_are_shown_the_rest_counted_and_all_covered():
+    hits = [
+        hit(n, f"BIA vest broj {n}", published=datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=n))
+        for n in range(1, 8)
+    ]
+
+    digest = render_digest("Srbija BIA", hits, BELGRADE, NOW, max_entries=3)
+
+    assert digest.hit_ids == (7, 6, 5, 4, 3, 2, 1)  # covered: not sent again tomorrow
+    for part in (digest.html, digest.text):
+        assert [n for n in range(1, 8) if f"vest broj {n}<" in part or f"vest broj {n}\n" in part] == [
+            5,
+            6,
+            7,
+        ]
+        assert "7 new items" in part
+        assert "and 4 more" in part
+    assert "run `monitor hits --watchlist 'Srbija BIA'`" in digest.text
+    assert "run <code>monitor hits --watchlist &#39;Srbija BIA&#39;</code>" in digest.html
+
+
+def test_no_more_line_when_every_entry_fits():
+    digest = render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, max_entries=1)
+
+    assert "more" not in digest.text
+    assert "more:" not in digest.html
 
 
 def test_newest_item_comes_first():
