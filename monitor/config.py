@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from monitor.cadence import Cadence
+from monitor.digest import check_templates
 from monitor.errors import ConfigError
 from monitor.fetch import Limits
 from monitor.match import parse_query
@@ -205,8 +206,24 @@ class Config(_Strict):
     storage: StorageConfig = StorageConfig()
     smtp: SmtpConfig = SmtpConfig()
     polling: PollingConfig = PollingConfig()
+    templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
     feeds: list[FeedConfig] = Field(min_length=1)
     watchlists: list[WatchlistConfig] = Field(min_length=1)
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, folder: Path | None, info: ValidationInfo) -> Path | None:
+        """Relative to the config file's folder; the templates in it must compile."""
+        if folder is None:
+            return None
+        folder = (Path((info.context or {}).get("base_dir", ".")) / folder).resolve()
+        if not folder.is_dir():
+            raise ValueError(f"{folder} is not a folder; make it, with digest.html and/or digest.txt")
+        try:
+            check_templates(folder)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return folder
 
     def watchlists_for(self, feed: FeedConfig) -> list[WatchlistConfig]:
         return [watchlist for watchlist in self.watchlists if watchlist.watches(feed)]

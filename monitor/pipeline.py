@@ -395,7 +395,13 @@ class Monitor:
     def _render(self, watchlist: WatchlistConfig, pending: Sequence[Hit], now: datetime) -> Digest:
         problems = self.problems(watchlist, now)
         return render_digest(
-            watchlist.name, pending, watchlist.timezone, now, problems, watchlist.max_entries
+            watchlist.name,
+            pending,
+            watchlist.timezone,
+            now,
+            problems,
+            watchlist.max_entries,
+            self.config.templates,
         )
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:

@@ -2,25 +2,61 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
 
+from monitor.errors import ConfigError
 from monitor.models import Field, Hit, Span
 
 SNIPPET_CONTEXT = 110
 
-_templates = Environment(
-    loader=PackageLoader("monitor.digest", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_PACKAGED = PackageLoader("monitor.digest", "templates")
+TEMPLATE_NAMES = ("digest.html", "digest.txt")
+
+
+@functools.cache
+def templates(folder: Path | None = None) -> Environment:
+    """The digest templates: those in ``folder`` first, the packaged ones for any it lacks.
+    HTML is autoescaped, and a name a template uses but is not given is an error, not blank."""
+    loader = _PACKAGED if folder is None else ChoiceLoader([FileSystemLoader(folder), _PACKAGED])
+    environment = Environment(
+        loader=loader,
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["plain"] = plain
+    return environment
+
+
+def check_templates(folder: Path) -> None:
+    """Compile the folder's digest templates now, so a mistake is found at config load."""
+    for name in TEMPLATE_NAMES:
+        if (folder / name).is_file():
+            try:
+                templates(folder).get_template(name)
+            except TemplateError as exc:
+                line = getattr(exc, "lineno", None)
+                raise ConfigError(
+                    f"{folder / name}: {f'line {line}: ' if line else ''}{exc.message}"
+                ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +147,6 @@ def plain(segments: Sequence[Segment]) -> str:
     return "".join(f"*{segment.text}*" if segment.marked else segment.text for segment in segments)
 
 
-_templates.filters["plain"] = plain
-
-
 def _spans(hit: Hit, field: Field) -> list[Span]:
     """The field's spans that still mark what they matched: a delivered hit keeps the spans of
     the text it was sent with, and the item may have been edited since."""
@@ -157,6 +190,7 @@ def render_digest(
     now: datetime,
     problems: Sequence[Problem] = (),
     max_entries: int = 200,
+    templates_folder: Path | None = None,
 ) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
     with the watched sources that have problems.
@@ -183,10 +217,18 @@ def render_digest(
             for problem in problems
         ],
     }
+    html, text = (_render(templates_folder, name, context) for name in TEMPLATE_NAMES)
     return Digest(
         watchlist=watchlist,
         subject=subject(watchlist, len(ordered)),
-        html=_templates.get_template("digest.html").render(context),
-        text=_templates.get_template("digest.txt").render(context),
+        html=html,
+        text=text,
         hit_ids=tuple(hit.id for hit in ordered),
     )
+
+
+def _render(folder: Path | None, name: str, context: dict[str, Any]) -> str:
+    try:
+        return templates(folder).get_template(name).render(context)
+    except TemplateError as exc:  # only a user's template can fail: the packaged ones are tested
+        raise ConfigError(f"{folder / name if folder else name}: {exc.message}") from None

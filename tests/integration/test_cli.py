@@ -125,6 +125,29 @@ def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_pat
     assert len(smtp_server.sink.envelopes) == 1
 
 
+def test_preview_and_send_use_the_configured_templates_folder(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    config.write_text('templates = "ours"\n' + config.read_text())
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "digest.html").write_text("<p>Our digest: {{ count }} for {{ watchlist }}</p>")
+    monitor(config, "poll", "--all")
+
+    preview = tmp_path / "digest.html"
+    code, _, _ = monitor(config, "digest", "preview", "--output", str(preview))
+    sent, _, _ = monitor(config, "digest", "send")
+
+    assert code == sent == 0
+    assert "<p>Our digest: 1 for relocants</p>" in preview.read_text()
+    [message] = smtp_server.sink.messages
+    assert message.get_body(("html",)).get_content().strip() == "<p>Our digest: 1 for relocants</p>"
+    assert "*BIA*" in message.get_body(("plain",)).get_content()  # the packaged text part
+
+
 def test_unknown_watchlist_is_a_clear_error(tmp_path, write_config):
     config = write_config(
         {"N1": "http://127.0.0.1:1/n1.xml"},

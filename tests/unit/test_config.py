@@ -526,3 +526,31 @@ def test_unknown_watchlist_name_is_a_config_error_listing_the_names(config):
     assert "relocants" in message
     assert "bia" in message
     assert str(config.path) in message
+
+
+# --- digest templates -----------------------------------------------------------------------
+
+
+def test_a_templates_folder_resolves_against_the_config_file(write):
+    path = write('templates = "tpl"\n' + VALID)
+    (path.parent / "tpl").mkdir()
+    (path.parent / "tpl" / "digest.txt").write_text("{{ watchlist }}: {{ count }}\n")
+
+    assert load(path).templates == (path.parent / "tpl").resolve()
+
+
+def test_a_missing_templates_folder_is_refused(write):
+    path = write('templates = "tpl"\n' + VALID)
+
+    assert f"templates: {(path.parent / 'tpl').resolve()} is not a folder" in load_error(path)
+
+
+def test_a_template_that_does_not_compile_is_refused_with_its_file_and_line(write):
+    path = write('templates = "tpl"\n' + VALID)
+    (path.parent / "tpl").mkdir()
+    (path.parent / "tpl" / "digest.html").write_text("<h1>{{ watchlist }}</h1>\n<p>{% if count %}</p>\n")
+
+    message = load_error(path)
+
+    assert f"templates: {(path.parent / 'tpl' / 'digest.html').resolve()}: line 2: " in message
+    assert "endif" in message

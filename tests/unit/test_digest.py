@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.digest import Digest, Problem, Segment, highlight, render_digest, snippet
+from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.models import Hit, Item, Span
 from monitor.send import build_message
@@ -113,6 +114,27 @@ def test_no_more_line_when_every_entry_fits():
 
     assert "more" not in digest.text
     assert "more:" not in digest.html
+
+
+def test_a_templates_folder_replaces_the_templates_it_holds_and_keeps_escaping(tmp_path):
+    (tmp_path / "digest.html").write_text(
+        "<h1>{{ count }} for {{ watchlist }}</h1>{% for entry in entries %}"
+        "<p>{% for part in entry.title %}{{ part.text }}{% endfor %}</p>{% endfor %}"
+    )
+
+    digest = render_digest(
+        "bia", [hit(1, "BIA <script>alert(1)</script>")], BELGRADE, NOW, templates_folder=tmp_path
+    )
+
+    assert digest.html == "<h1>1 for bia</h1><p>BIA &lt;script&gt;alert(1)&lt;/script&gt;</p>"
+    assert digest.text.startswith("bia: 1 new item (")  # no digest.txt there: the packaged one
+
+
+def test_a_template_using_a_name_it_is_not_given_fails_naming_its_file(tmp_path):
+    (tmp_path / "digest.txt").write_text("{{ recipients }}")
+
+    with pytest.raises(ConfigError, match=r"digest.txt: 'recipients' is undefined"):
+        render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, templates_folder=tmp_path)
 
 
 def test_newest_item_comes_first():
