@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -235,6 +236,39 @@ def digest_send(context: Context, watchlist: str | None) -> None:
         sys.exit(1)
 
 
+@digest.command("status")
+@click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="Runs to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@click.pass_obj
+def digest_status(context: Context, watchlist: str | None, limit: int, as_json: bool) -> None:
+    """Recent digest runs, newest first: when, to whom, how many hits, and how it went."""
+    with context.monitor() as monitor:
+        if watchlist:
+            monitor.config.watchlist(watchlist)
+        runs = monitor.store.digest_runs(watchlist, limit)
+    if as_json:
+        for run in runs:
+            record = dataclasses.asdict(run) | {"created": _iso(run.created)}
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    table = Table(
+        "time (UTC)", "watchlist", "recipients", "hits", "state", "error", title=f"{len(runs)} runs"
+    )
+    for run in runs:
+        table.add_row(
+            run.created.strftime("%Y-%m-%d %H:%M"),
+            run.watchlist,
+            ", ".join(run.recipients),
+            str(run.hits),
+            run.status,
+            run.error or "",
+        )
+    out.print(table)
+
+
 @digest.command("preview")
 @click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
 @click.option(
@@ -247,7 +281,11 @@ def digest_send(context: Context, watchlist: str | None) -> None:
 def digest_preview(context: Context, watchlist: str | None, output: Path | None) -> None:
     """Render pending digests without sending or marking anything."""
     with context.monitor() as monitor:
-        digests = [d for d in monitor.preview(utcnow(), watchlist) if d.hit_ids]
+        digests = [
+            d
+            for d in monitor.preview(utcnow(), watchlist)
+            if d.hit_ids or monitor.config.watchlist(d.watchlist).send_empty
+        ]
     if not digests:
         out.print("nothing pending", highlight=False)
         return

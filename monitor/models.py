@@ -55,6 +55,19 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestRun:
+    """One digest run as recorded: sent, failed (with the error) or empty (nothing to send)."""
+
+    watchlist: str
+    created: datetime
+    recipients: tuple[str, ...]
+    message_id: str | None
+    hits: int
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """A stored match of an item against a watchlist."""
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from monitor.errors import StorageError
 from monitor.links import canonical_link
 from monitor.models import (
+    DigestRun,
     FeedState,
     FeedStatus,
     Health,
@@ -729,6 +730,26 @@ class Store:
                         )
                         .values(delivered_at=now)
                     )
+
+    def digest_runs(self, watchlist: str | None = None, limit: int = 20) -> list[DigestRun]:
+        """The most recent digest runs, newest first."""
+        query = select(digests).order_by(digests.c.created_at.desc(), digests.c.id.desc()).limit(limit)
+        if watchlist:
+            query = query.where(digests.c.watchlist == watchlist)
+        with self._tx() as connection:
+            rows = connection.execute(query).all()
+        return [
+            DigestRun(
+                row.watchlist,
+                row.created_at,
+                tuple(row.recipients),
+                row.message_id,
+                row.hit_count,
+                row.status,
+                row.error,
+            )
+            for row in rows
+        ]
 
     def digest_due_since(self, watchlist: str) -> datetime | None:
         """Since when the watchlist has been waiting for a digest: its last run, whatever the

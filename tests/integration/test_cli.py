@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
@@ -123,6 +124,48 @@ def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_pat
     code, again, _ = monitor(config, "digest", "send")
     assert "nothing new for relocants" in again
     assert len(smtp_server.sink.envelopes) == 1
+
+
+def test_digest_status_lists_runs_newest_first_with_their_state_and_error(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    monitor(config, "poll", "--all")
+    smtp_server.sink.refuse = "451 4.3.0 try again later"
+    monitor(config, "digest", "send")
+    smtp_server.sink.refuse = None
+    monitor(config, "digest", "send")
+    monitor(config, "digest", "send")
+
+    code, lines, _ = monitor(config, "digest", "status", "--json")
+    _, table, _ = monitor(config, "digest", "status", "--limit", "1")
+
+    runs = [json.loads(line) for line in lines.splitlines()]
+    assert code == 0
+    assert [(run["status"], run["hits"]) for run in runs] == [("empty", 0), ("sent", 1), ("failed", 1)]
+    assert "451" in runs[2]["error"] and runs[1]["error"] is None
+    assert runs[1]["recipients"] == ["desk@example.org", "lawyer@example.org"]
+    assert runs[1]["message_id"].startswith("<") and runs[0]["created"].endswith("Z")
+    assert "1 runs" in table and "empty" in table and "failed" not in table
+
+
+@pytest.mark.parametrize(
+    ("send_empty", "shown"), [("false", "nothing pending"), ("true", "relocants: nothing new")]
+)
+def test_preview_of_an_empty_period_shows_what_send_would_do(tmp_path, write_config, send_empty, shown):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url=f"sqlite:///{tmp_path / 'm.db'}",
+        smtp_port=25,
+        extra=f"send_empty = {send_empty}",
+    )
+
+    code, stdout, _ = monitor(config, "digest", "preview")
+
+    assert code == 0 and shown in stdout
 
 
 def test_preview_and_send_use_the_configured_templates_folder(
