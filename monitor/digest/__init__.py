@@ -6,7 +6,7 @@ import functools
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,11 +20,20 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
+from rapidfuzz.fuzz import token_sort_ratio
+from rapidfuzz.process import extract
+from rapidfuzz.utils import default_process
 
 from monitor.errors import ConfigError
 from monitor.models import Field, Hit, Span
 
 SNIPPET_CONTEXT = 110
+# Two titles are one story when rapidfuzz's token_sort_ratio (words sorted, case and punctuation
+# dropped) reaches this, in different feeds, published within SAME_STORY_WITHIN of each other.
+# Rewrites of one agency story score 87-92; unrelated titles 30-60. Two stories that differ in
+# one name can score as high: the merged entry still links the other outlet's version.
+SAME_STORY = 85
+SAME_STORY_WITHIN = timedelta(hours=36)
 
 _PACKAGED = PackageLoader("monitor.digest", "templates")
 TEMPLATE_NAMES = ("digest.html", "digest.txt")
@@ -68,6 +77,14 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Another outlet's version of a story: its feed and link ("" when not http or https)."""
+
+    feed: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     title: tuple[Segment, ...]
     link: str
@@ -76,6 +93,7 @@ class Entry:
     snippet: tuple[Segment, ...]
     queries: tuple[str, ...]
     also_in: tuple[str, ...] = ()
+    also_reported: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +177,35 @@ def _spans(hit: Hit, field: Field) -> list[Span]:
     ]
 
 
-def _entry(hit: Hit, timezone: ZoneInfo) -> Entry:
+def stories(hits: Sequence[Hit]) -> list[list[Hit]]:
+    """``hits`` (newest first) grouped by story, in the same order; each group's first hit is
+    the one shown. A hit joins the closest earlier story whose title is a near-duplicate of
+    its own (SAME_STORY), from another feed, published close enough in time."""
+    groups: list[list[Hit]] = []
+    keys: list[str] = []
+    for hit in hits:
+        key = default_process(hit.item.title)
+        close = (
+            extract(key, keys, scorer=token_sort_ratio, score_cutoff=SAME_STORY, limit=None) if key else []
+        )
+        for _, _, index in close:
+            group = groups[index]
+            if all(other.item.feed != hit.item.feed for other in group) and (
+                abs(group[0].item.published - hit.item.published) <= SAME_STORY_WITHIN
+            ):
+                group.append(hit)
+                break
+        else:
+            groups.append([hit])
+            keys.append(key)
+    return groups
+
+
+def _safe_link(link: str) -> str:
+    return link if link.lower().startswith(("http://", "https://")) else ""
+
+
+def _entry(hit: Hit, timezone: ZoneInfo, others: Sequence[Hit] = ()) -> Entry:
     summary_spans = _spans(hit, "summary")
     title_spans = _spans(hit, "title")
     body = snippet(hit.item.summary, summary_spans) if summary_spans or not title_spans else ()
@@ -168,12 +214,13 @@ def _entry(hit: Hit, timezone: ZoneInfo) -> Entry:
     local = hit.item.published.astimezone(timezone)
     return Entry(
         title=highlight(hit.item.title or hit.item.link, title_spans if hit.item.title else []),
-        link=hit.item.link if hit.item.link.lower().startswith(("http://", "https://")) else "",
+        link=_safe_link(hit.item.link),
         feed=hit.item.feed,
         when=local.strftime("%a %d %b %Y, %H:%M %Z"),
         snippet=body,
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
         also_in=hit.also_in,
+        also_reported=tuple(Source(other.item.feed, _safe_link(other.item.link)) for other in others),
     )
 
 
@@ -195,15 +242,17 @@ def render_digest(
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
     with the watched sources that have problems.
 
-    Past ``max_entries`` the rest are only counted, with the command that lists them; the
-    digest still covers them all, so they are not sent again the next day.
+    One story told by several outlets is one entry, "also reported by" the others (stories).
+    Past ``max_entries`` stories the rest are only counted, with the command that lists them;
+    the digest still covers them all, so they are not sent again the next day.
     """
     ordered = sorted(hits, key=lambda hit: (hit.item.published, hit.id), reverse=True)
+    grouped = stories(ordered)
     context = {
         "watchlist": watchlist,
-        "entries": [_entry(hit, timezone) for hit in ordered[:max_entries]],
+        "entries": [_entry(group[0], timezone, group[1:]) for group in grouped[:max_entries]],
         "count": len(ordered),
-        "more": max(0, len(ordered) - max_entries),
+        "more": max(0, len(grouped) - max_entries),
         "hits_command": f"monitor hits --watchlist {shlex.quote(watchlist)}",
         "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
         "problems": [

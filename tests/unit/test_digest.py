@@ -137,6 +137,69 @@ def test_a_template_using_a_name_it_is_not_given_fails_naming_its_file(tmp_path)
         render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, templates_folder=tmp_path)
 
 
+# --- one story, several outlets ---------------------------------------------------------------
+
+DAY = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+def story(id: int, feed: str, title: str, hours: float = 0, link: str | None = None) -> Hit:
+    return hit(
+        id,
+        title,
+        feed=feed,
+        published=DAY + timedelta(hours=hours),
+        link=link or f"https://{feed.lower().replace(' ', '')}.rs/{id}/",
+    )
+
+
+def test_one_story_rewritten_by_other_outlets_is_one_entry_also_reported_by_them():
+    hits = [
+        story(1, "N1", "Srbija protera ruskog aktivistu nakon procene BIA", hours=3),
+        story(2, "Danas", "Srbija proterala ruskog aktivistu posle procene BIA", hours=2),
+        story(3, "RFE", "Srbija proterala ruskog aktivistu nakon procene BIA", hours=1, link="javascript:x"),
+        story(4, "Danas", "Policija: BIA nije učestvovala u hapšenju u Novom Sadu", hours=0),
+    ]
+
+    digest = render(hits)
+
+    assert digest.hit_ids == (1, 2, 3, 4)  # every hit covered, the stories in order
+    assert 'also reported by: <a href="https://danas.rs/2/" style="color:#1d4ed8;">Danas</a>, RFE</div>' in (
+        digest.html
+    )
+    assert "  also reported by: Danas <https://danas.rs/2/>, RFE\n" in digest.text
+    assert digest.text.count("\n* ") == 2
+    assert "4 new items" in digest.text
+
+
+@pytest.mark.parametrize(
+    ("second", "why"),
+    [
+        (story(2, "N1", "Srbija proterala ruskog aktivistu posle procene BIA", hours=1), "the same feed"),
+        (story(2, "Danas", "Srbija proterala ruskog aktivistu posle procene BIA", hours=40), "days apart"),
+        (story(2, "Danas", "BIA: aktivista iz Rusije ostaje u Srbiji, sud poništio odluku"), "another story"),
+    ],
+)
+def test_near_duplicate_titles_stay_apart_when(second, why):
+    first = story(1, "N1", "Srbija protera ruskog aktivistu nakon procene BIA", hours=2)
+
+    digest = render([first, second])
+
+    assert digest.text.count("\n* ") == 2, why
+    assert "also reported by" not in digest.text
+
+
+def test_max_entries_counts_stories_not_hits():
+    hits = [
+        story(1, "N1", "Srbija protera ruskog aktivistu nakon procene BIA", hours=3),
+        story(2, "Danas", "Srbija proterala ruskog aktivistu posle procene BIA", hours=2),
+        story(3, "Danas", "Policija: BIA nije učestvovala u hapšenju u Novom Sadu", hours=0),
+    ]
+
+    digest = render_digest("bia", hits, BELGRADE, NOW, max_entries=1)
+
+    assert "and 1 more" in digest.text and "Novom Sadu" not in digest.text
+
+
 def test_newest_item_comes_first():
     old = hit(1, "BIA stara vest", published=datetime(2026, 3, 1, 7, 0, tzinfo=UTC))
     new = hit(2, "BIA nova vest", published=datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
