@@ -226,7 +226,12 @@ def digest_send(context: Context, watchlist: str | None) -> None:
     with context.monitor() as monitor:
         outcomes = monitor.send_digests(utcnow(), watchlist)
     for outcome in outcomes:
-        if outcome.error:
+        if outcome.error and outcome.sent:
+            err.print(
+                f"[yellow]sent[/] {outcome.watchlist}: {outcome.hits} hits, but {outcome.error}",
+                highlight=False,
+            )
+        elif outcome.error:
             err.print(f"[red]not sent[/] {outcome.watchlist}: {outcome.error}", highlight=False)
         elif outcome.sent:
             out.print(f"sent {outcome.watchlist}: {outcome.hits} hits", highlight=False)

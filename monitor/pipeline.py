@@ -26,7 +26,7 @@ from monitor.match import Matcher
 from monitor.models import FeedState, Hit, Item, Known, PollRecord, content_hash
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
 from monitor.send import build_message, send_message
-from monitor.store import Store
+from monitor.store import DigestStatus, Store
 
 log = logging.getLogger("monitor")
 PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest
@@ -423,23 +423,33 @@ class Monitor:
             return DigestOutcome(watchlist.name, 0, sent=False)
         digest = self._render(watchlist, pending, now)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
-        error = None
+        error: str | None = None
+        status: DigestStatus = "sent"
         try:
-            send_message(self.config.smtp, message)
+            refused = send_message(self.config.smtp, message)
         except DeliveryError as exc:
-            error = str(exc)
+            error, status = str(exc), "failed"
+        else:
+            if refused:
+                answers = "; ".join(f"{recipient}: {answer}" for recipient, answer in refused.items())
+                error, status = f"refused {answers}", "partial"
         self.store.record_digest(
             watchlist=watchlist.name,
             recipients=watchlist.recipients,
             message_id=message["Message-ID"],
             hit_ids=digest.hit_ids,
-            status="failed" if error else "sent",
+            status=status,
             error=error,
             now=now,
         )
         if error:
             event(
-                log, "digest.failed", logging.ERROR, watchlist=watchlist.name, hits=len(pending), error=error
+                log,
+                f"digest.{status}",
+                logging.ERROR,
+                watchlist=watchlist.name,
+                hits=len(pending),
+                error=error,
             )
         else:
             event(
@@ -450,4 +460,4 @@ class Monitor:
                 recipients=len(watchlist.recipients),
                 message_id=message["Message-ID"],
             )
-        return DigestOutcome(watchlist.name, len(pending), sent=not error, error=error)
+        return DigestOutcome(watchlist.name, len(pending), sent=status != "failed", error=error)

@@ -27,8 +27,10 @@ def build_message(digest: Digest, sender: str, recipients: Sequence[str], now: d
     return message
 
 
-def send_message(smtp: SmtpConfig, message: EmailMessage) -> None:
-    """Hand ``message`` to the SMTP server; DeliveryError when it is not accepted for everyone."""
+def send_message(smtp: SmtpConfig, message: EmailMessage) -> dict[str, str]:
+    """Hand ``message`` to the SMTP server: the recipients it refused, each with the server's
+    answer, when it accepted the others (they have their copy, so it must not be sent again);
+    DeliveryError when nobody got it."""
     timeout = smtp.timeout.total_seconds()
     try:
         client: smtplib.SMTP
@@ -46,5 +48,6 @@ def send_message(smtp: SmtpConfig, message: EmailMessage) -> None:
             refused = client.send_message(message)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from exc
-    if refused:
-        raise DeliveryError(f"SMTP {smtp.host}:{smtp.port} refused recipients: {refused}")
+    return {
+        recipient: f"{code} {reply.decode(errors='replace')}" for recipient, (code, reply) in refused.items()
+    }

@@ -199,11 +199,19 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 class MailSink:
-    """aiosmtpd handler that keeps what it receives, or refuses while ``refuse`` is set."""
+    """aiosmtpd handler that keeps what it receives, or refuses while ``refuse`` is set; the
+    addresses in ``refuse_recipients`` get their answer at RCPT TO (a 550 for a bad address)."""
 
     def __init__(self) -> None:
         self.envelopes: list[tuple[list[str], bytes]] = []
         self.refuse: str | None = None
+        self.refuse_recipients: dict[str, str] = {}
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:

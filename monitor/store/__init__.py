@@ -48,7 +48,7 @@ from monitor.models import (
 from monitor.store.schema import digests, feeds, hits, items, sightings
 
 T = TypeVar("T")
-DigestStatus = Literal["sent", "failed", "empty"]
+DigestStatus = Literal["sent", "partial", "failed", "empty"]  # partial: some recipients refused
 MIGRATIONS = Path(__file__).parent / "migrations"
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
@@ -720,7 +720,7 @@ class Store:
                     error=error,
                 )
             )
-            if status == "sent":
+            if status in ("sent", "partial"):
                 for chunk in _chunks(hit_ids):
                     connection.execute(
                         update(hits)

@@ -168,6 +168,22 @@ def test_preview_of_an_empty_period_shows_what_send_would_do(tmp_path, write_con
     assert code == 0 and shown in stdout
 
 
+def test_digest_send_with_a_refused_recipient_says_so_and_exits_1(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    monitor(config, "poll", "--all")
+    smtp_server.sink.refuse_recipients = {"lawyer@example.org": "550 5.1.1 no such user"}
+
+    code, _, stderr = monitor(config, "digest", "send")
+
+    assert code == 1
+    assert "sent relocants: 1 hits, but refused lawyer@example.org: 550 5.1.1 no such user" in stderr
+
+
 def test_preview_and_send_use_the_configured_templates_folder(
     feed_server, smtp_server, tmp_path, write_config
 ):

@@ -178,6 +178,25 @@ def test_refused_digest_stays_pending_and_a_later_run_delivers_it_once(
     assert len(smtp_server.sink.messages) == 1
 
 
+def test_a_refused_recipient_is_recorded_and_the_others_get_the_digest_once(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    poll(monitor)
+    smtp_server.sink.refuse_recipients = {"lawyer@example.org": "550 5.1.1 no such user"}
+
+    [outcome] = monitor.send_digests(utcnow())
+    [again] = monitor.send_digests(utcnow())
+
+    assert (outcome.sent, outcome.hits, again.hits) == (True, 1, 0)
+    assert outcome.error == "refused lawyer@example.org: 550 5.1.1 no such user"
+    assert [recipients for recipients, _ in smtp_server.sink.envelopes] == [["desk@example.org"]]
+    assert all(hit.delivered for hit in monitor.store.hits())
+    [empty, partial] = monitor.store.digest_runs("relocants")
+    assert (partial.status, partial.error, empty.status) == ("partial", outcome.error, "empty")
+
+
 def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, write_config, open_monitor):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=free_port()))
