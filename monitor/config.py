@@ -139,6 +139,8 @@ class SmtpConfig(_Strict):
     password_env: str = "MONITOR_SMTP_PASSWORD"
     sender: Email = Field("monitor@localhost.localdomain", alias="from")
     timeout: Duration = timedelta(seconds=30)
+    attempts: int = Field(3, ge=1, le=10)  # tries per run when the failure is temporary
+    retry_wait: Duration = timedelta(seconds=5)  # before the second try; doubled after each
 
     @property
     def password(self) -> str:

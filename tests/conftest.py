@@ -206,6 +206,8 @@ class MailSink:
         self.envelopes: list[tuple[list[str], bytes]] = []
         self.refuse: str | None = None
         self.refuse_recipients: dict[str, str] = {}
+        self.refusals: list[str] = []  # answers to the next DATA commands, one each, then accept
+        self.data_commands = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse_recipients:
@@ -214,6 +216,9 @@ class MailSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_commands += 1
+        if self.refusals:
+            return self.refusals.pop(0)
         if self.refuse:
             return self.refuse
         self.envelopes.append((list(envelope.rcpt_tos), envelope.content))

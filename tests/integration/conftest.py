@@ -97,6 +97,7 @@ host = "127.0.0.1"
 port = {smtp_port}
 from = "monitor@example.org"
 timeout = "5s"
+attempts = 1
 {feed_tables}
 [[watchlists]]
 name = "relocants"

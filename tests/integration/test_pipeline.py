@@ -197,6 +197,51 @@ def test_a_refused_recipient_is_recorded_and_the_others_get_the_digest_once(
     assert (partial.status, partial.error, empty.status) == ("partial", outcome.error, "empty")
 
 
+@pytest.mark.parametrize(
+    ("attempts", "refusals", "delivered"),
+    [(3, ["451 4.3.0 try again later"] * 2, True), (2, ["451 4.3.0 try again later"] * 2, False)],
+)
+# Retries are about SMTP, not storage: one backend is enough, and each waits a second or more.
+def test_temporary_smtp_failures_are_tried_again_within_the_run(
+    feed_server, smtp_server, tmp_path, write_config, open_monitor, attempts, refusals, delivered
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    config.write_text(config.read_text().replace("attempts = 1", f'attempts = {attempts}\nretry_wait = "1s"'))
+    monitor = open_monitor(config)
+    poll(monitor)
+    smtp_server.sink.refusals = list(refusals)
+
+    [outcome] = monitor.send_digests(utcnow())
+
+    assert smtp_server.sink.data_commands == min(attempts, len(refusals) + 1)
+    assert outcome.sent is delivered
+    assert len(smtp_server.sink.messages) == int(delivered)
+    assert [hit.delivered is not None for hit in monitor.store.hits()] == [delivered]
+    if not delivered:
+        assert outcome.error and "451" in outcome.error and "(after 2 tries)" in outcome.error
+
+
+def test_a_permanent_smtp_failure_is_not_tried_again(
+    feed_server, smtp_server, tmp_path, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    config.write_text(config.read_text().replace("attempts = 1", 'attempts = 3\nretry_wait = "1s"'))
+    monitor = open_monitor(config)
+    poll(monitor)
+    smtp_server.sink.refusals = ["554 5.7.1 message rejected"]
+
+    [outcome] = monitor.send_digests(utcnow())
+
+    assert (outcome.sent, smtp_server.sink.data_commands) == (False, 1)
+    assert outcome.error and "554" in outcome.error and "tries" not in outcome.error
+
+
 def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, write_config, open_monitor):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=free_port()))
