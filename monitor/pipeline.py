@@ -402,6 +402,7 @@ class Monitor:
             problems,
             watchlist.max_entries,
             self.config.templates,
+            self.store.last_delivery(watchlist.name),
         )
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:

@@ -238,9 +238,11 @@ def render_digest(
     problems: Sequence[Problem] = (),
     max_entries: int = 200,
     templates_folder: Path | None = None,
+    since: datetime | None = None,
 ) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
-    with the watched sources that have problems.
+    with the watched sources that have problems. ``since`` is when the last digest went out:
+    the header names the period it covers.
 
     One story told by several outlets is one entry, "also reported by" the others (stories).
     Past ``max_entries`` stories the rest are only counted, with the command that lists them;
@@ -255,6 +257,7 @@ def render_digest(
         "more": max(0, len(grouped) - max_entries),
         "hits_command": f"monitor hits --watchlist {shlex.quote(watchlist)}",
         "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
+        "since": since.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z") if since else None,
         "problems": [
             {
                 "feed": problem.feed,

@@ -751,6 +751,17 @@ class Store:
             for row in rows
         ]
 
+    def last_delivery(self, watchlist: str) -> datetime | None:
+        """When the watchlist's last digest was delivered (sent, or sent with some recipients
+        refused): where the next digest's period begins."""
+        with self._tx() as connection:
+            moment: datetime | None = connection.execute(
+                select(func.max(digests.c.created_at)).where(
+                    digests.c.watchlist == watchlist, digests.c.status.in_(["sent", "partial"])
+                )
+            ).scalar()
+        return moment
+
     def digest_due_since(self, watchlist: str) -> datetime | None:
         """Since when the watchlist has been waiting for a digest: its last run, whatever the
         outcome, or, if it never ran, its oldest undelivered hit. None when nothing waits."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -157,6 +158,29 @@ def test_a_digest_capped_at_max_entries_covers_every_hit_once(
     text = text_part(smtp_server.sink.messages[0])
     assert f"and {len(pending) - 1} more: run `monitor hits --watchlist relocants`" in text
     assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_the_next_digest_covers_the_period_since_the_last_one_delivered(
+    feed_server, smtp_server, tmp_path, write_config, open_monitor
+):
+    urls = {
+        "N1": feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS)),
+        "Meduza": feed_server.serve("/meduza.xml", rss("Meduza", "https://meduza.io", [])),
+    }
+    config = write_config(urls, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port)
+    monitor = open_monitor(config)
+    poll(monitor)
+    monitor.send_digests(utcnow())
+    [first_run] = monitor.store.digest_runs("relocants")
+    feed_server.serve("/meduza.xml", rss("Meduza", "https://meduza.io", RUSSIAN_NEWS))
+    poll(monitor)
+
+    monitor.send_digests(utcnow())
+
+    first, second = (text_part(message) for message in smtp_server.sink.messages)
+    since = first_run.created.astimezone(ZoneInfo("Europe/Belgrade")).strftime("%a %d %b %Y, %H:%M %Z")
+    assert " since " not in first.splitlines()[0]
+    assert f" since {since} (" in second.splitlines()[0]
 
 
 def test_refused_digest_stays_pending_and_a_later_run_delivers_it_once(

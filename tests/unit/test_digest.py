@@ -200,6 +200,15 @@ def test_max_entries_counts_stories_not_hits():
     assert "and 1 more" in digest.text and "Novom Sadu" not in digest.text
 
 
+def test_the_header_names_the_period_since_the_last_digest_in_the_watchlist_timezone():
+    last = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+    digest = render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, since=last)
+
+    assert "1 new item since Mon 02 Mar 2026, 08:00 CET · Tue 03 Mar 2026, 08:00 CET" in digest.html
+    assert digest.text.startswith("bia: 1 new item since Mon 02 Mar 2026, 08:00 CET (Tue 03 Mar")
+
+
 def test_newest_item_comes_first():
     old = hit(1, "BIA stara vest", published=datetime(2026, 3, 1, 7, 0, tzinfo=UTC))
     new = hit(2, "BIA nova vest", published=datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
