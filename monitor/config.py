@@ -196,6 +196,7 @@ class WatchlistConfig(_Strict):
     feeds: list[str] | None = None
     max_entries: int = Field(200, ge=1)  # entries shown in one digest; the rest are counted
     send_empty: bool = False  # send a "nothing new" digest rather than nothing
+    group_by: Literal["time", "feed"] = "time"  # the digest's order: newest first, or by outlet
 
     def watches(self, feed: FeedConfig) -> bool:
         if self.feeds is None:

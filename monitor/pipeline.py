@@ -403,6 +403,7 @@ class Monitor:
             watchlist.max_entries,
             self.config.templates,
             self.store.last_delivery(watchlist.name),
+            watchlist.group_by,
         )
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
@@ -94,6 +94,7 @@ class Entry:
     queries: tuple[str, ...]
     also_in: tuple[str, ...] = ()
     also_reported: tuple[Source, ...] = ()
+    heading: str = ""  # the feed's name, on the first entry of each feed when grouped by feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +240,12 @@ def render_digest(
     max_entries: int = 200,
     templates_folder: Path | None = None,
     since: datetime | None = None,
+    group_by: Literal["time", "feed"] = "time",
 ) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
     with the watched sources that have problems. ``since`` is when the last digest went out:
-    the header names the period it covers.
+    the header names the period it covers. ``group_by="feed"`` orders the stories by outlet
+    (newest first within each), under a heading per outlet.
 
     One story told by several outlets is one entry, "also reported by" the others (stories).
     Past ``max_entries`` stories the rest are only counted, with the command that lists them;
@@ -250,9 +253,19 @@ def render_digest(
     """
     ordered = sorted(hits, key=lambda hit: (hit.item.published, hit.id), reverse=True)
     grouped = stories(ordered)
+    if group_by == "feed":
+        grouped.sort(key=lambda group: group[0].item.feed.casefold())
+    entries = [_entry(group[0], timezone, group[1:]) for group in grouped[:max_entries]]
+    if group_by == "feed":
+        entries = [
+            replace(entry, heading=entry.feed)
+            if position == 0 or entries[position - 1].feed != entry.feed
+            else entry
+            for position, entry in enumerate(entries)
+        ]
     context = {
         "watchlist": watchlist,
-        "entries": [_entry(group[0], timezone, group[1:]) for group in grouped[:max_entries]],
+        "entries": entries,
         "count": len(ordered),
         "more": max(0, len(grouped) - max_entries),
         "hits_command": f"monitor hits --watchlist {shlex.quote(watchlist)}",

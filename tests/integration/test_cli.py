@@ -184,6 +184,18 @@ def test_digest_send_with_a_refused_recipient_says_so_and_exits_1(
     assert "sent relocants: 1 hits, but refused lawyer@example.org: 550 5.1.1 no such user" in stderr
 
 
+def test_preview_follows_the_watchlists_group_by(feed_server, tmp_path, write_config):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=25, extra='group_by = "feed"'
+    )
+    monitor(config, "poll", "--all")
+
+    code, stdout, _ = monitor(config, "digest", "preview")
+
+    assert code == 0 and "== N1 ==" in stdout
+
+
 def test_preview_and_send_use_the_configured_templates_folder(
     feed_server, smtp_server, tmp_path, write_config
 ):

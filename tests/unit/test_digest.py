@@ -209,6 +209,24 @@ def test_the_header_names_the_period_since_the_last_digest_in_the_watchlist_time
     assert digest.text.startswith("bia: 1 new item since Mon 02 Mar 2026, 08:00 CET (Tue 03 Mar")
 
 
+def test_grouped_by_feed_the_outlets_come_in_order_each_under_its_heading_newest_first():
+    hits = [
+        story(1, "N1", "BIA saslušala aktivistu", hours=1),
+        story(2, "Danas", "BIA i MUP o boravišnim dozvolama", hours=3),
+        story(3, "N1", "Sud o odluci BIA o proterivanju", hours=4),
+        story(4, "Danas", "Advokati traže uvid u procene BIA", hours=2),
+    ]
+
+    by_feed = render_digest("bia", hits, BELGRADE, NOW, group_by="feed")
+    by_time = render(hits)
+
+    text = by_feed.text
+    assert text.index("== Danas ==") < text.index("i MUP") < text.index("Advokati") < text.index("== N1 ==")
+    assert text.index("== N1 ==") < text.index("Sud o odluci") < text.index("saslušala")
+    assert by_feed.html.count("text-transform:uppercase") == 2
+    assert "==" not in by_time.text and "text-transform:uppercase" not in by_time.html
+
+
 def test_newest_item_comes_first():
     old = hit(1, "BIA stara vest", published=datetime(2026, 3, 1, 7, 0, tzinfo=UTC))
     new = hit(2, "BIA nova vest", published=datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
