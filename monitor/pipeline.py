@@ -400,10 +400,10 @@ class Monitor:
             watchlist.timezone,
             now,
             problems,
-            watchlist.max_entries,
-            self.config.templates,
-            self.store.last_delivery(watchlist.name),
-            watchlist.group_by,
+            max_entries=watchlist.max_entries,
+            templates_folder=self.config.templates,
+            since=self.store.last_delivery(watchlist.name),
+            group_by=watchlist.group_by,
         )
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:

@@ -237,6 +237,7 @@ def render_digest(
     timezone: ZoneInfo,
     now: datetime,
     problems: Sequence[Problem] = (),
+    *,
     max_entries: int = 200,
     templates_folder: Path | None = None,
     since: datetime | None = None,
