@@ -49,6 +49,7 @@ from monitor.store.schema import digests, feeds, hits, items, sightings
 
 T = TypeVar("T")
 DigestStatus = Literal["sent", "partial", "failed", "empty"]  # partial: some recipients refused
+_DELIVERED: tuple[DigestStatus, ...] = ("sent", "partial")  # the runs whose hits were delivered
 MIGRATIONS = Path(__file__).parent / "migrations"
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
@@ -720,7 +721,7 @@ class Store:
                     error=error,
                 )
             )
-            if status in ("sent", "partial"):
+            if status in _DELIVERED:
                 for chunk in _chunks(hit_ids):
                     connection.execute(
                         update(hits)
@@ -757,7 +758,7 @@ class Store:
         with self._tx() as connection:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(
-                    digests.c.watchlist == watchlist, digests.c.status.in_(["sent", "partial"])
+                    digests.c.watchlist == watchlist, digests.c.status.in_(_DELIVERED)
                 )
             ).scalar()
         return moment
