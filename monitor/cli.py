@@ -269,7 +269,7 @@ def digest_status(context: Context, watchlist: str | None, limit: int, as_json: 
             ", ".join(run.recipients),
             str(run.hits),
             run.status,
-            run.error or "",
+            escape(run.error or ""),  # a server's answer: text, not rich markup
         )
     out.print(table)
 
@@ -363,8 +363,8 @@ def hits(context: Context, watchlist: str | None, since: timedelta, as_json: boo
             hit.item.published.strftime("%Y-%m-%d %H:%M"),
             hit.watchlist,
             hit.item.feed,
-            hit.item.title,
-            ", ".join(hit.matched_terms),
+            escape(hit.item.title),  # feed text: "[b]" is text, not rich markup
+            escape(", ".join(hit.matched_terms)),
             "yes" if hit.delivered else "no",
         )
     out.print(table)

@@ -196,6 +196,19 @@ def test_preview_follows_the_watchlists_group_by(feed_server, tmp_path, write_co
     assert code == 0 and "== N1 ==" in stdout
 
 
+def test_hits_table_shows_feed_text_that_looks_like_rich_markup_as_written(
+    feed_server, tmp_path, write_config
+):
+    entries = [("n1-9", "[b]BIA[/b] o relokantima", "")]
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", entries))
+    config = write_config({"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=25)
+    monitor(config, "poll", "--all")
+
+    code, stdout, _ = monitor(config, "hits")
+
+    assert code == 0 and "[b]BIA[/b]" in stdout
+
+
 def test_preview_and_send_use_the_configured_templates_folder(
     feed_server, smtp_server, tmp_path, write_config
 ):
