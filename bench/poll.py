@@ -1,6 +1,6 @@
 """Polling benchmark (issue 4): 5,000 feeds on loopback, in cold, warm and churn cycles.
 
-    /tmp/venv/bin/python bench/poll.py [--feeds 5000] [--baseline 200]
+    python bench/poll.py [--feeds 5000] [--baseline 200] [--repeat 3]
 
 Bodies are the real feeds in ../shared/corpus/feeds (relative to the repo root), each served
 under many feed numbers; every copy's guids, ids and links carry its number, so items differ
