@@ -16,20 +16,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import accumulate, chain, count
+from itertools import chain
 from typing import Any as AnyType
+from typing import NamedTuple
 
 import ahocorasick
 
 from monitor.match.forms import Forms, case_shape, expand, literal, prepare
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
-from monitor.match.text import guess_languages, key_functions, word_offsets, words
+from monitor.match.text import guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
 from monitor.text import clean
 
 Occurrence = tuple[Field, int, int]  # field, first token, token after the last
 Place = tuple[int, Occurrence]  # a term and where it occurs
 _FIELDS: tuple[Field, ...] = ("title", "summary")
+_KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: about 8 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,30 @@ class _Entry:
     written: Callable[[str], bool] | None = None
 
 
-Found = dict[int, list[Occurrence]]  # term → its occurrences, in reading order
+class _Anchoring(NamedTuple):
+    """A term as its anchor word finds it: a phrase spans ``before`` words before the anchor's
+    place and ``after`` from it on, and its other words are at the given offsets."""
+
+    term: int
+    before: int
+    after: int
+    others: tuple[tuple[int, int], ...]  # (offset from the anchor, word)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """The query words a token reaches, and those of them that anchor terms (the ones to look
+    for; the others only complete phrases)."""
+
+    anchors: tuple[int, ...]
+    words: frozenset[int]
+
+    def union(self, other: _Reach) -> _Reach:
+        return _Reach(tuple(sorted({*self.anchors, *other.anchors})), self.words | other.words)
+
+
+_NOTHING = _Reach((), frozenset())
+Found = dict[int, list[Occurrence]]  # term → its occurrences, in reading order (shared: never changed)
 Evaluate = Callable[[Found], list[Place] | None]
 
 
@@ -52,6 +77,9 @@ class _Query:
     text: str
     tree: Node
     evaluate: Evaluate
+    term: int | None  # a query of one term matches where the term is: no tree to evaluate
+    needs: frozenset[int]  # terms that must all be found for the tree to be worth evaluating
+    needs_one_of: tuple[frozenset[int], ...]  # sets of terms that must each have one found
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +108,7 @@ class _Document:
         self.languages = guess_languages(
             f"{self.text['title']} {self.text['summary']}", chain(*self.words.values()), language
         )
-        self._offsets: dict[Field, list[tuple[int, int]]] = {}
+        self._starts: dict[Field, list[int]] = {"title": [], "summary": []}  # where the first words begin
         self._spans: dict[Occurrence, Span] = {}
 
     def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
@@ -88,17 +116,24 @@ class _Document:
         return self.spans_in_order(sorted(set(occurrences), key=_reading_order))
 
     def spans_in_order(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
-        return tuple(map(self._span, occurrences))
+        made = self._spans
+        return tuple([made[o] if o in made else self._span(o) for o in occurrences])
 
     def _span(self, occurrence: Occurrence) -> Span:
         """One occurrence's span, made once per item: many queries share their words."""
-        if occurrence not in self._spans:
-            field, first, after = occurrence
-            if field not in self._offsets:
-                self._offsets[field] = word_offsets(self.text[field])
-            start, end = self._offsets[field][first][0], self._offsets[field][after - 1][1]
-            self._spans[occurrence] = Span(field, start, end, self.text[field][start:end])
-        return self._spans[occurrence]
+        field, first, after = occurrence
+        text, tokens, starts = self.text[field], self.words[field], self._starts[field]
+        if len(starts) < after:
+            # Each word is the next run of word characters, so it is found from where the one
+            # before ended: a walk as far as the spans need, cheaper than a regex over the text.
+            position = starts[-1] + len(tokens[len(starts) - 1]) if starts else 0
+            for token in tokens[len(starts) : after]:
+                position = text.find(token, position)
+                starts.append(position)
+                position += len(token)
+        start, end = starts[first], starts[after - 1] + len(tokens[after - 1])
+        span = self._spans[occurrence] = Span(field, start, end, text[start:end])
+        return span
 
 
 class Matcher:
@@ -122,7 +157,8 @@ class Matcher:
             for term in _triggers(tree):
                 self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
-        self._queries = [_Query(name, text, tree, _compile(tree, term_ids)) for name, text, tree in parsed]
+        self._queries = [self._query(name, text, tree) for name, text, tree in parsed]
+        self._term_texts = [(term.text,) for term in self._terms]
         # Distinct query words are the unit of the index: a word shared by many terms (alone, in
         # phrases) is looked for once. Each term is its words' ids; each word knows the terms it
         # anchors (a phrase's likeliest rarest word), so "a stray" is considered when "stray" is
@@ -131,10 +167,12 @@ class Matcher:
         self._term_words = [
             tuple(word_ids.setdefault(word, len(word_ids)) for word in term.words) for term in self._terms
         ]
-        self._anchored: list[list[tuple[int, int]]] = [[] for _ in word_ids]  # word → (term, its offset)
+        self._anchored: list[list[_Anchoring]] = [[] for _ in word_ids]
         for term_id, term in enumerate(self._terms):
-            anchor = max(range(len(term.words)), key=lambda offset: len(term.words[offset].text))
-            self._anchored[self._term_words[term_id][anchor]].append((term_id, anchor))
+            ids = self._term_words[term_id]
+            anchor = max(range(len(ids)), key=lambda offset: len(term.words[offset].text))
+            others = tuple((offset - anchor, word) for offset, word in enumerate(ids) if offset != anchor)
+            self._anchored[ids[anchor]].append(_Anchoring(term_id, anchor, len(ids) - anchor, others))
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
@@ -142,6 +180,19 @@ class Matcher:
         for word, word_id in word_ids.items():
             self._index(word_id, word.text, word.prefix, word.exact)
         self._automaton = self._build_automaton()
+        self._reaches: dict[tuple[Callable[[str], str], int], dict[str, _Reach]] = {}
+
+    def _query(self, watchlist: str, text: str, tree: Node) -> _Query:
+        parts = [frozenset(self._term_ids[term] for term in part) for part in _required(tree)]
+        return _Query(
+            watchlist,
+            text,
+            tree,
+            _compile(tree, self._term_ids),
+            self._term_ids[tree] if isinstance(tree, Term) else None,
+            frozenset(term for part in parts if len(part) == 1 for term in part),
+            tuple(part for part in parts if len(part) > 1),
+        )
 
     def _build_automaton(self) -> AnyType:
         automaton = ahocorasick.Automaton()
@@ -170,45 +221,72 @@ class Matcher:
         for key, languages, max_length in forms.prefixes:
             self._patterns[f" {key}"].append(_Entry(word, languages, max_length, written))
 
+    def _reach(
+        self, known: dict[str, _Reach], token: str, keys_of: Callable[[str], str], languages: int
+    ) -> _Reach:
+        """What a written token reaches in an item of ``languages``, remembered in ``known``:
+        the automaton's patterns in its key, checked for language, length and how it is written."""
+        key = keys_of(token)
+        words = frozenset(
+            entry.word
+            for _, (_, entries) in self._automaton.iter(f" {key} ")
+            for entry in entries
+            if entry.languages & languages
+            and len(key) <= entry.max_length
+            and (entry.written is None or entry.written(token))
+        )
+        anchors = tuple(sorted(word for word in words if self._anchored[word]))
+        reach = known[token] = _Reach(anchors, words) if words else _NOTHING
+        return reach
+
+    def _known(self, keys_of: Callable[[str], str], languages: int) -> dict[str, _Reach]:
+        """The reach of the tokens seen so far, keyed by ``keys_of`` in items of ``languages``:
+        news repeats its words, so a token's reach is worked out once, then looked up."""
+        known = self._reaches.setdefault((keys_of, languages), {})
+        if len(known) > _KNOWN_TOKENS:
+            known.clear()
+        return known
+
     def _find(self, document: _Document) -> Found:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
-        languages = document.languages
-        seen: dict[int, set[tuple[Field, int]]] = {}  # query word → where it is
         if len(self._automaton) == 0:
             return {}
+        languages = document.languages
+        keyings = [(keys_of, self._known(keys_of, languages)) for keys_of in key_functions(languages)]
+        reach: dict[Field, list[_Reach]] = {}
+        anchors: dict[int, list[Occurrence]] = {}  # anchoring word → where it is, in reading order
         for field in _FIELDS:
-            written_words = document.words[field]
-            for keys_of in key_functions(languages):
-                keys = [keys_of(word) for word in written_words]
-                joined = f" {' '.join(keys)} "
-                starts = dict(zip(accumulate((len(key) + 1 for key in keys), initial=0), count()))
-                for end, (length, reached) in self._automaton.iter(joined):
-                    position = starts[end - length + 1]
-                    key, written = keys[position], written_words[position]
-                    for entry in reached:
-                        if (
-                            entry.languages & languages
-                            and len(key) <= entry.max_length
-                            and (entry.written is None or entry.written(written))
-                        ):
-                            seen.setdefault(entry.word, set()).add((field, position))
-        found: Found = {}
-        for word, places in seen.items():
-            for term, anchor in self._anchored[word]:
-                ids = self._term_words[term]
-                if len(ids) == 1:
-                    found[term] = [(field, at, at + 1) for field, at in sorted(places, key=_title_first)]
-                    continue
-                if any(other not in seen for other in ids):
-                    continue
-                firsts = [
-                    (field, at - anchor)
-                    for field, at in places
-                    if all((field, at - anchor + offset) in seen[other] for offset, other in enumerate(ids))
+            tokens = document.words[field]
+            for keys_of, known in keyings:
+                reached = [
+                    known.get(token) or self._reach(known, token, keys_of, languages) for token in tokens
                 ]
-                if firsts:
-                    firsts.sort(key=_title_first)
-                    found[term] = [(field, first, first + len(ids)) for field, first in firsts]
+                for position, token_reach in enumerate(reached):
+                    for word in token_reach.anchors:
+                        if word in anchors:
+                            anchors[word].append((field, position, position + 1))
+                        else:
+                            anchors[word] = [(field, position, position + 1)]
+                if field not in reach:
+                    reach[field] = reached
+                else:  # Cyrillic that may be Serbian or Russian: a token reaches what either keying does
+                    reach[field] = [a.union(b) for a, b in zip(reach[field], reached, strict=True)]
+        if len(keyings) > 1:
+            anchors = {word: sorted(set(places), key=_reading_order) for word, places in anchors.items()}
+        found: Found = {}
+        for word, places in anchors.items():
+            for term, before, after, others in self._anchored[word]:
+                if not others:
+                    found[term] = places
+                    continue
+                phrases = [
+                    (field, at - before, at + after)
+                    for field, at, _ in places
+                    if before <= at <= len(reach[field]) - after
+                    and all(other in reach[field][at + offset].words for offset, other in others)
+                ]
+                if phrases:
+                    found[term] = phrases
         return found
 
     def match(
@@ -218,25 +296,37 @@ class Matcher:
         document = _Document(title, summary, language)
         found = self._find(document)
         wanted = None if watchlists is None else set(watchlists)
-        candidates = sorted({query for term in found for query in self._triggers[term]})
+        triggers, queries, texts = self._triggers, self._queries, self._term_texts
+        present, spans_of = found.keys(), document.spans_in_order
         matches: dict[str, list[Match]] = {}
-        for number in candidates:
-            query = self._queries[number]
+        for number in sorted({query for term in found for query in triggers[term]}):
+            query = queries[number]
             if wanted is not None and query.watchlist not in wanted:
                 continue
-            places = query.evaluate(found)
-            if places is None:
+            term = query.term
+            if term is not None:  # its places are in reading order already
+                match = Match(query.text, texts[term], spans_of(found[term]))
+            elif present >= query.needs and not any(present.isdisjoint(part) for part in query.needs_one_of):
+                places = query.evaluate(found)
+                if places is None:
+                    continue
+                match = self._composite(query.text, places, document)
+            else:  # a required part is missing: the tree cannot hold
                 continue
-            if all(term == places[0][0] for term, _ in places):  # one term: in reading order already
-                term = places[0][0]
-                spans = document.spans_in_order(occurrence for _, occurrence in places)
-                terms: tuple[str, ...] = (self._terms[term].text,)
+            if query.watchlist in matches:
+                matches[query.watchlist].append(match)
             else:
-                ordered = sorted(places, key=_reading)
-                spans = document.spans_in_order(dict.fromkeys(occurrence for _, occurrence in ordered))
-                terms = tuple(dict.fromkeys(self._terms[term].text for term, _ in ordered))
-            matches.setdefault(query.watchlist, []).append(Match(query.text, terms, spans))
+                matches[query.watchlist] = [match]
         return matches
+
+    def _composite(self, query: str, places: list[Place], document: _Document) -> Match:
+        """The match of an evaluated query: its terms and spans in reading order, each once."""
+        if all(term == places[0][0] for term, _ in places):  # one term: in reading order already
+            spans = document.spans_in_order(occurrence for _, occurrence in places)
+            return Match(query, self._term_texts[places[0][0]], spans)
+        ordered = sorted(places, key=_reading)
+        spans = document.spans_in_order(dict.fromkeys(occurrence for _, occurrence in ordered))
+        return Match(query, tuple(dict.fromkeys(self._terms[term].text for term, _ in ordered)), spans)
 
     def explain(
         self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
@@ -312,26 +402,27 @@ def _triggers(tree: Node) -> list[Term]:
     """The terms whose presence makes a query worth evaluating: those of one required part of
     an AND (the likeliest rarest), all alternatives of an OR. A query that could match on
     absences alone ("-a OR b") is triggered by all its positive terms, as before."""
-    required = _required(tree)
-    return list(dict.fromkeys(positive_terms(tree) if required is None else required))
+    parts = _required(tree)
+    terms: list[Term] = max(parts, key=_rarity) if parts else positive_terms(tree)
+    return list(dict.fromkeys(terms))
 
 
-def _required(node: Node) -> list[Term] | None:
-    """Terms one of which must be found for ``node`` to hold; None when it can hold without any."""
+def _required(node: Node) -> list[list[Term]]:
+    """The parts of ``node`` that must each have a term found for it to hold (none when it can
+    hold without any): an AND's children's parts, an OR's alternatives' likeliest rarest parts as one."""
     if isinstance(node, Term):
-        return [node]
+        return [[node]]
     if isinstance(node, Not):
-        return None
+        return []
     if isinstance(node, InTitle):
         return _required(node.child)
     if isinstance(node, Any):
         alternatives = [_required(child) for child in node.children]
-        return None if None in alternatives else [term for terms in alternatives if terms for term in terms]
-    parts = [
-        _required(child) for child in ((node.left, node.right) if isinstance(node, Near) else node.children)
-    ]
-    candidates = [terms for terms in parts if terms is not None]
-    return max(candidates, key=_rarity) if candidates else None
+        if not all(alternatives):
+            return []
+        return [[term for parts in alternatives for term in max(parts, key=_rarity)]]
+    children = (node.left, node.right) if isinstance(node, Near) else node.children
+    return [part for child in children for part in _required(child)]
 
 
 def _rarity(terms: list[Term]) -> tuple[int, int]:
@@ -351,10 +442,14 @@ def _compile(node: Node, term_ids: Mapping[Term, int], field: Field | None = Non
         term = term_ids[node]
 
         def occurs(found: Found) -> list[Place] | None:
-            places = [(term, o) for o in found.get(term, ()) if field is None or o[0] == field]
+            occurrences = found.get(term)
+            return None if occurrences is None else [(term, o) for o in occurrences]
+
+        def occurs_in_field(found: Found) -> list[Place] | None:
+            places = [(term, o) for o in found.get(term, ()) if o[0] == field]
             return places or None
 
-        return occurs
+        return occurs if field is None else occurs_in_field
     if isinstance(node, InTitle):
         return _compile(node.child, term_ids, "title")
     if isinstance(node, Not):

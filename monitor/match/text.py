@@ -112,11 +112,6 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def word_offsets(text: str) -> list[tuple[int, int]]:
-    """Where each of ``words(text)`` is: computed only for items that matched."""
-    return [match.span() for match in _TOKEN.finditer(text)]
-
-
 def key_functions(languages: int) -> list[Callable[[str], str]]:
     """How to key an item's words: one function, or two for Cyrillic that may be Serbian or
     Russian (folded to Latin, and kept Cyrillic), so either kind of term can find it."""

@@ -386,6 +386,42 @@ def test_or_records_every_side_that_is_present():
     assert [span.text for span in match.spans] == ["MUP", "BIA"]
 
 
+def test_phrase_at_the_edges_of_a_field_is_found_and_not_beyond_them():
+    query = '"ruska dijaspora"'
+    assert spans(query, "Ruska dijaspora", language="sr") == [Span("title", 0, 15, "Ruska dijaspora")]
+    assert not finds(query, "Ruska", "dijaspora", language="sr")  # a phrase does not cross fields
+    assert not finds(query, "dijaspora ruska", language="sr")
+
+
+# --- what the matcher remembers between items -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "expected"),
+    [
+        ("proterivanje", "Proterivanja", {"en": False, "sr": True}),  # keyed differently
+        ("relocant", "Relocants", {"en": True, "de": False}),  # keyed alike, judged apart
+    ],
+)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_word_seen_in_one_language_is_judged_again_in_another(query, title, expected, reverse):
+    matcher = Matcher({"w": [query]})
+    order = list(expected)[::-1] if reverse else list(expected)
+    assert {language: bool(matcher.match(title, "", language)) for language in order} == expected
+
+
+def test_forgetting_remembered_words_changes_no_result(monkeypatch):
+    import monitor.match.engine as engine
+
+    headlines = [("Proterivanje relokanata", "sr"), ("BIA i MUP", "sr"), ("Bia Bianca", None)] * 3
+    expected = [
+        Matcher({"w": ["proterivanje", "BIA", "relokant*"]}).match(t, "", lang) for t, lang in headlines
+    ]
+    monkeypatch.setattr(engine, "_KNOWN_TOKENS", 1)
+    matcher = Matcher({"w": ["proterivanje", "BIA", "relokant*"]})
+    assert [matcher.match(t, "", lang) for t, lang in headlines] == expected
+
+
 # --- watchlists -----------------------------------------------------------------------------
 
 WATCHLISTS = {
