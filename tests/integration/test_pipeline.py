@@ -148,7 +148,7 @@ def test_a_digest_capped_at_max_entries_covers_every_hit_once(
     )
     monitor = open_monitor(config)
     poll(monitor)
-    pending = monitor.store.hits(watchlist="relocants", undelivered=True)
+    pending = monitor.store.hits(watchlist="relocants", waiting=True)
 
     [outcome] = monitor.send_digests(utcnow())
     [again] = monitor.send_digests(utcnow())
@@ -193,12 +193,13 @@ def test_refused_digest_stays_pending_and_a_later_run_delivers_it_once(
 
     [refused] = monitor.send_digests(utcnow())
 
-    assert not refused.sent and "451" in (refused.error or "")
+    assert (refused.state, refused.sent) == ("pending", False) and "451" in (refused.error or "")
     assert not any(hit.delivered for hit in monitor.store.hits())
     smtp_server.sink.refuse = None
-    [delivered] = monitor.send_digests(utcnow())
+    [delivered, empty] = monitor.send_digests(utcnow())
     [nothing] = monitor.send_digests(utcnow())
-    assert (delivered.sent, delivered.hits, nothing.hits) == (True, 1, 0)
+    assert (delivered.state, delivered.hits, delivered.recorded is not None) == ("sent", 1, True)
+    assert (empty.state, nothing.state) == ("empty", "empty")
     assert len(smtp_server.sink.messages) == 1
 
 
