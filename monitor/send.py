@@ -128,7 +128,10 @@ def _send_once(
                     sender, list(recipients), message, ["SMTPUTF8", "BODY=8BITMIME"] if international else []
                 )
             except smtplib.SMTPRecipientsRefused as exc:
-                refused = exc.recipients
+                # all refused; or a 421 ended the session before the rest were named: that
+                # answer is theirs too, since nobody got the message
+                ended = list(exc.recipients.values())[-1]
+                refused = {recipient: exc.recipients.get(recipient, ended) for recipient in recipients}
             except smtplib.SMTPDataError as exc:
                 refused = {recipient: (exc.smtp_code, exc.smtp_error) for recipient in recipients}
         finally:
