@@ -135,15 +135,18 @@ def test_digest_status_lists_runs_newest_first_with_each_recipients_state_and_er
     )
     monitor(config, "poll", "--all")
     smtp_server.sink.refuse = "451 4.3.0 try again later"
-    monitor(config, "digest", "send")
+    failed, _, said = monitor(config, "digest", "send")
     _, waiting, _ = monitor(config, "digest", "status", "--json")
     smtp_server.sink.refuse = None
-    monitor(config, "digest", "send")
+    _, resent, _ = monitor(config, "digest", "send")
     monitor(config, "digest", "send")
 
     code, lines, _ = monitor(config, "digest", "status", "--json")
     _, table, _ = monitor(config, "digest", "status", "--limit", "1")
 
+    assert failed == 1 and "pending relocants: 1 hits; not yet delivered to desk@example.org, " in said
+    assert "451 4.3.0 try again later" in said and said.rstrip().endswith("; the next run tries again")
+    assert "sent relocants (the digest of " in resent and ", again): 1 hits" in resent
     [pending] = [json.loads(line) for line in waiting.splitlines()]
     assert pending["status"] == "pending" and "451" in pending["error"]
     assert [(d["recipient"], d["state"], d["attempts"]) for d in pending["deliveries"]] == [
