@@ -262,9 +262,11 @@ def test_a_permanent_smtp_failure_is_not_tried_again(
     smtp_server.sink.refusals = ["554 5.7.1 message rejected"]
 
     [outcome] = monitor.send_digests(utcnow())
+    [later] = monitor.send_digests(utcnow())
 
-    assert (outcome.sent, smtp_server.sink.data_commands) == (False, 1)
+    assert (outcome.sent, outcome.state, smtp_server.sink.data_commands) == (False, "failed", 1)
     assert outcome.error and "554" in outcome.error and "tries" not in outcome.error
+    assert later.state == "empty"  # refused for every recipient: not sent again, at any run
 
 
 def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, write_config, open_monitor):
