@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -222,21 +221,26 @@ def digest() -> None:
 @click.option("--watchlist", "-w", metavar="NAME", help="Only this watchlist.")
 @click.pass_obj
 def digest_send(context: Context, watchlist: str | None) -> None:
-    """Send every watchlist's undelivered hits now."""
+    """Send the digests still waiting for a recipient, then every watchlist's new hits, now."""
     with context.monitor() as monitor:
         outcomes = monitor.send_digests(utcnow(), watchlist)
     for outcome in outcomes:
-        if outcome.error and outcome.sent:
+        name = outcome.watchlist
+        if outcome.recorded:
+            name += f" (the digest of {outcome.recorded.strftime('%Y-%m-%d %H:%M')} UTC, again)"
+        if outcome.state == "empty":
+            out.print(f"nothing new for {name}", highlight=False)
+        elif outcome.state == "sent":
+            out.print(f"sent {name}: {outcome.hits} hits", highlight=False)
+        elif outcome.state == "partial":
+            err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {outcome.error}", highlight=False)
+        elif outcome.state == "pending":
             err.print(
-                f"[yellow]sent[/] {outcome.watchlist}: {outcome.hits} hits, but {outcome.error}",
+                f"[red]pending[/] {name}: {outcome.hits} hits; {outcome.error}; the next run tries again",
                 highlight=False,
             )
-        elif outcome.error:
-            err.print(f"[red]not sent[/] {outcome.watchlist}: {outcome.error}", highlight=False)
-        elif outcome.sent:
-            out.print(f"sent {outcome.watchlist}: {outcome.hits} hits", highlight=False)
         else:
-            out.print(f"nothing new for {outcome.watchlist}", highlight=False)
+            err.print(f"[red]not sent[/] {name}: {outcome.error}", highlight=False)
     if any(outcome.error for outcome in outcomes):
         sys.exit(1)
 
@@ -249,28 +253,45 @@ def digest_send(context: Context, watchlist: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @click.pass_obj
 def digest_status(context: Context, watchlist: str | None, limit: int, as_json: bool) -> None:
-    """Recent digest runs, newest first: when, to whom, how many hits, and how it went."""
+    """Recent digest runs, newest first: when, to whom, how many hits, how it went for each
+    recipient (pending, sent, failed_temporary, refused) and the server's answer."""
     with context.monitor() as monitor:
         if watchlist:
             monitor.config.watchlist(watchlist)
         runs = monitor.store.digest_runs(watchlist, limit)
     if as_json:
         for run in runs:
-            record = dataclasses.asdict(run) | {"created": _iso(run.created)}
+            deliveries = [
+                asdict(delivery) | {"sent": delivery.sent and _iso(delivery.sent)}
+                for delivery in run.deliveries
+            ]
+            record = asdict(run) | {"created": _iso(run.created), "deliveries": deliveries}
             click.echo(json.dumps(record, ensure_ascii=False))
         return
     table = Table(
-        "time (UTC)", "watchlist", "recipients", "hits", "state", "error", title=f"{len(runs)} runs"
+        "time (UTC)", "watchlist", "recipients", "hits", "state", "tries", "error", title=f"{len(runs)} runs"
     )
     for run in runs:
+        # a server's answer is text, not rich markup
         table.add_row(
             run.created.strftime("%Y-%m-%d %H:%M"),
             run.watchlist,
-            ", ".join(run.recipients),
+            "" if run.deliveries else ", ".join(run.recipients),
             str(run.hits),
             run.status,
-            escape(run.error or ""),  # a server's answer: text, not rich markup
+            "",
+            "" if run.deliveries else escape(run.error or ""),
         )
+        for delivery in run.deliveries:
+            table.add_row(
+                "",
+                "",
+                delivery.recipient,
+                "",
+                delivery.state,
+                str(delivery.attempts),
+                escape(delivery.error or ""),
+            )
     out.print(table)
 
 

@@ -153,8 +153,13 @@ class Daemon:
         )
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
-        """Poll the feeds that are due, then send the digests that fell due while the daemon
-        was down (so that they carry the news published meanwhile), then keep polling."""
+        """Send the digests recorded but not delivered before a crash or an outage; poll the
+        feeds that are due, then send the digests that fell due while the daemon was down (so
+        that they carry the news published meanwhile), then keep polling."""
+        try:
+            await asyncio.to_thread(self.monitor.send_outbox, now)
+        except MonitorError as exc:  # each digest run tries again
+            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
         missed = [
             watchlist
             for watchlist in self.monitor.config.watchlists

@@ -64,4 +64,9 @@ class StorageError(MonitorError):
 
 
 class DeliveryError(MonitorError):
-    """A message could not be handed to the mail server."""
+    """A message could not be handed to the mail server. ``temporary``: worth another try
+    soon (a 4xx answer, a refused or dropped connection, a timeout)."""
+
+    def __init__(self, message: str, *, temporary: bool = False) -> None:
+        super().__init__(message)
+        self.temporary = temporary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -54,17 +55,76 @@ class Match:
     spans: tuple[Span, ...]
 
 
+DeliveryState = Literal["pending", "sent", "failed_temporary", "refused"]
+# pending: some recipient still waits; partial: some sent, the others refused; failed: all refused
+DigestState = Literal["pending", "sent", "partial", "failed", "empty"]
+WAITING: tuple[DeliveryState, ...] = ("pending", "failed_temporary")  # to be sent to
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One recipient of one digest: not tried yet (pending), delivered (sent), to be tried again
+    (failed_temporary) or refused for good, with the tries and the server's last answer."""
+
+    recipient: str
+    state: DeliveryState
+    attempts: int = 0
+    error: str | None = None
+    sent: datetime | None = None
+
+
+def digest_state(deliveries: Sequence[Delivery]) -> DigestState:
+    """A digest's state from its recipients': pending while anyone waits for it."""
+    states = {delivery.state for delivery in deliveries}
+    if not states:
+        return "empty"
+    if states & set(WAITING):
+        return "pending"
+    if states == {"sent"}:
+        return "sent"
+    return "failed" if states == {"refused"} else "partial"
+
+
+def digest_error(deliveries: Sequence[Delivery]) -> str | None:
+    """What went wrong for the recipients who do not have the digest, one clause per answer:
+    ``refused a@x: 550 no such user; not yet delivered to b@y, c@z: SMTP …: timed out``."""
+    clauses: dict[tuple[str, str], list[str]] = {}
+    for delivery in deliveries:
+        if delivery.state != "sent" and delivery.error:
+            verb = "refused" if delivery.state == "refused" else "not yet delivered to"
+            clauses.setdefault((verb, delivery.error), []).append(delivery.recipient)
+    return (
+        "; ".join(f"{verb} {', '.join(recipients)}: {error}" for (verb, error), recipients in clauses.items())
+        or None
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DigestRun:
-    """One digest run as recorded: sent, failed (with the error) or empty (nothing to send)."""
+    """One digest run as recorded, with each recipient's delivery (none for an empty run, or a
+    run recorded before the outbox, whose state and error are those of the run)."""
 
     watchlist: str
     created: datetime
     recipients: tuple[str, ...]
     message_id: str | None
     hits: int
-    status: str
+    status: DigestState
     error: str | None
+    deliveries: tuple[Delivery, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A recorded digest that recipients still wait for: the bytes to send them, unchanged."""
+
+    id: int
+    watchlist: str
+    created: datetime
+    message_id: str
+    message: bytes
+    waiting: tuple[str, ...]
+    hits: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,20 +13,31 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from monitor.batch import GroupCommit
 from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, Problem, render_digest
 from monitor.discover import feed_links, looks_like_html
-from monitor.errors import DeliveryError, FeedError, ParseError
+from monitor.errors import FeedError, ParseError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
-from monitor.models import FeedState, Hit, Item, Known, PollRecord, content_hash
+from monitor.models import (
+    DeliveryState,
+    DigestState,
+    FeedState,
+    Hit,
+    Item,
+    Known,
+    Outgoing,
+    PollRecord,
+    content_hash,
+)
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
-from monitor.send import build_message, send_message
-from monitor.store import DigestStatus, Store
+from monitor.send import Undelivered, build_message, send_message, wire_bytes
+from monitor.store import Store
 
 log = logging.getLogger("monitor")
 PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest
@@ -75,10 +86,19 @@ class PollSummary:
 
 @dataclass(frozen=True, slots=True)
 class DigestOutcome:
+    """One digest's fate in a run. ``recorded`` is when it was recorded, if at an earlier run:
+    a digest some recipient was still waiting for, sent again as it was."""
+
     watchlist: str
     hits: int
-    sent: bool
+    state: DigestState
     error: str | None = None
+    recorded: datetime | None = None
+
+    @property
+    def sent(self) -> bool:
+        """Delivered: to every recipient, or to all but those who refused it."""
+        return self.state in ("sent", "partial")
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,8 +408,8 @@ class Monitor:
         """Render each watchlist's pending digest without sending or marking anything."""
         digests = []
         for chosen in self._selected(watchlist):
-            pending = self.store.hits(watchlist=chosen.name, undelivered=True)
-            digests.append(self._render(chosen, pending, now))
+            waiting = self.store.hits(watchlist=chosen.name, waiting=True)
+            digests.append(self._render(chosen, waiting, now))
         return digests
 
     def _render(self, watchlist: WatchlistConfig, pending: Sequence[Hit], now: datetime) -> Digest:
@@ -407,59 +427,70 @@ class Monitor:
         )
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:
-        """Send each watchlist's undelivered hits; hits are marked delivered only once accepted."""
-        return [self.send_digest(chosen, now) for chosen in self._selected(watchlist)]
+        """Each watchlist's digests: those recorded earlier that some recipient still waits
+        for, then one of the hits that no digest covers yet (see ``send_digest``)."""
+        return [outcome for chosen in self._selected(watchlist) for outcome in self.send_digest(chosen, now)]
 
-    def send_digest(self, watchlist: WatchlistConfig, now: datetime) -> DigestOutcome:
-        pending = self.store.hits(watchlist=watchlist.name, undelivered=True)
-        if not pending and not watchlist.send_empty:
-            self.store.record_digest(
-                watchlist=watchlist.name,
-                recipients=watchlist.recipients,
-                message_id=None,
-                hit_ids=[],
-                status="empty",
-                now=now,
-            )
+    def send_outbox(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:
+        """Send the recorded digests that some recipient still waits for, oldest first, each
+        as recorded (the same bytes, so the same Message-ID) and only to those who wait."""
+        return [
+            self._deliver(outgoing, now)
+            for chosen in self._selected(watchlist)
+            for outgoing in self.store.outbox(chosen.name)
+        ]
+
+    def send_digest(self, watchlist: WatchlistConfig, now: datetime) -> list[DigestOutcome]:
+        """The watchlist's waiting digests first; then a digest of the hits no digest covers,
+        recorded (message, recipients, hits) before it is sent, so that a crash or a failure
+        leaves it in the outbox rather than lost or sent again with other hits. An empty
+        period sends nothing, unless ``send_empty`` and no waiting digest went out instead."""
+        outcomes = self.send_outbox(now, watchlist.name)
+        waiting = self.store.hits(watchlist=watchlist.name, waiting=True)
+        if not waiting and (outcomes or not watchlist.send_empty):
+            self.store.record_empty(watchlist=watchlist.name, recipients=watchlist.recipients, now=now)
             event(log, "digest.empty", watchlist=watchlist.name)
-            return DigestOutcome(watchlist.name, 0, sent=False)
-        digest = self._render(watchlist, pending, now)
+            return [*outcomes, DigestOutcome(watchlist.name, 0, "empty")]
+        digest = self._render(watchlist, waiting, now)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
-        error: str | None = None
-        status: DigestStatus = "sent"
-        try:
-            refused = send_message(self.config.smtp, message)
-        except DeliveryError as exc:
-            error, status = str(exc), "failed"
-        else:
-            if refused:
-                answers = "; ".join(f"{recipient}: {answer}" for recipient, answer in refused.items())
-                error, status = f"refused {answers}", "partial"
-        self.store.record_digest(
+        outgoing = self.store.record_digest(
             watchlist=watchlist.name,
             recipients=watchlist.recipients,
             message_id=message["Message-ID"],
+            message=wire_bytes(message),
             hit_ids=digest.hit_ids,
-            status=status,
-            error=error,
             now=now,
         )
-        if error:
-            event(
-                log,
-                f"digest.{status}",
-                logging.ERROR,
-                watchlist=watchlist.name,
-                hits=len(pending),
-                error=error,
-            )
-        else:
-            event(
-                log,
-                "digest.sent",
-                watchlist=watchlist.name,
-                hits=len(pending),
-                recipients=len(watchlist.recipients),
-                message_id=message["Message-ID"],
-            )
-        return DigestOutcome(watchlist.name, len(pending), sent=status != "failed", error=error)
+        return [*outcomes, self._deliver(outgoing, now, earlier=False)]
+
+    def _deliver(self, outgoing: Outgoing, now: datetime, earlier: bool = True) -> DigestOutcome:
+        """Send a recorded digest to those who wait for it, then record what became of each."""
+        undelivered = send_message(
+            self.config.smtp, self.config.smtp.sender, outgoing.waiting, outgoing.message
+        )
+        run = self.store.record_attempt(
+            outgoing.id,
+            {recipient: _delivery(undelivered.get(recipient)) for recipient in outgoing.waiting},
+            now,
+        )
+        fields: dict[str, Any] = {
+            "watchlist": outgoing.watchlist,
+            "digest": outgoing.id,
+            "hits": outgoing.hits,
+            "message_id": outgoing.message_id,
+            "recorded": outgoing.created.isoformat(timespec="seconds") if earlier else "now",
+        }
+        if run.status == "sent":
+            event(log, "digest.sent", **fields, recipients=len(outgoing.waiting))
+        else:  # pending: tried again at every run, and said so each time
+            event(log, f"digest.{run.status}", logging.ERROR, **fields, error=run.error)
+        return DigestOutcome(
+            outgoing.watchlist, outgoing.hits, run.status, run.error, outgoing.created if earlier else None
+        )
+
+
+def _delivery(undelivered: Undelivered | None) -> tuple[DeliveryState, str | None]:
+    """A recipient's state after a try: sent, refused for good, or to be tried again."""
+    if undelivered is None:
+        return "sent", None
+    return ("refused" if undelivered.refused else "failed_temporary"), undelivered.answer

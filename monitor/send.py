@@ -5,14 +5,30 @@ from __future__ import annotations
 import smtplib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from monitor.config import SmtpConfig
 from monitor.digest import Digest
 from monitor.errors import DeliveryError
+
+
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    """Why a recipient does not have the message: the server's answer, or what failed.
+
+    ``refused``: a permanent answer (5xx) about this recipient or this message; trying again
+    changes nothing. ``temporary``: worth another try soon. Neither (a refused login, an
+    untrusted certificate): not worth trying again now, but the recipient still waits for it.
+    """
+
+    answer: str
+    refused: bool = False
+    temporary: bool = False
 
 
 def build_message(digest: Digest, sender: str, recipients: Sequence[str], now: datetime) -> EmailMessage:
@@ -28,30 +44,51 @@ def build_message(digest: Digest, sender: str, recipients: Sequence[str], now: d
     return message
 
 
-def send_message(smtp: SmtpConfig, message: EmailMessage) -> dict[str, str]:
-    """Hand ``message`` to the SMTP server: the recipients it refused, each with the server's
-    answer, when it accepted the others (they have their copy, so it must not be sent again);
-    DeliveryError when nobody got it.
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as SMTP carries it, and as smtplib's send_message would write it: CRLF line
+    ends, headers in UTF-8 when an address needs it (SMTPUTF8). What the outbox keeps."""
+    international = not all(str(message[name] or "").isascii() for name in ("From", "To"))
+    return message.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP)
+
+
+def send_message(
+    smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: bytes
+) -> dict[str, Undelivered]:
+    """Hand ``message`` (``wire_bytes``) to the SMTP server for ``recipients``: those who do not
+    have it, each with why; the others have it, and must not be sent it again.
 
     A temporary failure (a 4xx answer, a refused or dropped connection, a timeout) is tried
-    again, ``smtp.attempts`` times in all, waiting ``smtp.retry_wait`` and then twice as long
-    each time; a permanent one (5xx) is not. Every try sends the same Message-ID.
+    again for the recipients it concerns, ``smtp.attempts`` times in all, waiting
+    ``smtp.retry_wait`` and then twice as long each time; a recipient the server accepted is not
+    sent it again. Every try sends the same bytes, so the same Message-ID.
     """
+    undelivered: dict[str, Undelivered] = {}
+    waiting = list(recipients)
     wait, attempt = smtp.retry_wait.total_seconds(), 1
     while True:
-        try:
-            refused = _send_once(smtp, message)
+        tried = _try(smtp, sender, waiting, message)
+        undelivered = {r: why for r, why in undelivered.items() if r not in waiting} | tried
+        waiting = [recipient for recipient, why in tried.items() if why.temporary]
+        if not waiting or attempt == smtp.attempts:
             break
-        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            if attempt == smtp.attempts or not _temporary(exc):
-                tries = f" (after {attempt} tries)" if attempt > 1 else ""
-                raise DeliveryError(
-                    f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}{tries}"
-                ) from exc
         time.sleep(wait)
         wait, attempt = 2 * wait, attempt + 1
+    if attempt > 1:
+        for recipient in waiting:
+            undelivered[recipient] = Undelivered(
+                f"{undelivered[recipient].answer} (after {attempt} tries)", temporary=True
+            )
+    return undelivered
+
+
+def _try(smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: bytes) -> dict[str, Undelivered]:
+    try:
+        answers = _send_once(smtp, sender, recipients, message)
+    except DeliveryError as exc:
+        return {recipient: Undelivered(str(exc), temporary=exc.temporary) for recipient in recipients}
     return {
-        recipient: f"{code} {reply.decode(errors='replace')}" for recipient, (code, reply) in refused.items()
+        recipient: Undelivered(f"{code} {text}", refused=code >= 500, temporary=code < 500)
+        for recipient, (code, text) in answers.items()
     }
 
 
@@ -60,23 +97,59 @@ def _temporary(exc: BaseException) -> bool:
     Not a TLS failure such as an untrusted certificate: trying again changes nothing."""
     if isinstance(exc, ssl.SSLError):
         return False
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
     return isinstance(exc, (smtplib.SMTPServerDisconnected, TimeoutError, OSError))
 
 
-def _send_once(smtp: SmtpConfig, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+def _send_once(
+    smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: bytes
+) -> dict[str, tuple[int, str]]:
+    """One SMTP session: the answer of each recipient the server refused, at RCPT TO, or all
+    of them at DATA. A failure of the session itself is a DeliveryError."""
+    international = not all(address.isascii() for address in (sender, *recipients))
     timeout = smtp.timeout.total_seconds()
-    client: smtplib.SMTP
-    if smtp.security == "ssl":
-        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
-    with client:
-        if smtp.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-        if smtp.username:
-            client.login(smtp.username, smtp.password)
-        return client.send_message(message)
+    try:
+        client: smtplib.SMTP
+        if smtp.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+        try:
+            if smtp.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                client.login(smtp.username, smtp.password)
+            refused: Mapping[str, tuple[int, bytes | str]]
+            try:
+                refused = client.sendmail(
+                    sender, list(recipients), message, ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+                )
+            except smtplib.SMTPRecipientsRefused as exc:
+                # all refused; or a 421 ended the session before the rest were named: that
+                # answer is theirs too, since nobody got the message
+                ended = list(exc.recipients.values())[-1]
+                refused = {recipient: exc.recipients.get(recipient, ended) for recipient in recipients}
+            except smtplib.SMTPDataError as exc:
+                refused = {recipient: (exc.smtp_code, exc.smtp_error) for recipient in recipients}
+        finally:
+            _close(client)
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(
+            f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}", temporary=_temporary(exc)
+        ) from exc
+    return {recipient: (code, _text(reply)) for recipient, (code, reply) in refused.items()}
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """QUIT, and hang up whatever the answer: the message was accepted or refused already."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()

@@ -7,13 +7,14 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar, get_args
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
     and_,
     bindparam,
     create_engine,
@@ -31,6 +32,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from monitor.errors import StorageError
 from monitor.links import canonical_link
 from monitor.models import (
+    WAITING,
+    Delivery,
+    DeliveryState,
     DigestRun,
     FeedState,
     FeedStatus,
@@ -39,17 +43,18 @@ from monitor.models import (
     Item,
     Known,
     Match,
+    Outgoing,
     PollRecord,
     Saved,
     Span,
     Validators,
     content_hash,
+    digest_error,
+    digest_state,
 )
-from monitor.store.schema import digests, feeds, hits, items, sightings
+from monitor.store.schema import deliveries, digest_hits, digests, feeds, hits, items, sightings
 
 T = TypeVar("T")
-DigestStatus = Literal["sent", "partial", "failed", "empty"]  # partial: some recipients refused
-_DELIVERED: tuple[DigestStatus, ...] = ("sent", "partial")  # the runs whose hits were delivered
 MIGRATIONS = Path(__file__).parent / "migrations"
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
@@ -107,6 +112,7 @@ def _match_from_json(data: Mapping[str, Any]) -> Match:
 
 # Built once: a statement made per call cost more CPU in SQLAlchemy than the database's work.
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))
+_RUN_COLUMNS = [column for column in digests.c if column.name != "message"]
 _POLL_COLUMNS = (
     "etag",
     "last_modified",
@@ -617,10 +623,10 @@ class Store:
         *,
         watchlist: str | None = None,
         since: datetime | None = None,
-        undelivered: bool = False,
+        waiting: bool = False,
         hit_id: int | None = None,
     ) -> list[Hit]:
-        """Stored hits, newest item first."""
+        """Stored hits, newest item first; ``waiting``: only those no digest covers yet."""
         conditions = []
         if hit_id is not None:
             conditions.append(hits.c.id == hit_id)
@@ -628,8 +634,9 @@ class Store:
             conditions.append(hits.c.watchlist == watchlist)
         if since is not None:
             conditions.append(hits.c.created_at >= since)
-        if undelivered:
+        if waiting:
             conditions.append(hits.c.delivered_at.is_(None))
+            conditions.append(~select(digest_hits.c.hit_id).where(digest_hits.c.hit_id == hits.c.id).exists())
         query = (
             select(
                 hits.c.id,
@@ -702,43 +709,144 @@ class Store:
         *,
         watchlist: str,
         recipients: Sequence[str],
-        message_id: str | None,
+        message_id: str,
+        message: bytes,
         hit_ids: Sequence[int],
-        status: DigestStatus,
-        error: str | None = None,
         now: datetime,
-    ) -> None:
-        """Log a digest run; when it was sent, mark its hits delivered in the same transaction."""
+    ) -> Outgoing:
+        """Put a digest in the outbox before it is sent, in one transaction: its message, its
+        recipients (each pending) and its hits, which it claims. A hit another digest claimed
+        (a concurrent run) fails the whole record, and nothing is recorded."""
+        with self._tx() as connection:
+            digest_id = connection.execute(
+                insert(digests)
+                .values(
+                    watchlist=watchlist,
+                    created_at=now,
+                    recipients=list(recipients),
+                    message_id=message_id,
+                    message=message,
+                    hit_count=len(hit_ids),
+                    status="pending",
+                )
+                .returning(digests.c.id)
+            ).scalar_one()
+            connection.execute(
+                insert(deliveries),
+                [
+                    {"digest_id": digest_id, "recipient": recipient, "state": "pending"}
+                    for recipient in recipients
+                ],
+            )
+            if hit_ids:
+                connection.execute(
+                    insert(digest_hits), [{"digest_id": digest_id, "hit_id": hit_id} for hit_id in hit_ids]
+                )
+        return Outgoing(digest_id, watchlist, now, message_id, message, tuple(recipients), len(hit_ids))
+
+    def record_empty(self, *, watchlist: str, recipients: Sequence[str], now: datetime) -> None:
+        """A digest run that had nothing to send."""
         with self._tx() as connection:
             connection.execute(
                 insert(digests).values(
                     watchlist=watchlist,
                     created_at=now,
                     recipients=list(recipients),
-                    message_id=message_id,
-                    hit_count=len(hit_ids),
-                    status=status,
-                    error=error,
+                    hit_count=0,
+                    status="empty",
                 )
             )
-            if status in _DELIVERED:
-                for chunk in _chunks(hit_ids):
-                    connection.execute(
-                        update(hits)
-                        .where(
-                            hits.c.id.in_(chunk),
-                            hits.c.delivered_at.is_(None),
-                        )
-                        .values(delivered_at=now)
-                    )
 
-    def digest_runs(self, watchlist: str | None = None, limit: int = 20) -> list[DigestRun]:
-        """The most recent digest runs, newest first."""
-        query = select(digests).order_by(digests.c.created_at.desc(), digests.c.id.desc()).limit(limit)
-        if watchlist:
-            query = query.where(digests.c.watchlist == watchlist)
+    def outbox(self, watchlist: str) -> list[Outgoing]:
+        """The watchlist's recorded digests that some recipient still waits for, oldest first."""
         with self._tx() as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(
+                select(
+                    digests.c.id,
+                    digests.c.created_at,
+                    digests.c.message_id,
+                    digests.c.message,
+                    digests.c.hit_count,
+                )
+                .where(digests.c.watchlist == watchlist, digests.c.status == "pending")
+                .order_by(digests.c.created_at, digests.c.id)
+            ).all()
+            waiting = self._waiting(connection, [row.id for row in rows])
+        return [
+            Outgoing(
+                row.id, watchlist, row.created_at, row.message_id, row.message, waiting[row.id], row.hit_count
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _waiting(connection: Connection, digest_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        waiting: dict[int, tuple[str, ...]] = {digest_id: () for digest_id in digest_ids}
+        for chunk in _chunks(digest_ids):
+            rows = connection.execute(
+                select(deliveries.c.digest_id, deliveries.c.recipient)
+                .where(deliveries.c.digest_id.in_(chunk), deliveries.c.state.in_(WAITING))
+                .order_by(deliveries.c.recipient)
+            )
+            for digest_id, recipient in rows:
+                waiting[digest_id] += (recipient,)
+        return waiting
+
+    def record_attempt(
+        self, digest_id: int, results: Mapping[str, tuple[DeliveryState, str | None]], now: datetime
+    ) -> DigestRun:
+        """What one try to send a digest did for each recipient tried: its new state and the
+        server's answer. In the same transaction the digest's state follows; once nobody waits
+        for it (all sent or refused), its hits are delivered. Returns the digest as it now is."""
+        with self._tx() as connection:
+            for recipient, (state, error) in results.items():
+                connection.execute(
+                    update(deliveries)
+                    .where(deliveries.c.digest_id == digest_id, deliveries.c.recipient == recipient)
+                    .values(
+                        state=state,
+                        attempts=deliveries.c.attempts + 1,
+                        last_error=error,
+                        sent_at=now if state == "sent" else None,
+                    )
+                )
+            found = self._deliveries(connection, [digest_id])[digest_id]
+            status = digest_state(found)
+            connection.execute(
+                update(digests)
+                .where(digests.c.id == digest_id)
+                .values(status=status, error=digest_error(found))
+            )
+            if status != "pending":
+                connection.execute(
+                    update(hits)
+                    .where(
+                        hits.c.id.in_(
+                            select(digest_hits.c.hit_id).where(digest_hits.c.digest_id == digest_id)
+                        ),
+                        hits.c.delivered_at.is_(None),
+                    )
+                    .values(delivered_at=now)
+                )
+            [run] = self._runs(connection, select(*_RUN_COLUMNS).where(digests.c.id == digest_id))
+        return run
+
+    @staticmethod
+    def _deliveries(connection: Connection, digest_ids: Sequence[int]) -> dict[int, tuple[Delivery, ...]]:
+        found: dict[int, tuple[Delivery, ...]] = {digest_id: () for digest_id in digest_ids}
+        for chunk in _chunks(digest_ids):
+            rows = connection.execute(
+                select(deliveries).where(deliveries.c.digest_id.in_(chunk)).order_by(deliveries.c.recipient)
+            )
+            for row in rows:
+                found[row.digest_id] += (
+                    Delivery(row.recipient, row.state, row.attempts, row.last_error, row.sent_at),
+                )
+        return found
+
+    def _runs(self, connection: Connection, query: Select[Any]) -> list[DigestRun]:
+        rows = connection.execute(query).all()
+        found = self._deliveries(connection, [row.id for row in rows])
         return [
             DigestRun(
                 row.watchlist,
@@ -748,17 +856,28 @@ class Store:
                 row.hit_count,
                 row.status,
                 row.error,
+                found[row.id],
             )
             for row in rows
         ]
 
+    def digest_runs(self, watchlist: str | None = None, limit: int = 20) -> list[DigestRun]:
+        """The most recent digest runs, newest first, with each recipient's delivery."""
+        query = select(*_RUN_COLUMNS).order_by(digests.c.created_at.desc(), digests.c.id.desc()).limit(limit)
+        if watchlist:
+            query = query.where(digests.c.watchlist == watchlist)
+        with self._tx() as connection:
+            return self._runs(connection, query)
+
     def last_delivery(self, watchlist: str) -> datetime | None:
-        """When the watchlist's last digest was delivered (sent, or sent with some recipients
-        refused): where the next digest's period begins."""
+        """When the watchlist's last digest was cut: the newest one recorded to be sent (even if
+        still pending, or refused: the hits before it are its own), or sent before the outbox.
+        Where the next digest's period begins."""
         with self._tx() as connection:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(
-                    digests.c.watchlist == watchlist, digests.c.status.in_(_DELIVERED)
+                    digests.c.watchlist == watchlist,
+                    or_(digests.c.message.is_not(None), digests.c.status.in_(("sent", "partial"))),
                 )
             ).scalar()
         return moment

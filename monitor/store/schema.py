@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -131,5 +133,34 @@ digests = Table(
     Column("hit_count", Integer, nullable=False),
     Column("status", String(20), nullable=False),
     Column("error", Text),
+    # the outbox (migration 0004): the message as sent, byte for byte; None for an empty run
+    Column("message", LargeBinary),
     Index("ix_digests_watchlist_created", "watchlist", "created_at"),
+)
+
+# The hits a digest covers. The primary key is the hit: no hit is in two digests, so none is
+# sent twice, whatever happens between recording a digest and sending it.
+digest_hits = Table(
+    "digest_hits",
+    metadata,
+    Column(
+        "hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    ),
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_digest_hits_digest", "digest_id"),
+)
+
+# Each recipient of each digest: pending, sent, failed_temporary (tried again) or refused.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    Column("recipient", String(320), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    CheckConstraint(
+        "state IN ('pending', 'sent', 'failed_temporary', 'refused')", name="ck_deliveries_state"
+    ),
 )

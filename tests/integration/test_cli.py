@@ -126,7 +126,7 @@ def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_pat
     assert len(smtp_server.sink.envelopes) == 1
 
 
-def test_digest_status_lists_runs_newest_first_with_their_state_and_error(
+def test_digest_status_lists_runs_newest_first_with_each_recipients_state_and_error(
     feed_server, smtp_server, tmp_path, write_config
 ):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
@@ -135,21 +135,37 @@ def test_digest_status_lists_runs_newest_first_with_their_state_and_error(
     )
     monitor(config, "poll", "--all")
     smtp_server.sink.refuse = "451 4.3.0 try again later"
-    monitor(config, "digest", "send")
+    failed, _, said = monitor(config, "digest", "send")
+    _, waiting, _ = monitor(config, "digest", "status", "--json")
     smtp_server.sink.refuse = None
-    monitor(config, "digest", "send")
+    _, resent, _ = monitor(config, "digest", "send")
     monitor(config, "digest", "send")
 
     code, lines, _ = monitor(config, "digest", "status", "--json")
     _, table, _ = monitor(config, "digest", "status", "--limit", "1")
 
+    assert failed == 1 and "pending relocants: 1 hits; not yet delivered to desk@example.org, " in said
+    assert "451 4.3.0 try again later" in said and said.rstrip().endswith("; the next run tries again")
+    assert "sent relocants (the digest of " in resent and ", again): 1 hits" in resent
+    [pending] = [json.loads(line) for line in waiting.splitlines()]
+    assert pending["status"] == "pending" and "451" in pending["error"]
+    assert [(d["recipient"], d["state"], d["attempts"]) for d in pending["deliveries"]] == [
+        ("desk@example.org", "failed_temporary", 1),
+        ("lawyer@example.org", "failed_temporary", 1),
+    ]
+    assert all("451 4.3.0 try again later" in d["error"] for d in pending["deliveries"])
     runs = [json.loads(line) for line in lines.splitlines()]
     assert code == 0
-    assert [(run["status"], run["hits"]) for run in runs] == [("empty", 0), ("sent", 1), ("failed", 1)]
-    assert "451" in runs[2]["error"] and runs[1]["error"] is None
-    assert runs[1]["recipients"] == ["desk@example.org", "lawyer@example.org"]
-    assert runs[1]["message_id"].startswith("<") and runs[0]["created"].endswith("Z")
-    assert "1 runs" in table and "empty" in table and "failed" not in table
+    # the pending digest was sent at the second run, which then had nothing new; so had the third
+    assert [(run["status"], run["hits"]) for run in runs] == [("empty", 0), ("empty", 0), ("sent", 1)]
+    sent = runs[2]
+    assert sent["error"] is None and sent["message_id"] == pending["message_id"]
+    assert sent["recipients"] == ["desk@example.org", "lawyer@example.org"]
+    assert [(d["state"], d["attempts"], d["error"]) for d in sent["deliveries"]] == [("sent", 2, None)] * 2
+    assert all(d["sent"].endswith("Z") for d in sent["deliveries"])
+    assert sent["message_id"].startswith("<") and runs[0]["created"].endswith("Z")
+    assert runs[0]["deliveries"] == []
+    assert "1 runs" in table and "empty" in table and "sent" not in table
 
 
 @pytest.mark.parametrize(

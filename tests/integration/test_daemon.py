@@ -28,9 +28,7 @@ def test_digest_missed_while_down_goes_out_when_the_daemon_starts(
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
     two_days_ago = utcnow() - timedelta(days=2)
-    monitor.store.record_digest(
-        watchlist="relocants", recipients=[], message_id=None, hit_ids=[], status="empty", now=two_days_ago
-    )
+    monitor.store.record_empty(watchlist="relocants", recipients=[], now=two_days_ago)
 
     asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
 
@@ -44,9 +42,7 @@ def test_daemon_started_after_its_last_digest_sends_nothing_early(
 ):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
-    monitor.store.record_digest(
-        watchlist="relocants", recipients=[], message_id=None, hit_ids=[], status="empty", now=utcnow()
-    )
+    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())
 
     asyncio.run(run_until(Daemon(monitor), lambda: monitor.store.hits()))
 

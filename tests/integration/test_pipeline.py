@@ -148,7 +148,7 @@ def test_a_digest_capped_at_max_entries_covers_every_hit_once(
     )
     monitor = open_monitor(config)
     poll(monitor)
-    pending = monitor.store.hits(watchlist="relocants", undelivered=True)
+    pending = monitor.store.hits(watchlist="relocants", waiting=True)
 
     [outcome] = monitor.send_digests(utcnow())
     [again] = monitor.send_digests(utcnow())
@@ -193,12 +193,13 @@ def test_refused_digest_stays_pending_and_a_later_run_delivers_it_once(
 
     [refused] = monitor.send_digests(utcnow())
 
-    assert not refused.sent and "451" in (refused.error or "")
+    assert (refused.state, refused.sent) == ("pending", False) and "451" in (refused.error or "")
     assert not any(hit.delivered for hit in monitor.store.hits())
     smtp_server.sink.refuse = None
-    [delivered] = monitor.send_digests(utcnow())
+    [delivered, empty] = monitor.send_digests(utcnow())
     [nothing] = monitor.send_digests(utcnow())
-    assert (delivered.sent, delivered.hits, nothing.hits) == (True, 1, 0)
+    assert (delivered.state, delivered.hits, delivered.recorded is not None) == ("sent", 1, True)
+    assert (empty.state, nothing.state) == ("empty", "empty")
     assert len(smtp_server.sink.messages) == 1
 
 
@@ -261,9 +262,11 @@ def test_a_permanent_smtp_failure_is_not_tried_again(
     smtp_server.sink.refusals = ["554 5.7.1 message rejected"]
 
     [outcome] = monitor.send_digests(utcnow())
+    [later] = monitor.send_digests(utcnow())
 
-    assert (outcome.sent, smtp_server.sink.data_commands) == (False, 1)
+    assert (outcome.sent, outcome.state, smtp_server.sink.data_commands) == (False, "failed", 1)
     assert outcome.error and "554" in outcome.error and "tries" not in outcome.error
+    assert later.state == "empty"  # refused for every recipient: not sent again, at any run
 
 
 def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, write_config, open_monitor):

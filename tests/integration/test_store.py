@@ -5,14 +5,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, inspect, text
 
+from monitor.errors import StorageError
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
 from monitor.store import MIGRATIONS, Store
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=1)
 LEASE = timedelta(minutes=5)
 ITEM = Item("N1", "n1-1", "BIA saopštila", "", "https://n1info.rs/1/", NOW)
 MATCH = Match("BIA", ("BIA",), (Span("title", 0, 3, "BIA"),))
@@ -59,9 +62,9 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
     first.close()
     again = open_store(database_url)
 
-    assert {"feeds", "items", "hits", "digests", "alembic_version"} <= tables
+    assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
     with again.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
     again.close()
 
@@ -382,4 +385,101 @@ def test_a_stopping_worker_hands_back_what_it_claimed(database_url):
     store.release_leases("stopping")
 
     assert sorted(store.claim_due("other", NOW, limit=10, lease=LEASE)) == ["Danas", "N1"]
+    store.close()
+
+
+def digest(store: Store, hit_ids, recipients=("desk@example.org", "lawyer@example.org")):
+    return store.record_digest(
+        watchlist="relocants",
+        recipients=list(recipients),
+        message_id="<digest.1@example.org>",
+        message=b"Message-ID: <digest.1@example.org>\r\n\r\nBIA\r\n",
+        hit_ids=hit_ids,
+        now=NOW,
+    )
+
+
+def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_url):
+    store = open_store(database_url)
+    first, second = (Item("N1", f"n1-{n}", "BIA", "", f"https://n1info.rs/{n}/", NOW) for n in (1, 2))
+    save(store, "N1", [first, second], {item.id: {"relocants": [MATCH]} for item in (first, second)})
+    older, newer = sorted(hit.id for hit in store.hits())
+    digest(store, [older])
+
+    with pytest.raises(StorageError):
+        digest(store, [newer, older])
+
+    assert [run.hits for run in store.digest_runs("relocants")] == [1]
+    assert [hit.id for hit in store.hits(waiting=True)] == [newer]
+    store.close()
+
+
+def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
+    store = open_store(database_url)
+    save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
+    [hit] = store.hits()
+    outgoing = digest(store, [hit.id])
+
+    waiting = store.record_attempt(
+        outgoing.id,
+        {"desk@example.org": ("sent", None), "lawyer@example.org": ("failed_temporary", "451 x")},
+        NOW,
+    )
+    [still] = store.outbox("relocants")
+    [meanwhile] = store.hits()
+    done = store.record_attempt(outgoing.id, {"lawyer@example.org": ("refused", "550 no such user")}, LATER)
+
+    assert (waiting.status, waiting.error) == ("pending", "not yet delivered to lawyer@example.org: 451 x")
+    assert (still.waiting, still.message, meanwhile.delivered) == (
+        ("lawyer@example.org",),
+        outgoing.message,
+        None,
+    )
+    assert store.hits()[0].delivered == LATER
+    assert (done.status, done.error) == ("partial", "refused lawyer@example.org: 550 no such user")
+    assert [(d.recipient, d.state, d.attempts, d.sent) for d in done.deliveries] == [
+        ("desk@example.org", "sent", 1, NOW),
+        ("lawyer@example.org", "refused", 2, None),
+    ]
+    assert store.outbox("relocants") == [] and store.hits(waiting=True) == []
+    store.close()
+
+
+def test_upgrading_a_0003_database_keeps_its_digest_runs_and_sends_only_undelivered_hits(database_url):
+    database_at(
+        database_url,
+        "0003",
+        "INSERT INTO feeds (id, name, url, created_at) VALUES (1, 'N1', 'https://n1.example/feed/', :now)",
+        (
+            "INSERT INTO items (id, feed_id, guid, title, summary, link, published_at, first_seen_at) VALUES "
+            "(1, 1, 'n1-1', 'BIA', '', 'https://n1.example/1/', :now, :now), "
+            "(2, 1, 'n1-2', 'BIA opet', '', 'https://n1.example/2/', :now, :now)"
+        ),
+        (
+            "INSERT INTO hits (id, item_id, watchlist, matches, created_at, delivered_at) VALUES "
+            "(1, 1, 'relocants', '[]', :now, :now), (2, 2, 'relocants', '[]', :now, NULL)"
+        ),
+        (
+            "INSERT INTO digests (watchlist, created_at, recipients, message_id, hit_count, status, error) "
+            "VALUES ('relocants', :now, '[\"desk@example.org\"]', '<old@example.org>', 1, 'sent', NULL), "
+            "('relocants', :now, '[\"desk@example.org\"]', '<older@example.org>', 1, 'failed', 'SMTP: 451'), "
+            "('relocants', :now, '[\"desk@example.org\"]', NULL, 0, 'empty', NULL)"
+        ),
+    )
+
+    store = open_store(database_url)
+
+    runs = store.digest_runs("relocants")
+    assert sorted((run.status, run.message_id, run.error, run.deliveries) for run in runs) == [
+        ("empty", None, None, ()),
+        ("failed", "<older@example.org>", "SMTP: 451", ()),
+        ("sent", "<old@example.org>", None, ()),
+    ]
+    assert all(run.recipients == ("desk@example.org",) for run in runs)
+    assert store.outbox("relocants") == []  # no message was kept before: nothing to send again
+    assert store.last_delivery("relocants") == NOW
+    assert [hit.id for hit in store.hits(waiting=True)] == [2]
+    outgoing = digest(store, [2], recipients=["desk@example.org"])
+    store.record_attempt(outgoing.id, {"desk@example.org": ("sent", None)}, LATER)
+    assert [hit.delivered for hit in sorted(store.hits(), key=lambda hit: hit.id)] == [NOW, LATER]
     store.close()

@@ -1,9 +1,10 @@
-"""render_digest, snippet, highlight and send.build_message: pure, so tested with plain values."""
+"""render_digest, snippet, highlight, send.build_message and wire_bytes: pure, so tested with plain values."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from email.utils import parseaddr, parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from monitor.digest import Digest, Problem, Segment, highlight, render_digest, s
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.models import Hit, Item, Span
-from monitor.send import build_message
+from monitor.send import build_message, wire_bytes
 
 BELGRADE = ZoneInfo("Europe/Belgrade")
 NOW = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 CET in Belgrade
@@ -668,3 +669,22 @@ def test_the_other_outlets_that_carried_a_story_are_named_once_escaped():
     assert "  also in: Danas, <RFE/RL>\n" in digest.text
     assert "also in: Danas, &lt;RFE/RL&gt;" in digest.html
     assert "also in" not in render([story]).text
+
+
+def test_wire_bytes_are_the_message_with_crlf_line_ends_and_read_back_the_same(digest):
+    message = build_message(digest, "monitor@example.org", ["desk@example.org"], NOW)
+
+    raw = wire_bytes(message)
+
+    assert raw.count(b"\n") == raw.count(b"\r\n") and raw.endswith(b"\r\n")
+    again = message_from_bytes(raw, policy=policy.default)
+    assert again["Message-ID"] == message["Message-ID"]
+    text = again.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert text == message.get_body(("plain",)).get_content()
+    assert wire_bytes(message) == raw
+
+
+def test_wire_bytes_keep_an_address_that_needs_utf8_as_written(digest):
+    message = build_message(digest, "monitor@example.org", ["đorđe@primer.rs"], NOW)
+
+    assert b"To: \xc4\x91or\xc4\x91e@primer.rs\r\n" in wire_bytes(message)

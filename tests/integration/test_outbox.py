@@ -1,0 +1,271 @@
+"""The digest outbox on a real SMTP server and database: a digest is recorded, then sent, then
+marked; failures, refusals and crashes in between neither lose a hit nor send it in two digests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from monitor.cli import main
+from monitor.daemon import Daemon
+from monitor.pipeline import Monitor, utcnow
+from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.integration.test_daemon import run_until
+from tests.integration.test_pipeline import poll
+
+RECIPIENTS = 'recipients = ["desk@example.org", "lawyer@example.org"]'
+CRASHED = 77
+
+
+def with_smtp(config: Path, **settings: object) -> Path:
+    """The config with these [smtp] settings added (``attempts`` replaced)."""
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+    body = config.read_text().replace("attempts = 1\n", "" if "attempts" in settings else "attempts = 1\n")
+    config.write_text(body.replace("[smtp]\n", f"[smtp]\n{lines}", 1))
+    return config
+
+
+def cli(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["-c", str(config), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def crash_in_digest_send(config: Path, patch: str) -> None:
+    """`monitor digest send` in a process of its own that ``patch`` kills with os._exit (no
+    cleanup, no commit), as a power cut or SIGKILL would."""
+    snippet = (
+        f"import os, sys\n{patch}\n"
+        "from monitor.cli import main\n"
+        "main(['-c', sys.argv[1], 'digest', 'send'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", snippet, str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == CRASHED, done.stderr
+
+
+def message_ids(smtp_server) -> list[str]:
+    return [message["Message-ID"] for message in smtp_server.sink.messages]
+
+
+def copies(smtp_server) -> dict[str, int]:
+    """How many messages each recipient was handed."""
+    counted: dict[str, int] = {}
+    for recipients, _ in smtp_server.sink.envelopes:
+        for recipient in recipients:
+            counted[recipient] = counted.get(recipient, 0) + 1
+    return counted
+
+
+def covered(monitor: Monitor) -> list[tuple[int, int, str]]:
+    """(hit, digest, digest status) for every hit some digest covers."""
+    with monitor.store.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT digest_hits.hit_id, digests.id, digests.status FROM digest_hits "
+                "JOIN digests ON digests.id = digest_hits.digest_id ORDER BY digest_hits.hit_id"
+            )
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with_its_message_id(
+    feed_server, smtp_server, tmp_path, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    monitor = open_monitor(with_smtp(config, attempts=2, retry_wait="1s"))
+    poll(monitor)
+    smtp_server.sink.refusals = ["451 4.3.0 try again later"] * 3
+
+    [first] = monitor.send_digests(utcnow())
+    tried, received = smtp_server.sink.data_commands, len(smtp_server.sink.envelopes)
+    [recorded] = monitor.store.outbox("relocants")
+    [later, nothing_new] = monitor.send_digests(utcnow())
+    [again] = monitor.send_digests(utcnow())
+
+    assert (first.state, tried, received) == ("pending", 2, 0)
+    assert "451 4.3.0 try again later (after 2 tries)" in (first.error or "")
+    assert (later.state, later.recorded, later.hits) == ("sent", recorded.created, 1)
+    assert (nothing_new.state, again.state) == ("empty", "empty")
+    assert smtp_server.sink.data_commands == 4  # the third 451, then the one accepted
+    assert message_ids(smtp_server) == [recorded.message_id]
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    [(_, raw)] = smtp_server.sink.envelopes
+    assert raw == recorded.message  # byte for byte what was recorded
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_a_recipient_refused_for_good_is_recorded_and_nobody_gets_the_digest_twice(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    three = RECIPIENTS.replace('"]', '", "editor@example.org"]')
+    config.write_text(config.read_text().replace(RECIPIENTS, three))
+    monitor = open_monitor(config)
+    poll(monitor)
+    smtp_server.sink.refuse_recipients = {"lawyer@example.org": "550 5.1.1 no such user"}
+
+    [outcome] = monitor.send_digests(utcnow())
+    [later] = monitor.send_digests(utcnow())
+    code, status, _ = cli(config, "digest", "status", "--json")
+    _, table, _ = cli(config, "digest", "status")
+
+    assert (outcome.state, outcome.sent, later.state) == ("partial", True, "empty")
+    assert outcome.error == "refused lawyer@example.org: 550 5.1.1 no such user"
+    assert copies(smtp_server) == {"desk@example.org": 1, "editor@example.org": 1}
+    assert all(hit.delivered for hit in monitor.store.hits())
+    _, partial = [json.loads(line) for line in status.splitlines()]
+    assert partial["status"] == "partial"
+    assert [(d["recipient"], d["state"], d["error"]) for d in partial["deliveries"]] == [
+        ("desk@example.org", "sent", None),
+        ("editor@example.org", "sent", None),
+        ("lawyer@example.org", "refused", "550 5.1.1 no such user"),
+    ]
+    assert code == 0 and "partial" in table and "refused" in table and "550 5.1.1" in table
+
+
+def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    monitor = open_monitor(config)
+    poll(monitor)
+    smtp_server.sink.refuse_recipients = {"lawyer@example.org": "450 4.2.1 mailbox busy"}
+
+    [waiting] = monitor.send_digests(utcnow())
+    delivered_meanwhile = [hit.delivered for hit in monitor.store.hits()]
+    smtp_server.sink.refuse_recipients = {}
+    [later, _] = monitor.send_digests(utcnow())
+
+    assert (waiting.state, waiting.sent) == ("pending", False)
+    assert waiting.error == "not yet delivered to lawyer@example.org: 450 4.2.1 mailbox busy"
+    assert delivered_meanwhile == [None]  # a hit is delivered once nobody waits for its digest
+    assert later.state == "sent"
+    assert [recipients for recipients, _ in smtp_server.sink.envelopes] == [
+        ["desk@example.org"],
+        ["lawyer@example.org"],
+    ]
+    first, second = message_ids(smtp_server)
+    assert first == second
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    monitor = open_monitor(config)
+    poll(monitor)
+
+    crash_in_digest_send(
+        config, f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
+    )
+    [recorded] = monitor.store.outbox("relocants")
+    code, sent, _ = cli(config, "digest", "send")
+
+    assert recorded.waiting == ("desk@example.org", "lawyer@example.org") and recorded.hits == 1
+    assert code == 0 and "sent relocants (the digest of " in sent and "nothing new for relocants" in sent
+    assert message_ids(smtp_server) == [recorded.message_id]
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    assert all(hit.delivered for hit in monitor.store.hits())
+    assert monitor.store.outbox("relocants") == []
+
+
+def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    monitor = open_monitor(config)
+    poll(monitor)
+
+    crash_in_digest_send(
+        config, f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
+    )
+    [recorded] = monitor.store.outbox("relocants")
+    asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
+
+    assert message_ids(smtp_server) == [recorded.message_id]
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    assert [run.status for run in monitor.store.digest_runs("relocants")] == ["sent"]
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hit_twice(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    monitor = open_monitor(config)
+    poll(monitor)
+
+    patch = f"from monitor.store import Store\nStore.record_attempt = lambda *a: os._exit({CRASHED})"
+    crash_in_digest_send(config, patch)
+    accepted = len(smtp_server.sink.envelopes)
+    code, _, _ = cli(config, "digest", "send")
+
+    # At least once: the server has the message twice, recognisable by its one Message-ID.
+    assert (accepted, len(smtp_server.sink.envelopes), code) == (1, 2, 0)
+    first, second = message_ids(smtp_server)
+    assert first == second
+    empty, sent = monitor.store.digest_runs("relocants")
+    assert (sent.status, sent.message_id, empty.status) == ("sent", first, "empty")
+    [hit] = monitor.store.hits()
+    assert hit.delivered and [(hit_id, status) for hit_id, _, status in covered(monitor)] == [
+        (hit.id, "sent")
+    ]
+
+
+def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    entries = [("n1-1", "Fudbal", "Ništa.")]
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", entries))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    monitor = open_monitor(config)
+    rounds = [
+        {},
+        {"refusals": ["451 4.3.0 try again later"]},
+        {"refusals": ["451 4.3.0 try again later"]},
+        {"refuse_recipients": {"lawyer@example.org": "450 4.2.1 mailbox busy"}},
+        {},
+        {"refusals": ["451 4.3.0 try again later"]},
+        {"refuse_recipients": {"desk@example.org": "421 4.7.0 slow down"}},
+        {},
+        {},
+    ]
+    for number, trouble in enumerate(rounds):
+        entries.append((f"n1-{100 + number}", f"BIA o relokantima, {number}. put", "BIA."))
+        feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", entries))
+        poll(monitor)
+        smtp_server.sink.refusals = list(trouble.get("refusals", []))
+        smtp_server.sink.refuse_recipients = dict(trouble.get("refuse_recipients", {}))
+        monitor.send_digests(utcnow())
+
+    stored = monitor.store.hits(watchlist="relocants")
+    assert len(stored) == len(rounds)
+    assert all(hit.delivered for hit in stored)
+    links = {recipient: [] for recipient in ("desk@example.org", "lawyer@example.org")}
+    for (recipients, _), message in zip(smtp_server.sink.envelopes, smtp_server.sink.messages, strict=True):
+        body = message.get_body(("plain",)).get_content()
+        found = [hit.item.link for hit in stored if hit.item.link in body]
+        for recipient in recipients:
+            links[recipient] += found
+    for recipient, received in links.items():
+        assert sorted(received) == sorted(hit.item.link for hit in stored), recipient
+    claims = covered(monitor)
+    assert sorted(hit_id for hit_id, _, _ in claims) == sorted(hit.id for hit in stored)
+    assert {status for _, _, status in claims} == {"sent"}
+    assert monitor.store.outbox("relocants") == []
