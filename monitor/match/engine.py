@@ -46,12 +46,20 @@ class _Entry:
 
 class _Anchoring(NamedTuple):
     """A term as its anchor word finds it: a phrase spans ``before`` words before the anchor's
-    place and ``after`` from it on, and its other words are at the given offsets."""
+    place and ``after`` from it on, and ``others`` tells whether its other words are around it."""
 
     term: int
     before: int
     after: int
-    others: tuple[tuple[int, int], ...]  # (offset from the anchor, word)
+    others: Callable[[list[_Reach], int], bool] | None  # None: a term of one word
+
+
+def _neighbours(words: Sequence[tuple[int, int]]) -> Callable[[list[_Reach], int], bool]:
+    """Whether a field's tokens (their reach) have each word at its offset from a place."""
+    if len(words) == 1:  # two-word phrases, the commonest: one look
+        ((offset, word),) = words
+        return lambda reach, at: word in reach[at + offset].words
+    return lambda reach, at: all(word in reach[at + offset].words for offset, word in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +179,9 @@ class Matcher:
         for term_id, term in enumerate(self._terms):
             ids = self._term_words[term_id]
             anchor = max(range(len(ids)), key=lambda offset: len(term.words[offset].text))
-            others = tuple((offset - anchor, word) for offset, word in enumerate(ids) if offset != anchor)
-            self._anchored[ids[anchor]].append(_Anchoring(term_id, anchor, len(ids) - anchor, others))
+            others = [(offset - anchor, word) for offset, word in enumerate(ids) if offset != anchor]
+            neighbours = _neighbours(others) if others else None
+            self._anchored[ids[anchor]].append(_Anchoring(term_id, anchor, len(ids) - anchor, neighbours))
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
@@ -276,14 +285,13 @@ class Matcher:
         found: Found = {}
         for word, places in anchors.items():
             for term, before, after, others in self._anchored[word]:
-                if not others:
+                if others is None:
                     found[term] = places
                     continue
                 phrases = [
                     (field, at - before, at + after)
                     for field, at, _ in places
-                    if before <= at <= len(reach[field]) - after
-                    and all(other in reach[field][at + offset].words for offset, other in others)
+                    if before <= at <= len(reach[field]) - after and others(reach[field], at)
                 ]
                 if phrases:
                     found[term] = phrases
