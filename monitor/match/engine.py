@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any as AnyType
 from typing import NamedTuple
 
@@ -28,9 +29,11 @@ from monitor.match.text import guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
 from monitor.text import clean
 
-Occurrence = tuple[Field, int, int]  # field, first token, token after the last
+# field (0 title, 1 summary), first token, token after the last: as tuples, in reading order
+Occurrence = tuple[int, int, int]
 Place = tuple[int, Occurrence]  # a term and where it occurs
 _FIELDS: tuple[Field, ...] = ("title", "summary")
+_TITLE = 0
 _KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: about 8 MB
 
 
@@ -111,17 +114,15 @@ class _Document:
     """An item's fields as tokens with their keys, and the languages it may be in."""
 
     def __init__(self, title: str, summary: str, language: str | None) -> None:
-        self.text: dict[Field, str] = {"title": clean(title), "summary": clean(summary)}
-        self.words: dict[Field, list[str]] = {field: words(self.text[field]) for field in _FIELDS}
-        self.languages = guess_languages(
-            f"{self.text['title']} {self.text['summary']}", chain(*self.words.values()), language
-        )
-        self._starts: dict[Field, list[int]] = {"title": [], "summary": []}  # where the first words begin
+        self.text = (clean(title), clean(summary))
+        self.words = (words(self.text[0]), words(self.text[1]))
+        self.languages = guess_languages(f"{self.text[0]} {self.text[1]}", chain(*self.words), language)
+        self._starts: tuple[list[int], list[int]] = ([], [])  # where each field's first words begin
         self._spans: dict[Occurrence, Span] = {}
 
     def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
         """Character spans of token occurrences, title first, in reading order, each once."""
-        return self.spans_in_order(sorted(set(occurrences), key=_reading_order))
+        return self.spans_in_order(sorted(set(occurrences)))
 
     def spans_in_order(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
         made = self._spans
@@ -140,7 +141,7 @@ class _Document:
                 starts.append(position)
                 position += len(token)
         start, end = starts[first], starts[after - 1] + len(tokens[after - 1])
-        span = self._spans[occurrence] = Span(field, start, end, text[start:end])
+        span = self._spans[occurrence] = Span(_FIELDS[field], start, end, text[start:end])
         return span
 
 
@@ -262,10 +263,9 @@ class Matcher:
             return {}
         languages = document.languages
         keyings = [(keys_of, self._known(keys_of, languages)) for keys_of in key_functions(languages)]
-        reach: dict[Field, list[_Reach]] = {}
+        reach: list[list[_Reach]] = []  # per field, what each token reaches
         anchors: dict[int, list[Occurrence]] = {}  # anchoring word → where it is, in reading order
-        for field in _FIELDS:
-            tokens = document.words[field]
+        for field, tokens in enumerate(document.words):
             for keys_of, known in keyings:
                 reached = [
                     known.get(token) or self._reach(known, token, keys_of, languages) for token in tokens
@@ -276,12 +276,12 @@ class Matcher:
                             anchors[word].append((field, position, position + 1))
                         else:
                             anchors[word] = [(field, position, position + 1)]
-                if field not in reach:
-                    reach[field] = reached
+                if len(reach) == field:
+                    reach.append(reached)
                 else:  # Cyrillic that may be Serbian or Russian: a token reaches what either keying does
                     reach[field] = [a.union(b) for a, b in zip(reach[field], reached, strict=True)]
         if len(keyings) > 1:
-            anchors = {word: sorted(set(places), key=_reading_order) for word, places in anchors.items()}
+            anchors = {word: sorted(set(places)) for word, places in anchors.items()}
         found: Found = {}
         for word, places in anchors.items():
             for term, before, after, others in self._anchored[word]:
@@ -332,7 +332,7 @@ class Matcher:
         if all(term == places[0][0] for term, _ in places):  # one term: in reading order already
             spans = document.spans_in_order(occurrence for _, occurrence in places)
             return Match(query, self._term_texts[places[0][0]], spans)
-        ordered = sorted(places, key=_reading)
+        ordered = sorted(places, key=itemgetter(1))
         spans = document.spans_in_order(dict.fromkeys(occurrence for _, occurrence in ordered))
         return Match(query, tuple(dict.fromkeys(self._terms[term].text for term, _ in ordered)), spans)
 
@@ -372,15 +372,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _reading_order(occurrence: Occurrence) -> tuple[bool, int, int]:
-    field, first, after = occurrence
-    return field != "title", first, after
-
-
-def _reading(place: Place) -> tuple[bool, int, int]:
-    return _reading_order(place[1])
 
 
 def _written_check(text: str, exact: bool) -> Callable[[str], bool] | None:
@@ -439,11 +430,7 @@ def _rarity(terms: list[Term]) -> tuple[int, int]:
     return min(max(len(word.text) for word in term.words) for term in terms), -len(terms)
 
 
-def _title_first(place: tuple[Field, int]) -> tuple[bool, int]:
-    return place[0] != "title", place[1]
-
-
-def _compile(node: Node, term_ids: Mapping[Term, int], field: Field | None = None) -> Evaluate:
+def _compile(node: Node, term_ids: Mapping[Term, int], field: int | None = None) -> Evaluate:
     """The query tree as one function of the terms found: which (term, occurrence) places make
     it true (none for a satisfied NOT), or None. Term ids and fields are resolved here, once."""
     if isinstance(node, Term):
@@ -459,7 +446,7 @@ def _compile(node: Node, term_ids: Mapping[Term, int], field: Field | None = Non
 
         return occurs if field is None else occurs_in_field
     if isinstance(node, InTitle):
-        return _compile(node.child, term_ids, "title")
+        return _compile(node.child, term_ids, _TITLE)
     if isinstance(node, Not):
         child = _compile(node.child, term_ids, field)
         return lambda found: [] if child(found) is None else None
