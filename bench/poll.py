@@ -1,6 +1,6 @@
 """Polling benchmark (issue 4): 5,000 feeds on loopback, in cold, warm and churn cycles.
 
-    python bench/poll.py [--feeds 5000] [--baseline 200] [--repeat 3]
+    python bench/poll.py [--feeds 5000] [--baseline 200] [--repeat 3] [--profile]
 
 Bodies are the real feeds in ../shared/corpus/feeds (relative to the repo root), each served
 under many feed numbers; every copy's guids, ids and links carry its number, so items differ
@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import multiprocessing
 import os
 import platform
+import pstats
 import re
 import resource
 import subprocess
@@ -290,6 +292,16 @@ def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
     return figures
 
 
+def profiled(run: Callable[[Any, str], dict[str, Any]], monitor: Any, name: str) -> dict[str, Any]:
+    """A cycle under cProfile: the main process's functions by their own time, on stderr (the
+    parse workers are other processes, not profiled)."""
+    profiler = cProfile.Profile()
+    figures = profiler.runcall(run, monitor, name)
+    print(f"== {name}: main process, by internal time ==", file=sys.stderr)
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    return figures
+
+
 # ------------------------------------------------------------------------------------- report
 
 
@@ -377,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--baseline", type=int, default=200, help="feeds for the sequential baseline")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--repeat", type=int, default=3, help="runs of the warm and churn cycles")
+    parser.add_argument("--profile", action="store_true", help="cProfile the main process in each cycle")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -412,7 +425,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             runs = ["cold"] + ["warm"] * args.repeat + ["churn"] * args.repeat
             for cycle, name in enumerate(runs):
                 httpx.get(f"{base_url}/_mode/{name}/{cycle}")
-                cycles.append(run_cycle(monitor, name))
+                cycles.append(
+                    profiled(run_cycle, monitor, name) if args.profile else run_cycle(monitor, name)
+                )
         finally:
             monitor.close()
             store.close()
