@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import codecs
 import contextlib
+import functools
 import hashlib
 import html
 import re
@@ -40,6 +41,19 @@ _LEGACY = ("cp1251", "koi8_r", "cp1250", "iso8859_2", "cp1252", "iso8859_5", "cp
 # feedparser's notes about encodings we settled ourselves: not a problem of the feed
 _ENCODING_NOTICES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+
+
+def _remember_base_uris() -> None:
+    """feedparser works out the document's base URI again at the start of every element, the
+    same two strings each time: a fifth of its time on our corpus. It is a pure function of
+    them, so it is cached (the links themselves are still resolved one by one)."""
+    mixin = getattr(feedparser, "mixin", None)
+    resolve = getattr(mixin, "make_safe_absolute_uri", None)
+    if resolve is not None and not hasattr(resolve, "cache_info"):
+        mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=256)(resolve)  # type: ignore[union-attr]
+
+
+_remember_base_uris()
 
 
 class _TextExtractor(HTMLParser):

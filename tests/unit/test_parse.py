@@ -333,6 +333,23 @@ def test_relative_link_is_resolved_against_the_feed_url(link, expected):
     assert only(parse(body.encode(), url="https://n1info.rs/feed/")).link == expected
 
 
+def test_each_feed_resolves_links_against_its_own_url_and_xml_base():
+    body = rss('<item><guid isPermaLink="false">g</guid><title>t</title><link>bia-1/</link></item>').encode()
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://danas.rs/rss/">
+  <title>Danas</title><id>urn:danas</id><updated>2026-03-29T10:00:00Z</updated>
+  <entry xml:base="https://danas.rs/vesti/"><id>urn:1</id><title>t</title>
+    <updated>2026-03-29T10:00:00Z</updated><link href="bia-2/"/></entry>
+  <entry><id>urn:2</id><title>u</title><updated>2026-03-29T10:00:00Z</updated><link href="bia-3/"/></entry>
+</feed>"""
+
+    for _ in range(2):  # what feedparser remembers of one document does not leak into another
+        assert only(parse(body, url="https://n1info.rs/feed/")).link == "https://n1info.rs/feed/bia-1/"
+        assert only(parse(body, url="https://nova.rs/rss/")).link == "https://nova.rs/rss/bia-1/"
+        links = [item.link for item in parse(atom, url="https://danas.rs/feed/")]
+        assert links == ["https://danas.rs/vesti/bia-2/", "https://danas.rs/rss/bia-3/"]
+
+
 def test_entry_without_link_has_empty_link():
     body = rss('<item><guid isPermaLink="false">g</guid><title>t</title></item>').encode()
 
