@@ -1,11 +1,12 @@
-"""The compiled matcher: every watchlist's queries in one index, one pass over an item's words.
+"""The compiled matcher: every watchlist's queries in one index, one lookup per word of an item.
 
 Compile: each query word is expanded into caseless keys (its forms, per language), which become
 the patterns of one Aho-Corasick automaton: " key " for a form, " prefix" for a prefix. Match:
-the item's keys, joined by spaces, go through the automaton once, which yields the terms
-present with their positions; only the queries containing a present term are evaluated, and
-spans are made for those that match. The cost per item grows with its length and its matches,
-not with the number of queries.
+what each written token reaches (the query words whose patterns its key holds, checked for
+language, length and case) is worked out once and remembered, since news repeats its words;
+the words that anchor terms give the terms present with their positions; only the queries
+those terms can make true are evaluated, and spans are made for those that match. The cost
+per item grows with its length and its matches, not with the number of queries.
 """
 
 from __future__ import annotations
