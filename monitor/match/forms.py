@@ -32,7 +32,14 @@ from monitor.match.text import (
 
 STEM_MIN = 5  # shorter stems hit function words (sr "od", ru "и")
 STEM_EXTRA = 4  # a stem matches words at most this much longer
-_AUXILIARIES = frozenset("be have do will shall biti jesam hteti htjeti".split())
+# Lemmas whose forms are not expanded: auxiliaries (a search for "was" is not one for "is"), and
+# Serbian pronouns, whose forms are some of the commonest words and also English ones: the
+# English "time" and "one" are forms of taj and onaj, which would make them find "to" and "ona".
+_UNEXPANDED = frozenset(
+    "be have do will shall biti jesam hteti htjeti"
+    " taj ovaj onaj ja ti on mi vi sebe svoj moj tvoj njegov njen njihov naš vaš"
+    " koji ko šta što čiji sav svaki neki nešto niko ništa kakav takav sam".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +140,8 @@ def _dictionary_lookups(word: str) -> list[tuple[str, set[str]]]:
 def _lemmas(language: str, spellings: Iterable[str]) -> set[bytes]:
     """The lemmas behind ``spellings`` in simplemma's form → lemma dictionary.
 
-    Auxiliaries are not expanded (a search for "was" is not one for "is"), nor are negated verbs
-    whose lemma is the positive one (nije → biti would make "did not allow" find "allowed").
+    Auxiliaries and pronouns are not expanded (``_UNEXPANDED``), nor are negated verbs whose
+    lemma is the positive one (nije → biti would make "did not allow" find "allowed").
     """
     lexicon = _simplemma(language)
     return {
@@ -142,7 +149,7 @@ def _lemmas(language: str, spellings: Iterable[str]) -> set[bytes]:
         for spelling in spellings
         for variant in (spelling, spelling.lower(), spelling.capitalize())
         if (lemma := lexicon.lemmas.get(variant.encode())) is not None
-        and lemma.decode().lower() not in _AUXILIARIES
+        and lemma.decode().lower() not in _UNEXPANDED
         and not (variant.lower().startswith(("ne", "ni")) and not lemma.lower().startswith((b"ne", b"ni")))
     }
 

@@ -73,6 +73,19 @@ def test_word_does_not_match_other_words_of_its_family(query, word, language):
 
 
 @pytest.mark.parametrize(
+    ("query", "title", "language"),
+    [
+        ("time", "To je odluka BIA", "sr"),  # English "time" is also a form of Serbian "taj"
+        ("time", "То је одлука БИА", None),
+        ("one", "Od onog dana u Srbiji", "sr"),  # and "one" of "onaj"
+        ("one", "Онима који су протерани", None),
+    ],
+)
+def test_english_word_that_is_a_serbian_pronoun_form_does_not_find_the_pronoun(query, title, language):
+    assert not finds(query, title, language=language)
+
+
+@pytest.mark.parametrize(
     ("query", "title"),
     [
         ("relokant", "Broj relokanata u Srbiji raste"),
