@@ -148,6 +148,19 @@ class SmtpConfig(_Strict):
         return os.environ.get(self.password_env, "")
 
 
+class OutboxConfig(_Strict):
+    """How often the daemon tries again the messages some recipient still waits for."""
+
+    retry_every: Duration = timedelta(minutes=10)  # the retry job's period, and the first wait
+    retry_max: Duration = timedelta(hours=6)  # the longest wait; each failed try doubles it
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutboxConfig:
+        if self.retry_every > self.retry_max:
+            raise ValueError("retry_every is longer than retry_max; swap them or change one")
+        return self
+
+
 class PollingConfig(_Strict):
     """How feeds are polled: adaptive intervals between the bounds, politeness, limits."""
 
@@ -209,6 +222,7 @@ class Config(_Strict):
     storage: StorageConfig = StorageConfig()
     smtp: SmtpConfig = SmtpConfig()
     polling: PollingConfig = PollingConfig()
+    outbox: OutboxConfig = OutboxConfig()
     templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
     feeds: list[FeedConfig] = Field(min_length=1)
     watchlists: list[WatchlistConfig] = Field(min_length=1)
@@ -360,7 +374,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _known_keys() -> set[str]:
-    models = (Config, StorageConfig, SmtpConfig, PollingConfig, FeedConfig, WatchlistConfig)
+    models = (Config, StorageConfig, SmtpConfig, OutboxConfig, PollingConfig, FeedConfig, WatchlistConfig)
     return {f.alias or name for model in models for name, f in model.model_fields.items()} - {"path"}
 
 

@@ -121,6 +121,13 @@ class Daemon:
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
 
+    async def _retry(self) -> None:
+        """Send again the waiting digests whose backoff has run out."""
+        try:
+            await asyncio.to_thread(self.monitor.send_outbox, utcnow(), due_only=True)
+        except MonitorError as exc:  # the database is away: the next retry tries again
+            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+
     async def _beat(self) -> None:
         """A heartbeat only while polling goes on: a daemon that stopped polling is not healthy."""
         if self.heartbeat and (self._polling is None or not self._polling.done()):
@@ -134,7 +141,8 @@ class Daemon:
         partial.replace(self.heartbeat)
 
     def _schedule(self, now: datetime) -> None:
-        """A cron job per digest and a heartbeat; polling is the loop in ``_poll_due``."""
+        """A cron job per digest, the outbox's retry and a heartbeat; polling is the loop in
+        ``_poll_due``."""
         for watchlist in self.monitor.config.watchlists:
             self.scheduler.add_job(
                 self._tracked(self._digest),
@@ -145,6 +153,15 @@ class Daemon:
                 misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
                 max_instances=1,
             )
+        retry_every = self.monitor.config.outbox.retry_every
+        self.scheduler.add_job(
+            self._tracked(self._retry),
+            IntervalTrigger(seconds=retry_every.total_seconds()),
+            next_run_time=now + retry_every,
+            id="outbox",
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.add_job(
             self._tracked(self._beat),
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
@@ -153,13 +170,11 @@ class Daemon:
         )
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
-        """Send the digests recorded but not delivered before a crash or an outage; poll the
-        feeds that are due, then send the digests that fell due while the daemon was down (so
-        that they carry the news published meanwhile), then keep polling."""
-        try:
-            await asyncio.to_thread(self.monitor.send_outbox, now)
-        except MonitorError as exc:  # each digest run tries again
-            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+        """Send the digests recorded but not delivered before a crash or an outage (those
+        whose backoff has run out: a restart keeps it); poll the feeds that are due, then send
+        the digests that fell due while the daemon was down (so that they carry the news
+        published meanwhile), then keep polling."""
+        await self._retry()
         missed = [
             watchlist
             for watchlist in self.monitor.config.watchlists

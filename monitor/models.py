@@ -116,7 +116,8 @@ class DigestRun:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A recorded digest that recipients still wait for: the bytes to send them, unchanged."""
+    """A recorded digest that recipients still wait for: the bytes to send them, unchanged.
+    ``tries``: how often the recipients who wait were tried already (the most of them)."""
 
     id: int
     watchlist: str
@@ -125,6 +126,7 @@ class Outgoing:
     message: bytes
     waiting: tuple[str, ...]
     hits: int
+    tries: int = 0
 
 
 @dataclass(frozen=True, slots=True)

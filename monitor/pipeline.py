@@ -13,8 +13,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from monitor.backoff import retry_delay
 from monitor.batch import GroupCommit
 from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
@@ -36,11 +37,13 @@ from monitor.models import (
     content_hash,
 )
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
-from monitor.send import Undelivered, build_message, send_message, wire_bytes
+from monitor.send import Undelivered, build_message, longest_send, send_message, wire_bytes
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
 PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest
+LEASE_MARGIN = timedelta(minutes=5)  # a sender holds a digest this much longer than it can take
+RunState = DigestState | Literal["busy"]  # busy: another run is sending that digest
 
 
 def utcnow() -> datetime:
@@ -87,11 +90,12 @@ class PollSummary:
 @dataclass(frozen=True, slots=True)
 class DigestOutcome:
     """One digest's fate in a run. ``recorded`` is when it was recorded, if at an earlier run:
-    a digest some recipient was still waiting for, sent again as it was."""
+    a digest some recipient was still waiting for, sent again as it was. ``busy``: another run
+    held it, and this one left it alone."""
 
     watchlist: str
     hits: int
-    state: DigestState
+    state: RunState
     error: str | None = None
     recorded: datetime | None = None
 
@@ -165,6 +169,7 @@ class Monitor:
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
         self._quiet_polls = GroupCommit(store.save_quiet_polls)
+        self.send_lease = LEASE_MARGIN + longest_send(config.smtp)  # see Store.claim
         store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in config.feeds], utcnow())
 
     @staticmethod
@@ -431,14 +436,25 @@ class Monitor:
         for, then one of the hits that no digest covers yet (see ``send_digest``)."""
         return [outcome for chosen in self._selected(watchlist) for outcome in self.send_digest(chosen, now)]
 
-    def send_outbox(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:
+    def send_outbox(
+        self, now: datetime, watchlist: str | None = None, *, due_only: bool = False
+    ) -> list[DigestOutcome]:
         """Send the recorded digests that some recipient still waits for, oldest first, each
-        as recorded (the same bytes, so the same Message-ID) and only to those who wait."""
+        as recorded (the same bytes, so the same Message-ID) and only to those who wait; with
+        ``due_only``, only those whose backoff has run out (the daemon's periodic retry). A
+        digest another run is sending is left to it."""
         return [
-            self._deliver(outgoing, now)
+            self._send_waiting(outgoing, now)
             for chosen in self._selected(watchlist)
-            for outgoing in self.store.outbox(chosen.name)
+            for outgoing in self.store.outbox(chosen.name, now if due_only else None)
         ]
+
+    def _send_waiting(self, listed: Outgoing, now: datetime) -> DigestOutcome:
+        outgoing = self.store.claim(listed.id, now, self.send_lease)
+        if outgoing is None:
+            event(log, "digest.busy", watchlist=listed.watchlist, digest=listed.id)
+            return DigestOutcome(listed.watchlist, listed.hits, "busy", recorded=listed.created)
+        return self._deliver(outgoing, now)
 
     def send_digest(self, watchlist: WatchlistConfig, now: datetime) -> list[DigestOutcome]:
         """The watchlist's waiting digests first; then a digest of the hits no digest covers,
@@ -460,18 +476,22 @@ class Monitor:
             message=wire_bytes(message),
             hit_ids=digest.hit_ids,
             now=now,
+            lease=self.send_lease,
         )
         return [*outcomes, self._deliver(outgoing, now, earlier=False)]
 
     def _deliver(self, outgoing: Outgoing, now: datetime, earlier: bool = True) -> DigestOutcome:
-        """Send a recorded digest to those who wait for it, then record what became of each."""
+        """Send a recorded digest, held by this run, to those who wait for it, then record what
+        became of each, and when to try again those who still wait (doubling each time)."""
         undelivered = send_message(
             self.config.smtp, self.config.smtp.sender, outgoing.waiting, outgoing.message
         )
+        outbox = self.config.outbox
         run = self.store.record_attempt(
             outgoing.id,
             {recipient: _delivery(undelivered.get(recipient)) for recipient in outgoing.waiting},
             now,
+            retry_at=now + retry_delay(outgoing.tries + 1, outbox.retry_every, outbox.retry_max),
         )
         fields: dict[str, Any] = {
             "watchlist": outgoing.watchlist,
@@ -483,7 +503,14 @@ class Monitor:
         if run.status == "sent":
             event(log, "digest.sent", **fields, recipients=len(outgoing.waiting))
         else:  # pending: tried again at every run, and said so each time
-            event(log, f"digest.{run.status}", logging.ERROR, **fields, error=run.error)
+            event(
+                log,
+                f"digest.{run.status}",
+                logging.ERROR,
+                **fields,
+                error=run.error,
+                tries=outgoing.tries + 1,
+            )
         return DigestOutcome(
             outgoing.watchlist, outgoing.hits, run.status, run.error, outgoing.created if earlier else None
         )

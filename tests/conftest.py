@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import socket
@@ -208,6 +209,8 @@ class MailSink:
         self.refuse_recipients: dict[str, str] = {}
         self.refusals: list[str] = []  # answers to the next DATA commands, one each, then accept
         self.data_commands = 0
+        self.data_delay = 0.0  # seconds each DATA command takes: a slow server
+        self.data_started = threading.Event()  # set at the first DATA command
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse_recipients:
@@ -217,6 +220,8 @@ class MailSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_commands += 1
+        self.data_started.set()
+        await asyncio.sleep(self.data_delay)
         if self.refusals:
             return self.refusals.pop(0)
         if self.refuse:

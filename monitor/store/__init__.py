@@ -113,6 +113,14 @@ def _match_from_json(data: Mapping[str, Any]) -> Match:
 # Built once: a statement made per call cost more CPU in SQLAlchemy than the database's work.
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))
 _RUN_COLUMNS = [column for column in digests.c if column.name != "message"]
+_OUTGOING = select(
+    digests.c.id,
+    digests.c.watchlist,
+    digests.c.created_at,
+    digests.c.message_id,
+    digests.c.message,
+    digests.c.hit_count,
+)
 _POLL_COLUMNS = (
     "etag",
     "last_modified",
@@ -713,10 +721,12 @@ class Store:
         message: bytes,
         hit_ids: Sequence[int],
         now: datetime,
+        lease: timedelta = timedelta(0),
     ) -> Outgoing:
         """Put a digest in the outbox before it is sent, in one transaction: its message, its
-        recipients (each pending) and its hits, which it claims. A hit another digest claimed
-        (a concurrent run) fails the whole record, and nothing is recorded."""
+        recipients (each pending) and its hits, which it claims; held by its maker for ``lease``
+        (see ``claim``). A hit another digest claimed (a concurrent run) fails the whole record,
+        and nothing is recorded."""
         with self._tx() as connection:
             digest_id = connection.execute(
                 insert(digests)
@@ -728,6 +738,7 @@ class Store:
                     message=message,
                     hit_count=len(hit_ids),
                     status="pending",
+                    sending_until=now + lease if lease else None,
                 )
                 .returning(digests.c.id)
             ).scalar_one()
@@ -757,47 +768,78 @@ class Store:
                 )
             )
 
-    def outbox(self, watchlist: str) -> list[Outgoing]:
-        """The watchlist's recorded digests that some recipient still waits for, oldest first."""
+    def outbox(self, watchlist: str, due: datetime | None = None) -> list[Outgoing]:
+        """The watchlist's recorded digests that some recipient still waits for, oldest first;
+        with ``due``, only those whose next try (``retry_at``) is not after it."""
+        query = _OUTGOING.where(digests.c.watchlist == watchlist, digests.c.status == "pending")
+        if due is not None:
+            query = query.where(or_(digests.c.retry_at.is_(None), digests.c.retry_at <= due))
         with self._tx() as connection:
-            rows = connection.execute(
-                select(
-                    digests.c.id,
-                    digests.c.created_at,
-                    digests.c.message_id,
-                    digests.c.message,
-                    digests.c.hit_count,
+            return self._outgoing(connection, query.order_by(digests.c.created_at, digests.c.id))
+
+    def claim(self, digest_id: int, now: datetime, lease: timedelta) -> Outgoing | None:
+        """Hold a waiting digest for ``lease`` to send it, as it now is (whom it still waits
+        for); None when another sender holds it, or nobody waits for it any more. Whoever holds
+        it records the attempt, which lets it go; a sender that dies holds it until the lease
+        runs out. One UPDATE decides, so two processes never hold one digest at once."""
+        with self._tx() as connection:
+            claimed = connection.execute(
+                update(digests)
+                .where(
+                    digests.c.id == digest_id,
+                    digests.c.status == "pending",
+                    or_(digests.c.sending_until.is_(None), digests.c.sending_until < now),
                 )
-                .where(digests.c.watchlist == watchlist, digests.c.status == "pending")
-                .order_by(digests.c.created_at, digests.c.id)
-            ).all()
-            waiting = self._waiting(connection, [row.id for row in rows])
+                .values(sending_until=now + lease)
+            ).rowcount
+            if claimed != 1:
+                return None
+            [outgoing] = self._outgoing(connection, _OUTGOING.where(digests.c.id == digest_id))
+        return outgoing
+
+    def _outgoing(self, connection: Connection, query: Select[Any]) -> list[Outgoing]:
+        rows = connection.execute(query).all()
+        waiting = self._waiting(connection, [row.id for row in rows])
         return [
             Outgoing(
-                row.id, watchlist, row.created_at, row.message_id, row.message, waiting[row.id], row.hit_count
+                row.id,
+                row.watchlist,
+                row.created_at,
+                row.message_id,
+                row.message,
+                tuple(recipient for recipient, _ in waiting[row.id]),
+                row.hit_count,
+                max((tries for _, tries in waiting[row.id]), default=0),
             )
             for row in rows
         ]
 
     @staticmethod
-    def _waiting(connection: Connection, digest_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-        waiting: dict[int, tuple[str, ...]] = {digest_id: () for digest_id in digest_ids}
+    def _waiting(connection: Connection, digest_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+        """Who still waits for each digest, with how often each was tried."""
+        waiting: dict[int, list[tuple[str, int]]] = {digest_id: [] for digest_id in digest_ids}
         for chunk in _chunks(digest_ids):
             rows = connection.execute(
-                select(deliveries.c.digest_id, deliveries.c.recipient)
+                select(deliveries.c.digest_id, deliveries.c.recipient, deliveries.c.attempts)
                 .where(deliveries.c.digest_id.in_(chunk), deliveries.c.state.in_(WAITING))
                 .order_by(deliveries.c.recipient)
             )
-            for digest_id, recipient in rows:
-                waiting[digest_id] += (recipient,)
+            for digest_id, recipient, attempts in rows:
+                waiting[digest_id].append((recipient, attempts))
         return waiting
 
     def record_attempt(
-        self, digest_id: int, results: Mapping[str, tuple[DeliveryState, str | None]], now: datetime
+        self,
+        digest_id: int,
+        results: Mapping[str, tuple[DeliveryState, str | None]],
+        now: datetime,
+        retry_at: datetime | None = None,
     ) -> DigestRun:
         """What one try to send a digest did for each recipient tried: its new state and the
-        server's answer. In the same transaction the digest's state follows; once nobody waits
-        for it (all sent or refused), its hits are delivered. Returns the digest as it now is."""
+        server's answer. In the same transaction the digest's state follows, and its sender
+        lets it go; while someone waits for it, the periodic retry tries it again from
+        ``retry_at``; once nobody waits (all sent or refused), its hits are delivered. Returns
+        the digest as it now is."""
         with self._tx() as connection:
             for recipient, (state, error) in results.items():
                 connection.execute(
@@ -815,7 +857,12 @@ class Store:
             connection.execute(
                 update(digests)
                 .where(digests.c.id == digest_id)
-                .values(status=status, error=digest_error(found))
+                .values(
+                    status=status,
+                    error=digest_error(found),
+                    retry_at=retry_at if status == "pending" else None,
+                    sending_until=None,
+                )
             )
             if status != "pending":
                 connection.execute(

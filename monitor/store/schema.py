@@ -135,6 +135,10 @@ digests = Table(
     Column("error", Text),
     # the outbox (migration 0004): the message as sent, byte for byte; None for an empty run
     Column("message", LargeBinary),
+    # retries and leases (migration 0005): a waiting digest is not tried again by the periodic
+    # retry before ``retry_at``; while ``sending_until`` is ahead, one sender holds it
+    Column("retry_at", UTCDateTime),
+    Column("sending_until", UTCDateTime),
     Index("ix_digests_watchlist_created", "watchlist", "created_at"),
 )
 
