@@ -233,7 +233,8 @@ def digest_send(context: Context, watchlist: str | None) -> None:
         elif outcome.state == "sent":
             out.print(f"sent {name}: {outcome.hits} hits", highlight=False)
         elif outcome.state == "busy":
-            err.print(f"[yellow]busy[/] {name}: another run is sending it now", highlight=False)
+            why = outcome.error or "another run is sending it now"
+            err.print(f"[yellow]busy[/] {name}: {why}", highlight=False)
         elif outcome.state == "partial":
             err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {outcome.error}", highlight=False)
         elif outcome.state == "pending":

@@ -21,7 +21,7 @@ from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, Problem, render_digest
 from monitor.discover import feed_links, looks_like_html
-from monitor.errors import FeedError, ParseError
+from monitor.errors import ClaimedError, FeedError, ParseError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
@@ -469,15 +469,19 @@ class Monitor:
             return [*outcomes, DigestOutcome(watchlist.name, 0, "empty")]
         digest = self._render(watchlist, waiting, now)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
-        outgoing = self.store.record_digest(
-            watchlist=watchlist.name,
-            recipients=watchlist.recipients,
-            message_id=message["Message-ID"],
-            message=wire_bytes(message),
-            hit_ids=digest.hit_ids,
-            now=now,
-            lease=self.send_lease,
-        )
+        try:
+            outgoing = self.store.record_digest(
+                watchlist=watchlist.name,
+                recipients=watchlist.recipients,
+                message_id=message["Message-ID"],
+                message=wire_bytes(message),
+                hit_ids=digest.hit_ids,
+                now=now,
+                lease=self.send_lease,
+            )
+        except ClaimedError as exc:  # a concurrent run recorded a digest of these hits first
+            event(log, "digest.busy", logging.WARNING, watchlist=watchlist.name, error=str(exc))
+            return [*outcomes, DigestOutcome(watchlist.name, len(digest.hit_ids), "busy", str(exc))]
         return [*outcomes, self._deliver(outgoing, now, earlier=False)]
 
     def _deliver(self, outgoing: Outgoing, now: datetime, earlier: bool = True) -> DigestOutcome:

@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from monitor.errors import StorageError
+from monitor.errors import ClaimedError, StorageError
 from monitor.links import canonical_link
 from monitor.models import (
     WAITING,
@@ -725,8 +725,8 @@ class Store:
     ) -> Outgoing:
         """Put a digest in the outbox before it is sent, in one transaction: its message, its
         recipients (each pending) and its hits, which it claims; held by its maker for ``lease``
-        (see ``claim``). A hit another digest claimed (a concurrent run) fails the whole record,
-        and nothing is recorded."""
+        (see ``claim``). A hit another digest claimed (a concurrent run) fails the whole record
+        with a ClaimedError, and nothing is recorded."""
         with self._tx() as connection:
             digest_id = connection.execute(
                 insert(digests)
@@ -750,9 +750,15 @@ class Store:
                 ],
             )
             if hit_ids:
-                connection.execute(
-                    insert(digest_hits), [{"digest_id": digest_id, "hit_id": hit_id} for hit_id in hit_ids]
-                )
+                try:
+                    connection.execute(
+                        insert(digest_hits),
+                        [{"digest_id": digest_id, "hit_id": hit_id} for hit_id in hit_ids],
+                    )
+                except IntegrityError as exc:  # the primary key: the hit is in another digest
+                    raise ClaimedError(
+                        f"another digest run of watchlist {watchlist!r} is sending these hits; try again"
+                    ) from exc
         return Outgoing(digest_id, watchlist, now, message_id, message, tuple(recipients), len(hit_ids))
 
     def record_empty(self, *, watchlist: str, recipients: Sequence[str], now: datetime) -> None:

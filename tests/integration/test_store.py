@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, inspect, text
 
-from monitor.errors import StorageError
+from monitor.errors import ClaimedError
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
 from monitor.store import MIGRATIONS, Store
 
@@ -406,7 +406,7 @@ def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_
     older, newer = sorted(hit.id for hit in store.hits())
     digest(store, [older])
 
-    with pytest.raises(StorageError):
+    with pytest.raises(ClaimedError, match="another digest run of watchlist 'relocants' is sending"):
         digest(store, [newer, older])
 
     assert [run.hits for run in store.digest_runs("relocants")] == [1]
