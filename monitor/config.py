@@ -61,6 +61,10 @@ def _schedule(value: Any) -> Schedule:
     return parse_schedule(value)
 
 
+def _digest_schedule(value: Any) -> Schedule | None:
+    return None if value == "none" else _schedule(value)
+
+
 def _timezone(value: Any) -> ZoneInfo:
     if isinstance(value, ZoneInfo):
         return value
@@ -98,7 +102,11 @@ def _http_url(value: str) -> str:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(str)]
-ScheduleText = Annotated[Schedule, BeforeValidator(_schedule), PlainSerializer(lambda s: s.text)]
+DigestSchedule = Annotated[
+    Schedule | None,
+    BeforeValidator(_digest_schedule),
+    PlainSerializer(lambda s: s.text if s else "none"),
+]
 TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
 Email = Annotated[str, AfterValidator(_email)]
 QueryText = Annotated[str, AfterValidator(_query)]
@@ -204,12 +212,22 @@ class WatchlistConfig(_Strict):
     name: Annotated[str, AfterValidator(_name)]
     queries: list[QueryText] = Field(min_length=1)
     recipients: list[Email] = Field(min_length=1)
-    digest: ScheduleText = parse_schedule("daily 08:00")
+    digest: DigestSchedule = parse_schedule("daily 08:00")  # None: "none", no digest
+    alert: Literal["none", "immediate"] = "none"  # immediate: an alert after each poll with hits
     timezone: TimeZone = ZoneInfo("UTC")
     feeds: list[str] | None = None
     max_entries: int = Field(200, ge=1)  # entries shown in one digest; the rest are counted
     send_empty: bool = False  # send a "nothing new" digest rather than nothing
     group_by: Literal["time", "feed"] = "time"  # the digest's order: newest first, or by outlet
+
+    @model_validator(mode="after")
+    def _sends_something(self) -> WatchlistConfig:
+        if self.digest is None and self.alert == "none":
+            raise ValueError(
+                'digest = "none" and alert = "none": the watchlist would send nothing; '
+                'give it a digest schedule such as "daily 08:00", or alert = "immediate"'
+            )
+        return self
 
     def watches(self, feed: FeedConfig) -> bool:
         if self.feeds is None:

@@ -55,6 +55,7 @@ class Match:
     spans: tuple[Span, ...]
 
 
+Kind = Literal["digest", "alert"]  # an outbox message: a scheduled digest, or an alert after a poll
 DeliveryState = Literal["pending", "sent", "failed_temporary", "refused"]
 # pending: some recipient still waits; partial: some sent, the others refused; failed: all refused
 DigestState = Literal["pending", "sent", "partial", "failed", "empty"]
@@ -112,6 +113,7 @@ class DigestRun:
     status: DigestState
     error: str | None
     deliveries: tuple[Delivery, ...] = ()
+    kind: Kind = "digest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,7 @@ class Outgoing:
     waiting: tuple[str, ...]
     hits: int
     tries: int = 0
+    kind: Kind = "digest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,7 @@ class Hit:
     created: datetime
     delivered: datetime | None
     also_in: tuple[str, ...] = ()  # the other feeds that carried the story, first seen first
+    alerted: datetime | None = None  # when an alert of it reached everyone it was for
 
     @property
     def matched_terms(self) -> list[str]:

@@ -31,6 +31,7 @@ from monitor.models import (
     FeedState,
     Hit,
     Item,
+    Kind,
     Known,
     Outgoing,
     PollRecord,
@@ -98,6 +99,7 @@ class DigestOutcome:
     state: RunState
     error: str | None = None
     recorded: datetime | None = None
+    kind: Kind = "digest"
 
     @property
     def sent(self) -> bool:
@@ -411,38 +413,60 @@ class Monitor:
 
     def preview(self, now: datetime, watchlist: str | None = None) -> list[Digest]:
         """Render each watchlist's pending digest without sending or marking anything."""
-        digests = []
-        for chosen in self._selected(watchlist):
-            waiting = self.store.hits(watchlist=chosen.name, waiting=True)
-            digests.append(self._render(chosen, waiting, now))
-        return digests
+        return [
+            self._render(chosen, self.store.hits(watchlist=chosen.name, waiting="digest"), now)
+            for chosen in self._selected(watchlist)
+            if chosen.digest is not None
+        ]
 
-    def _render(self, watchlist: WatchlistConfig, pending: Sequence[Hit], now: datetime) -> Digest:
-        problems = self.problems(watchlist, now)
+    def _render(
+        self, watchlist: WatchlistConfig, pending: Sequence[Hit], now: datetime, kind: Kind = "digest"
+    ) -> Digest:
+        """A digest, with the period it covers and the sources with problems; or an alert."""
+        alert = kind == "alert"
         return render_digest(
             watchlist.name,
             pending,
             watchlist.timezone,
             now,
-            problems,
+            () if alert else self.problems(watchlist, now),
             max_entries=watchlist.max_entries,
             templates_folder=self.config.templates,
-            since=self.store.last_delivery(watchlist.name),
+            since=None if alert else self.store.last_delivery(watchlist.name),
             group_by=watchlist.group_by,
+            kind=kind,
         )
+
+    @property
+    def alerting(self) -> bool:
+        """Whether any watchlist sends alerts: if not, polls need not look for them."""
+        return any(watchlist.alert == "immediate" for watchlist in self.config.watchlists)
 
     def send_digests(self, now: datetime, watchlist: str | None = None) -> list[DigestOutcome]:
         """Each watchlist's digests: those recorded earlier that some recipient still waits
         for, then one of the hits that no digest covers yet (see ``send_digest``)."""
         return [outcome for chosen in self._selected(watchlist) for outcome in self.send_digest(chosen, now)]
 
+    def send_alerts(self, now: datetime) -> list[DigestOutcome]:
+        """After a poll that found hits: for each watchlist with ``alert = "immediate"``, one
+        alert of its hits that no alert and no digest covers yet, recorded before it is sent
+        like a digest. Earlier alerts still waiting are left to the outbox's retries."""
+        outcomes = []
+        for watchlist in self.config.watchlists:
+            if watchlist.alert != "immediate":
+                continue
+            waiting = self.store.hits(watchlist=watchlist.name, waiting="alert")
+            if waiting:
+                outcomes.append(self._record_and_send(watchlist, waiting, now, "alert"))
+        return outcomes
+
     def send_outbox(
         self, now: datetime, watchlist: str | None = None, *, due_only: bool = False
     ) -> list[DigestOutcome]:
-        """Send the recorded digests that some recipient still waits for, oldest first, each
-        as recorded (the same bytes, so the same Message-ID) and only to those who wait; with
-        ``due_only``, only those whose backoff has run out (the daemon's periodic retry). A
-        digest another run is sending is left to it."""
+        """Send the recorded digests and alerts that some recipient still waits for, oldest
+        first, each as recorded (the same bytes, so the same Message-ID) and only to those who
+        wait; with ``due_only``, only those whose backoff has run out (the daemon's periodic
+        retry). A message another run is sending is left to it."""
         return [
             self._send_waiting(outgoing, now)
             for chosen in self._selected(watchlist)
@@ -452,22 +476,33 @@ class Monitor:
     def _send_waiting(self, listed: Outgoing, now: datetime) -> DigestOutcome:
         outgoing = self.store.claim(listed.id, now, self.send_lease)
         if outgoing is None:
-            event(log, "digest.busy", watchlist=listed.watchlist, digest=listed.id)
-            return DigestOutcome(listed.watchlist, listed.hits, "busy", recorded=listed.created)
+            event(log, f"{listed.kind}.busy", watchlist=listed.watchlist, digest=listed.id)
+            return DigestOutcome(
+                listed.watchlist, listed.hits, "busy", recorded=listed.created, kind=listed.kind
+            )
         return self._deliver(outgoing, now)
 
     def send_digest(self, watchlist: WatchlistConfig, now: datetime) -> list[DigestOutcome]:
-        """The watchlist's waiting digests first; then a digest of the hits no digest covers,
-        recorded (message, recipients, hits) before it is sent, so that a crash or a failure
-        leaves it in the outbox rather than lost or sent again with other hits. An empty
-        period sends nothing, unless ``send_empty`` and no waiting digest went out instead."""
+        """The watchlist's waiting digests (and alerts) first; then, unless it has no digest
+        (``digest = "none"``), a digest of the hits no digest covers. An empty period sends
+        nothing, unless ``send_empty`` and no waiting digest went out instead."""
         outcomes = self.send_outbox(now, watchlist.name)
-        waiting = self.store.hits(watchlist=watchlist.name, waiting=True)
+        if watchlist.digest is None:
+            return outcomes
+        waiting = self.store.hits(watchlist=watchlist.name, waiting="digest")
         if not waiting and (outcomes or not watchlist.send_empty):
             self.store.record_empty(watchlist=watchlist.name, recipients=watchlist.recipients, now=now)
             event(log, "digest.empty", watchlist=watchlist.name)
             return [*outcomes, DigestOutcome(watchlist.name, 0, "empty")]
-        digest = self._render(watchlist, waiting, now)
+        return [*outcomes, self._record_and_send(watchlist, waiting, now, "digest")]
+
+    def _record_and_send(
+        self, watchlist: WatchlistConfig, waiting: Sequence[Hit], now: datetime, kind: Kind
+    ) -> DigestOutcome:
+        """A digest or an alert of ``waiting``, recorded (message, recipients, hits) before it
+        is sent, so that a crash or a failure leaves it in the outbox rather than lost or sent
+        again with other hits."""
+        digest = self._render(watchlist, waiting, now, kind)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
         try:
             outgoing = self.store.record_digest(
@@ -478,11 +513,12 @@ class Monitor:
                 hit_ids=digest.hit_ids,
                 now=now,
                 lease=self.send_lease,
+                kind=kind,
             )
-        except ClaimedError as exc:  # a concurrent run recorded a digest of these hits first
-            event(log, "digest.busy", logging.WARNING, watchlist=watchlist.name, error=str(exc))
-            return [*outcomes, DigestOutcome(watchlist.name, len(digest.hit_ids), "busy", str(exc))]
-        return [*outcomes, self._deliver(outgoing, now, earlier=False)]
+        except ClaimedError as exc:  # a concurrent run recorded one of these hits first
+            event(log, f"{kind}.busy", logging.WARNING, watchlist=watchlist.name, error=str(exc))
+            return DigestOutcome(watchlist.name, len(digest.hit_ids), "busy", str(exc), kind=kind)
+        return self._deliver(outgoing, now, earlier=False)
 
     def _deliver(self, outgoing: Outgoing, now: datetime, earlier: bool = True) -> DigestOutcome:
         """Send a recorded digest, held by this run, to those who wait for it, then record what
@@ -516,7 +552,12 @@ class Monitor:
                 tries=outgoing.tries + 1,
             )
         return DigestOutcome(
-            outgoing.watchlist, outgoing.hits, run.status, run.error, outgoing.created if earlier else None
+            outgoing.watchlist,
+            outgoing.hits,
+            run.status,
+            run.error,
+            outgoing.created if earlier else None,
+            outgoing.kind,
         )
 
 

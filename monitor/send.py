@@ -38,7 +38,7 @@ def build_message(digest: Digest, sender: str, recipients: Sequence[str], now: d
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("digest", domain=sender.rpartition("@")[2])
+    message["Message-ID"] = make_msgid(digest.kind, domain=sender.rpartition("@")[2])
     message.set_content(digest.text)
     message.add_alternative(digest.html, subtype="html")
     return message

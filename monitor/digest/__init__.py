@@ -25,7 +25,7 @@ from rapidfuzz.process import extract
 from rapidfuzz.utils import default_process
 
 from monitor.errors import ConfigError
-from monitor.models import Field, Hit, Span
+from monitor.models import Field, Hit, Kind, Span
 
 SNIPPET_CONTEXT = 110
 # Two titles are one story when rapidfuzz's token_sort_ratio (words sorted, case and punctuation
@@ -95,6 +95,7 @@ class Entry:
     also_in: tuple[str, ...] = ()
     also_reported: tuple[Source, ...] = ()
     heading: str = ""  # the feed's name, on the first entry of each feed when grouped by feed
+    alerted: str = ""  # when an alert told of it (HH:MM, the watchlist's zone), in a digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class Digest:
     html: str
     text: str
     hit_ids: tuple[int, ...]
+    kind: Kind = "digest"
 
 
 def _merged(spans: Sequence[Span]) -> list[tuple[int, int]]:
@@ -222,10 +224,13 @@ def _entry(hit: Hit, timezone: ZoneInfo, others: Sequence[Hit] = ()) -> Entry:
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
         also_in=hit.also_in,
         also_reported=tuple(Source(other.item.feed, _safe_link(other.item.link)) for other in others),
+        alerted=hit.alerted.astimezone(timezone).strftime("%H:%M") if hit.alerted else "",
     )
 
 
-def subject(watchlist: str, count: int) -> str:
+def subject(watchlist: str, count: int, kind: Kind = "digest") -> str:
+    if kind == "alert":
+        return f"[monitor] alert: {watchlist} — {count} new"
     if not count:
         return f"[monitor] {watchlist}: nothing new"
     return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
@@ -242,9 +247,11 @@ def render_digest(
     templates_folder: Path | None = None,
     since: datetime | None = None,
     group_by: Literal["time", "feed"] = "time",
+    kind: Kind = "digest",
 ) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
-    with the watched sources that have problems. ``since`` is when the last digest went out:
+    with the watched sources that have problems. ``kind="alert"``: the same, saying it is an
+    alert (its subject, its header). ``since`` is when the last digest went out:
     the header names the period it covers. ``group_by="feed"`` orders the stories by outlet
     (newest first within each), under a heading per outlet.
 
@@ -265,6 +272,7 @@ def render_digest(
             for position, entry in enumerate(entries)
         ]
     context = {
+        "kind": kind,
         "watchlist": watchlist,
         "entries": entries,
         "count": len(ordered),
@@ -286,10 +294,11 @@ def render_digest(
     html, text = (_render(templates_folder, name, context) for name in TEMPLATE_NAMES)
     return Digest(
         watchlist=watchlist,
-        subject=subject(watchlist, len(ordered)),
+        subject=subject(watchlist, len(ordered), kind),
         html=html,
         text=text,
         hit_ids=tuple(hit.id for hit in ordered),
+        kind=kind,
     )
 
 

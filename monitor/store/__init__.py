@@ -41,6 +41,7 @@ from monitor.models import (
     Health,
     Hit,
     Item,
+    Kind,
     Known,
     Match,
     Outgoing,
@@ -52,7 +53,16 @@ from monitor.models import (
     digest_error,
     digest_state,
 )
-from monitor.store.schema import deliveries, digest_hits, digests, feeds, hits, items, sightings
+from monitor.store.schema import (
+    alert_hits,
+    deliveries,
+    digest_hits,
+    digests,
+    feeds,
+    hits,
+    items,
+    sightings,
+)
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -113,7 +123,10 @@ def _match_from_json(data: Mapping[str, Any]) -> Match:
 # Built once: a statement made per call cost more CPU in SQLAlchemy than the database's work.
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))
 _RUN_COLUMNS = [column for column in digests.c if column.name != "message"]
+_CLAIMS = {"digest": digest_hits, "alert": alert_hits}  # where each kind claims its hits
+_MARKS = {"digest": "delivered_at", "alert": "alerted_at"}  # the hit's column once it is through
 _OUTGOING = select(
+    digests.c.kind,
     digests.c.id,
     digests.c.watchlist,
     digests.c.created_at,
@@ -631,10 +644,11 @@ class Store:
         *,
         watchlist: str | None = None,
         since: datetime | None = None,
-        waiting: bool = False,
+        waiting: Kind | None = None,
         hit_id: int | None = None,
     ) -> list[Hit]:
-        """Stored hits, newest item first; ``waiting``: only those no digest covers yet."""
+        """Stored hits, newest item first; ``waiting``: only those no message of that kind
+        covers yet (an alert: nor any digest, since the digest told of them already)."""
         conditions = []
         if hit_id is not None:
             conditions.append(hits.c.id == hit_id)
@@ -644,7 +658,8 @@ class Store:
             conditions.append(hits.c.created_at >= since)
         if waiting:
             conditions.append(hits.c.delivered_at.is_(None))
-            conditions.append(~select(digest_hits.c.hit_id).where(digest_hits.c.hit_id == hits.c.id).exists())
+            for claims in {digest_hits, _CLAIMS[waiting]}:
+                conditions.append(~select(claims.c.hit_id).where(claims.c.hit_id == hits.c.id).exists())
         query = (
             select(
                 hits.c.id,
@@ -652,6 +667,7 @@ class Store:
                 hits.c.matches,
                 hits.c.created_at,
                 hits.c.delivered_at,
+                hits.c.alerted_at,
                 items.c.id,
                 feeds.c.name,
                 items.c.guid,
@@ -667,7 +683,7 @@ class Store:
         )
         with self._tx() as connection:
             rows = connection.execute(query).all()
-            carried = self._carried_by(connection, list({row[5] for row in rows}))
+            carried = self._carried_by(connection, list({row[6] for row in rows}))
         return [
             Hit(
                 id=hit_id,
@@ -677,6 +693,7 @@ class Store:
                 created=created,
                 delivered=delivered,
                 also_in=tuple(name for name in carried.get(item_id, ()) if name != feed_name),
+                alerted=alerted,
             )
             for (
                 hit_id,
@@ -684,6 +701,7 @@ class Store:
                 found,
                 created,
                 delivered,
+                alerted,
                 item_id,
                 feed_name,
                 guid,
@@ -722,11 +740,13 @@ class Store:
         hit_ids: Sequence[int],
         now: datetime,
         lease: timedelta = timedelta(0),
+        kind: Kind = "digest",
     ) -> Outgoing:
-        """Put a digest in the outbox before it is sent, in one transaction: its message, its
-        recipients (each pending) and its hits, which it claims; held by its maker for ``lease``
-        (see ``claim``). A hit another digest claimed (a concurrent run) fails the whole record
-        with a ClaimedError, and nothing is recorded."""
+        """Put a digest (or an alert) in the outbox before it is sent, in one transaction: its
+        message, its recipients (each pending) and its hits, which it claims among those of its
+        kind; held by its maker for ``lease`` (see ``claim``). A hit another message of its kind
+        claimed (a concurrent run) fails the whole record with a ClaimedError, and nothing is
+        recorded."""
         with self._tx() as connection:
             digest_id = connection.execute(
                 insert(digests)
@@ -739,6 +759,7 @@ class Store:
                     hit_count=len(hit_ids),
                     status="pending",
                     sending_until=now + lease if lease else None,
+                    kind=kind,
                 )
                 .returning(digests.c.id)
             ).scalar_one()
@@ -752,14 +773,16 @@ class Store:
             if hit_ids:
                 try:
                     connection.execute(
-                        insert(digest_hits),
+                        insert(_CLAIMS[kind]),
                         [{"digest_id": digest_id, "hit_id": hit_id} for hit_id in hit_ids],
                     )
-                except IntegrityError as exc:  # the primary key: the hit is in another digest
+                except IntegrityError as exc:  # the primary key: the hit is in another one
                     raise ClaimedError(
-                        f"another digest run of watchlist {watchlist!r} is sending these hits; try again"
+                        f"another {kind} run of watchlist {watchlist!r} is sending these hits; try again"
                     ) from exc
-        return Outgoing(digest_id, watchlist, now, message_id, message, tuple(recipients), len(hit_ids))
+        return Outgoing(
+            digest_id, watchlist, now, message_id, message, tuple(recipients), len(hit_ids), kind=kind
+        )
 
     def record_empty(self, *, watchlist: str, recipients: Sequence[str], now: datetime) -> None:
         """A digest run that had nothing to send."""
@@ -816,6 +839,7 @@ class Store:
                 tuple(recipient for recipient, _ in waiting[row.id]),
                 row.hit_count,
                 max((tries for _, tries in waiting[row.id]), default=0),
+                row.kind,
             )
             for row in rows
         ]
@@ -871,15 +895,17 @@ class Store:
                 )
             )
             if status != "pending":
+                kind: Kind = connection.execute(
+                    select(digests.c.kind).where(digests.c.id == digest_id)
+                ).scalar_one()
+                claims, mark = _CLAIMS[kind], hits.c[_MARKS[kind]]
                 connection.execute(
                     update(hits)
                     .where(
-                        hits.c.id.in_(
-                            select(digest_hits.c.hit_id).where(digest_hits.c.digest_id == digest_id)
-                        ),
-                        hits.c.delivered_at.is_(None),
+                        hits.c.id.in_(select(claims.c.hit_id).where(claims.c.digest_id == digest_id)),
+                        mark.is_(None),
                     )
-                    .values(delivered_at=now)
+                    .values({mark: now})
                 )
             [run] = self._runs(connection, select(*_RUN_COLUMNS).where(digests.c.id == digest_id))
         return run
@@ -910,6 +936,7 @@ class Store:
                 row.status,
                 row.error,
                 found[row.id],
+                row.kind,
             )
             for row in rows
         ]
@@ -930,6 +957,7 @@ class Store:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(
                     digests.c.watchlist == watchlist,
+                    digests.c.kind == "digest",
                     or_(digests.c.message.is_not(None), digests.c.status.in_(("sent", "partial"))),
                 )
             ).scalar()
@@ -940,7 +968,9 @@ class Store:
         outcome, or, if it never ran, its oldest undelivered hit. None when nothing waits."""
         with self._tx() as connection:
             moment: datetime | None = connection.execute(
-                select(func.max(digests.c.created_at)).where(digests.c.watchlist == watchlist)
+                select(func.max(digests.c.created_at)).where(
+                    digests.c.watchlist == watchlist, digests.c.kind == "digest"
+                )
             ).scalar()
             if moment is None:
                 moment = connection.execute(

@@ -64,7 +64,7 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
     assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
     with again.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
     again.close()
 
@@ -410,7 +410,7 @@ def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_
         digest(store, [newer, older])
 
     assert [run.hits for run in store.digest_runs("relocants")] == [1]
-    assert [hit.id for hit in store.hits(waiting=True)] == [newer]
+    assert [hit.id for hit in store.hits(waiting="digest")] == [newer]
     store.close()
 
 
@@ -441,7 +441,7 @@ def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
         ("desk@example.org", "sent", 1, NOW),
         ("lawyer@example.org", "refused", 2, None),
     ]
-    assert store.outbox("relocants") == [] and store.hits(waiting=True) == []
+    assert store.outbox("relocants") == [] and store.hits(waiting="digest") == []
     store.close()
 
 
@@ -522,7 +522,7 @@ def test_upgrading_a_0003_database_keeps_its_digest_runs_and_sends_only_undelive
     assert all(run.recipients == ("desk@example.org",) for run in runs)
     assert store.outbox("relocants") == []  # no message was kept before: nothing to send again
     assert store.last_delivery("relocants") == NOW
-    assert [hit.id for hit in store.hits(waiting=True)] == [2]
+    assert [hit.id for hit in store.hits(waiting="digest")] == [2]
     outgoing = digest(store, [2], recipients=["desk@example.org"])
     store.record_attempt(outgoing.id, {"desk@example.org": ("sent", None)}, LATER)
     assert [hit.delivered for hit in sorted(store.hits(), key=lambda hit: hit.id)] == [NOW, LATER]
