@@ -143,6 +143,7 @@ def check_config(context: Context) -> None:
         ]
         if watchlist.alert == "immediate":
             lines.append("    alerts: after each poll that finds hits")
+        lines += [f"    notify: {channel.name}" for channel in watchlist.channels()]
     click.echo("\n".join(lines))
 
 

@@ -36,6 +36,7 @@ from monitor.digest import check_templates
 from monitor.errors import ConfigError
 from monitor.fetch import Limits
 from monitor.match import parse_query
+from monitor.notify import Channel, channel
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
 DEFAULT_PATH = Path("config/monitor.toml")
@@ -95,6 +96,11 @@ def _name(value: str) -> str:
     return value
 
 
+def _notify_url(value: str) -> str:
+    channel(value)
+    return value
+
+
 def _http_url(value: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+\S*", value):
         raise ValueError(f"{value!r} is not an http(s) URL; write it as https://example.org/rss")
@@ -111,6 +117,7 @@ TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
 Email = Annotated[str, AfterValidator(_email)]
 QueryText = Annotated[str, AfterValidator(_query)]
 Name = Annotated[str, AfterValidator(_name)]
+NotifyUrl = Annotated[str, AfterValidator(_notify_url)]
 
 
 class _Strict(BaseModel):
@@ -211,7 +218,8 @@ class FeedConfig(_Strict):
 class WatchlistConfig(_Strict):
     name: Annotated[str, AfterValidator(_name)]
     queries: list[QueryText] = Field(min_length=1)
-    recipients: list[Email] = Field(min_length=1)
+    recipients: list[Email]  # may be empty when ``notify`` names a channel
+    notify: list[NotifyUrl] = []  # Apprise URLs; secrets as ${ENV_NAME}
     digest: DigestSchedule = parse_schedule("daily 08:00")  # None: "none", no digest
     alert: Literal["none", "immediate"] = "none"  # immediate: an alert after each poll with hits
     timezone: TimeZone = ZoneInfo("UTC")
@@ -222,12 +230,21 @@ class WatchlistConfig(_Strict):
 
     @model_validator(mode="after")
     def _sends_something(self) -> WatchlistConfig:
+        if not self.recipients and not self.notify:
+            raise ValueError(
+                "no recipients and no notify: add an email address to recipients, "
+                'or an Apprise URL such as "tgram://${BOT_TOKEN}/CHAT_ID" to notify'
+            )
         if self.digest is None and self.alert == "none":
             raise ValueError(
                 'digest = "none" and alert = "none": the watchlist would send nothing; '
                 'give it a digest schedule such as "daily 08:00", or alert = "immediate"'
             )
         return self
+
+    def channels(self) -> list[Channel]:
+        """The ``notify`` channels, their secrets read from the environment now."""
+        return [channel(url) for url in self.notify]
 
     def watches(self, feed: FeedConfig) -> bool:
         if self.feeds is None:

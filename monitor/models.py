@@ -118,8 +118,9 @@ class DigestRun:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A recorded digest that recipients still wait for: the bytes to send them, unchanged.
-    ``tries``: how often the recipients who wait were tried already (the most of them)."""
+    """A recorded digest that recipients still wait for: the bytes to send them, unchanged,
+    and for channels the notice's title and body. ``tries``: how often the recipients who
+    wait were tried already (the most of them)."""
 
     id: int
     watchlist: str
@@ -130,6 +131,7 @@ class Outgoing:
     hits: int
     tries: int = 0
     kind: Kind = "digest"
+    notice: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from monitor.models import (
     PollRecord,
     content_hash,
 )
+from monitor.notify import Channel, is_channel, send_notice
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
 from monitor.send import Undelivered, build_message, longest_send, send_message, wire_bytes
 from monitor.store import Store
@@ -437,6 +438,10 @@ class Monitor:
             kind=kind,
         )
 
+    def _channels(self, watchlist: str) -> list[Channel]:
+        """The watchlist's channels as configured now (the outbox keeps only their names)."""
+        return self.config.watchlist(watchlist).channels()
+
     @property
     def alerting(self) -> bool:
         """Whether any watchlist sends alerts: if not, polls need not look for them."""
@@ -504,16 +509,18 @@ class Monitor:
         again with other hits."""
         digest = self._render(watchlist, waiting, now, kind)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
+        channels = [channel.name for channel in watchlist.channels()]
         try:
             outgoing = self.store.record_digest(
                 watchlist=watchlist.name,
-                recipients=watchlist.recipients,
+                recipients=[*watchlist.recipients, *channels],
                 message_id=message["Message-ID"],
                 message=wire_bytes(message),
                 hit_ids=digest.hit_ids,
                 now=now,
                 lease=self.send_lease,
                 kind=kind,
+                notice=(" ".join(digest.subject.split()), digest.notice),
             )
         except ClaimedError as exc:  # a concurrent run recorded one of these hits first
             event(log, f"{kind}.busy", logging.WARNING, watchlist=watchlist.name, error=str(exc))
@@ -521,15 +528,24 @@ class Monitor:
         return self._deliver(outgoing, now, earlier=False)
 
     def _deliver(self, outgoing: Outgoing, now: datetime, earlier: bool = True) -> DigestOutcome:
-        """Send a recorded digest, held by this run, to those who wait for it, then record what
-        became of each, and when to try again those who still wait (doubling each time)."""
-        undelivered = send_message(
-            self.config.smtp, self.config.smtp.sender, outgoing.waiting, outgoing.message
+        """Send a recorded digest, held by this run, to those who wait for it (by SMTP, or
+        through Apprise to a channel), then record what became of each, and when to try again
+        those who still wait (doubling each time)."""
+        emails = [recipient for recipient in outgoing.waiting if not is_channel(recipient)]
+        undelivered = (
+            send_message(self.config.smtp, self.config.smtp.sender, emails, outgoing.message)
+            if emails
+            else {}
         )
+        results = {recipient: _delivery(undelivered.get(recipient)) for recipient in emails}
+        configured = {channel.name: channel for channel in self._channels(outgoing.watchlist)}
+        for name in outgoing.waiting:
+            if is_channel(name):
+                results[name] = _notified(configured.get(name), outgoing.notice)
         outbox = self.config.outbox
         run = self.store.record_attempt(
             outgoing.id,
-            {recipient: _delivery(undelivered.get(recipient)) for recipient in outgoing.waiting},
+            results,
             now,
             retry_at=now + retry_delay(outgoing.tries + 1, outbox.retry_every, outbox.retry_max),
         )
@@ -559,6 +575,15 @@ class Monitor:
             outgoing.created if earlier else None,
             outgoing.kind,
         )
+
+
+def _notified(channel: Channel | None, notice: tuple[str, str] | None) -> tuple[DeliveryState, str | None]:
+    """A channel's state after a try. Apprise does not say whether a failure is for good, so
+    every failure is tried again; a channel no longer in the config has no URL to send to."""
+    if channel is None or notice is None:
+        return "refused", "no longer in the watchlist's notify: its URL (and secrets) are unknown"
+    why = send_notice(channel, *notice)
+    return ("sent", None) if why is None else ("failed_temporary", why)
 
 
 def _delivery(undelivered: Undelivered | None) -> tuple[DeliveryState, str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import socket
 import threading
@@ -254,6 +255,49 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller.start()
     yield SmtpServer(controller.port, sink)
     controller.stop()
+
+
+@dataclass
+class Webhook:
+    """A threaded HTTP server taking POSTs, as a chat service's or a webhook's endpoint would:
+    it keeps each JSON body with the status it answered, the next of ``statuses`` (then 200)."""
+
+    port: int = 0
+    statuses: list[int] = field(default_factory=list)
+    received: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"json://127.0.0.1:{self.port}{path}"
+
+    @property
+    def delivered(self) -> list[dict[str, Any]]:
+        return [body for status, body in self.received if status < 300]
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            status = hook.statuses.pop(0) if hook.statuses else 200
+            hook.received.append((status, body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the test reads ``hook.received``."""
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    hook.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield hook
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

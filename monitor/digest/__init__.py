@@ -34,6 +34,7 @@ SNIPPET_CONTEXT = 110
 # one name can score as high: the merged entry still links the other outlet's version.
 SAME_STORY = 85
 SAME_STORY_WITHIN = timedelta(hours=36)
+NOTICE_LIMIT = 3500  # characters of a channel's notice: under Telegram's 4,096, with room to spare
 
 _PACKAGED = PackageLoader("monitor.digest", "templates")
 TEMPLATE_NAMES = ("digest.html", "digest.txt")
@@ -115,6 +116,7 @@ class Digest:
     text: str
     hit_ids: tuple[int, ...]
     kind: Kind = "digest"
+    notice: str = ""  # the short text for channels: titles and links, cut to NOTICE_LIMIT
 
 
 def _merged(spans: Sequence[Span]) -> list[tuple[int, int]]:
@@ -228,6 +230,26 @@ def _entry(hit: Hit, timezone: ZoneInfo, others: Sequence[Hit] = ()) -> Entry:
     )
 
 
+def notice(entries: Sequence[Entry], more: int, hits_command: str, limit: int = NOTICE_LIMIT) -> str:
+    """Each entry's title and link, as many as fit in ``limit`` characters, then how many more
+    (``more`` past ``max_entries``, and those cut here) and the command that lists them."""
+    if not entries:
+        return "Nothing new since the last digest."
+    reserve = len(f"\n\nand {len(entries) + more} more: run `{hits_command}`")
+    blocks: list[str] = []
+    used = 0
+    for entry in entries:
+        alerted = f" (alerted at {entry.alerted})" if entry.alerted else ""
+        block = f"• {plain(entry.title)}{alerted}\n{entry.feed}{' · ' + entry.link if entry.link else ''}"
+        if used + len(block) + 2 + reserve > limit and blocks:
+            break
+        blocks.append(block[: limit - reserve])
+        used += len(block) + 2
+    left = len(entries) - len(blocks) + more
+    tail = f"\n\nand {left} more: run `{hits_command}`" if left else ""
+    return "\n\n".join(blocks) + tail
+
+
 def subject(watchlist: str, count: int, kind: Kind = "digest") -> str:
     if kind == "alert":
         return f"[monitor] alert: {watchlist} — {count} new"
@@ -271,13 +293,15 @@ def render_digest(
             else entry
             for position, entry in enumerate(entries)
         ]
+    more = max(0, len(grouped) - max_entries)
+    hits_command = f"monitor hits --watchlist {shlex.quote(watchlist)}"
     context = {
         "kind": kind,
         "watchlist": watchlist,
         "entries": entries,
         "count": len(ordered),
-        "more": max(0, len(grouped) - max_entries),
-        "hits_command": f"monitor hits --watchlist {shlex.quote(watchlist)}",
+        "more": more,
+        "hits_command": hits_command,
         "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
         "since": since.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z") if since else None,
         "problems": [
@@ -299,6 +323,7 @@ def render_digest(
         text=text,
         hit_ids=tuple(hit.id for hit in ordered),
         kind=kind,
+        notice=notice(entries, more, hits_command),
     )
 
 

@@ -122,11 +122,12 @@ def _match_from_json(data: Mapping[str, Any]) -> Match:
 
 # Built once: a statement made per call cost more CPU in SQLAlchemy than the database's work.
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))
-_RUN_COLUMNS = [column for column in digests.c if column.name != "message"]
+_RUN_COLUMNS = [column for column in digests.c if column.name not in ("message", "notice")]
 _CLAIMS = {"digest": digest_hits, "alert": alert_hits}  # where each kind claims its hits
 _MARKS = {"digest": "delivered_at", "alert": "alerted_at"}  # the hit's column once it is through
 _OUTGOING = select(
     digests.c.kind,
+    digests.c.notice,
     digests.c.id,
     digests.c.watchlist,
     digests.c.created_at,
@@ -741,12 +742,13 @@ class Store:
         now: datetime,
         lease: timedelta = timedelta(0),
         kind: Kind = "digest",
+        notice: tuple[str, str] | None = None,
     ) -> Outgoing:
         """Put a digest (or an alert) in the outbox before it is sent, in one transaction: its
-        message, its recipients (each pending) and its hits, which it claims among those of its
-        kind; held by its maker for ``lease`` (see ``claim``). A hit another message of its kind
-        claimed (a concurrent run) fails the whole record with a ClaimedError, and nothing is
-        recorded."""
+        message (and ``notice``, title and body, for channels), its recipients (each pending)
+        and its hits, which it claims among those of its kind; held by its maker for ``lease``
+        (see ``claim``). A hit another message of its kind claimed (a concurrent run) fails the
+        whole record with a ClaimedError, and nothing is recorded."""
         with self._tx() as connection:
             digest_id = connection.execute(
                 insert(digests)
@@ -760,6 +762,7 @@ class Store:
                     status="pending",
                     sending_until=now + lease if lease else None,
                     kind=kind,
+                    notice=None if notice is None else {"title": notice[0], "body": notice[1]},
                 )
                 .returning(digests.c.id)
             ).scalar_one()
@@ -781,7 +784,15 @@ class Store:
                         f"another {kind} run of watchlist {watchlist!r} is sending these hits; try again"
                     ) from exc
         return Outgoing(
-            digest_id, watchlist, now, message_id, message, tuple(recipients), len(hit_ids), kind=kind
+            digest_id,
+            watchlist,
+            now,
+            message_id,
+            message,
+            tuple(recipients),
+            len(hit_ids),
+            kind=kind,
+            notice=notice,
         )
 
     def record_empty(self, *, watchlist: str, recipients: Sequence[str], now: datetime) -> None:
@@ -840,6 +851,7 @@ class Store:
                 row.hit_count,
                 max((tries for _, tries in waiting[row.id]), default=0),
                 row.kind,
+                (row.notice["title"], row.notice["body"]) if row.notice else None,
             )
             for row in rows
         ]

@@ -142,6 +142,8 @@ digests = Table(
     Column("sending_until", UTCDateTime),
     # digest or alert (migration 0006): both go through the outbox; each kind claims its hits
     Column("kind", String(10), nullable=False, server_default="digest"),
+    # for channels (migration 0007): {"title", "body"}, the short text that Apprise sends
+    Column("notice", JSON),
     Index("ix_digests_watchlist_created", "watchlist", "created_at"),
 )
 
