@@ -27,7 +27,7 @@ from monitor.fetch import Fetcher
 from monitor.log import configure
 from monitor.match import Explanation, Matcher, release
 from monitor.models import Hit, Span
-from monitor.pipeline import FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
+from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
 from monitor.store import Store
 
@@ -131,14 +131,19 @@ def check_config(context: Context) -> None:
         )
     lines.append(f"{len(config.watchlists)} watchlists:")
     for watchlist in config.watchlists:
-        upcoming = watchlist.digest.next_after(now, watchlist.timezone)
+        schedule = watchlist.digest
         lines += [
             f"  {watchlist.name}: {len(watchlist.queries)} queries, feeds: "
             f"{', '.join(watchlist.feeds) if watchlist.feeds else 'all'}; "
             f"to {', '.join(watchlist.recipients)}",
-            f"    digest {watchlist.digest.text} {watchlist.timezone}; "
-            f"next {upcoming.strftime('%a %Y-%m-%d %H:%M %Z')}",
+            '    no digest (digest = "none")'
+            if schedule is None
+            else f"    digest {schedule.text} {watchlist.timezone}; "
+            f"next {schedule.next_after(now, watchlist.timezone).strftime('%a %Y-%m-%d %H:%M %Z')}",
         ]
+        if watchlist.alert == "immediate":
+            lines.append("    alerts: after each poll that finds hits")
+        lines += [f"    notify: {channel.name}" for channel in watchlist.channels()]
     click.echo("\n".join(lines))
 
 
@@ -184,11 +189,13 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
             )
         feeds = list(known.values()) if all_feeds else [known[name] for name in names]
         summary = loop.run(_poll_with_progress(monitor, feeds))
+        alerts = monitor.send_alerts(utcnow()) if summary.new_hits else []
     for outcome in summary.outcomes:
         if outcome.error:
             err.print(f"[yellow]failed[/] {outcome.feed}: {outcome.error}", highlight=False)
     out.print(summary.line(), highlight=False)
-    if summary.failed and not summary.ok:
+    alert_failed = _report(alerts)
+    if (summary.failed and not summary.ok) or alert_failed:
         sys.exit(1)
 
 
@@ -224,14 +231,25 @@ def digest_send(context: Context, watchlist: str | None) -> None:
     """Send the digests still waiting for a recipient, then every watchlist's new hits, now."""
     with context.monitor() as monitor:
         outcomes = monitor.send_digests(utcnow(), watchlist)
+    if _report(outcomes):
+        sys.exit(1)
+
+
+def _report(outcomes: Iterable[DigestOutcome]) -> bool:
+    """A line per digest or alert a run sent or tried; True if any did not reach everyone."""
+    failed = False
     for outcome in outcomes:
-        name = outcome.watchlist
+        name = outcome.watchlist if outcome.kind == "digest" else f"the alert of {outcome.watchlist}"
         if outcome.recorded:
-            name += f" (the digest of {outcome.recorded.strftime('%Y-%m-%d %H:%M')} UTC, again)"
+            what = "digest" if outcome.kind == "digest" else "alert"
+            name += f" (the {what} of {outcome.recorded.strftime('%Y-%m-%d %H:%M')} UTC, again)"
         if outcome.state == "empty":
             out.print(f"nothing new for {name}", highlight=False)
         elif outcome.state == "sent":
             out.print(f"sent {name}: {outcome.hits} hits", highlight=False)
+        elif outcome.state == "busy":
+            why = outcome.error or "another run is sending it now"
+            err.print(f"[yellow]busy[/] {name}: {why}", highlight=False)
         elif outcome.state == "partial":
             err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {outcome.error}", highlight=False)
         elif outcome.state == "pending":
@@ -241,8 +259,8 @@ def digest_send(context: Context, watchlist: str | None) -> None:
             )
         else:
             err.print(f"[red]not sent[/] {name}: {outcome.error}", highlight=False)
-    if any(outcome.error for outcome in outcomes):
-        sys.exit(1)
+        failed = failed or outcome.error is not None
+    return failed
 
 
 @digest.command("status")
@@ -275,7 +293,7 @@ def digest_status(context: Context, watchlist: str | None, limit: int, as_json: 
         # a server's answer is text, not rich markup
         table.add_row(
             run.created.strftime("%Y-%m-%d %H:%M"),
-            run.watchlist,
+            run.watchlist if run.kind == "digest" else f"{run.watchlist} (alert)",
             "" if run.deliveries else ", ".join(run.recipients),
             str(run.hits),
             run.status,

@@ -36,6 +36,7 @@ from monitor.digest import check_templates
 from monitor.errors import ConfigError
 from monitor.fetch import Limits
 from monitor.match import parse_query
+from monitor.notify import Channel, channel
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
 DEFAULT_PATH = Path("config/monitor.toml")
@@ -59,6 +60,10 @@ def _schedule(value: Any) -> Schedule:
     if not isinstance(value, str):
         raise ValueError('write a schedule as a string such as "daily 08:00"')
     return parse_schedule(value)
+
+
+def _digest_schedule(value: Any) -> Schedule | None:
+    return None if value == "none" else _schedule(value)
 
 
 def _timezone(value: Any) -> ZoneInfo:
@@ -91,6 +96,11 @@ def _name(value: str) -> str:
     return value
 
 
+def _notify_url(value: str) -> str:
+    channel(value)
+    return value
+
+
 def _http_url(value: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+\S*", value):
         raise ValueError(f"{value!r} is not an http(s) URL; write it as https://example.org/rss")
@@ -98,11 +108,16 @@ def _http_url(value: str) -> str:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(str)]
-ScheduleText = Annotated[Schedule, BeforeValidator(_schedule), PlainSerializer(lambda s: s.text)]
+DigestSchedule = Annotated[
+    Schedule | None,
+    BeforeValidator(_digest_schedule),
+    PlainSerializer(lambda s: s.text if s else "none"),
+]
 TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
 Email = Annotated[str, AfterValidator(_email)]
 QueryText = Annotated[str, AfterValidator(_query)]
 Name = Annotated[str, AfterValidator(_name)]
+NotifyUrl = Annotated[str, AfterValidator(_notify_url)]
 
 
 class _Strict(BaseModel):
@@ -148,6 +163,19 @@ class SmtpConfig(_Strict):
         return os.environ.get(self.password_env, "")
 
 
+class OutboxConfig(_Strict):
+    """How often the daemon tries again the messages some recipient still waits for."""
+
+    retry_every: Duration = timedelta(minutes=10)  # the retry job's period, and the first wait
+    retry_max: Duration = timedelta(hours=6)  # the longest wait; each failed try doubles it
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutboxConfig:
+        if self.retry_every > self.retry_max:
+            raise ValueError("retry_every is longer than retry_max; swap them or change one")
+        return self
+
+
 class PollingConfig(_Strict):
     """How feeds are polled: adaptive intervals between the bounds, politeness, limits."""
 
@@ -190,13 +218,33 @@ class FeedConfig(_Strict):
 class WatchlistConfig(_Strict):
     name: Annotated[str, AfterValidator(_name)]
     queries: list[QueryText] = Field(min_length=1)
-    recipients: list[Email] = Field(min_length=1)
-    digest: ScheduleText = parse_schedule("daily 08:00")
+    recipients: list[Email]  # may be empty when ``notify`` names a channel
+    notify: list[NotifyUrl] = []  # Apprise URLs; secrets as ${ENV_NAME}
+    digest: DigestSchedule = parse_schedule("daily 08:00")  # None: "none", no digest
+    alert: Literal["none", "immediate"] = "none"  # immediate: an alert after each poll with hits
     timezone: TimeZone = ZoneInfo("UTC")
     feeds: list[str] | None = None
     max_entries: int = Field(200, ge=1)  # entries shown in one digest; the rest are counted
     send_empty: bool = False  # send a "nothing new" digest rather than nothing
     group_by: Literal["time", "feed"] = "time"  # the digest's order: newest first, or by outlet
+
+    @model_validator(mode="after")
+    def _sends_something(self) -> WatchlistConfig:
+        if not self.recipients and not self.notify:
+            raise ValueError(
+                "no recipients and no notify: add an email address to recipients, "
+                'or an Apprise URL such as "tgram://${BOT_TOKEN}/CHAT_ID" to notify'
+            )
+        if self.digest is None and self.alert == "none":
+            raise ValueError(
+                'digest = "none" and alert = "none": the watchlist would send nothing; '
+                'give it a digest schedule such as "daily 08:00", or alert = "immediate"'
+            )
+        return self
+
+    def channels(self) -> list[Channel]:
+        """The ``notify`` channels, their secrets read from the environment now."""
+        return [channel(url) for url in self.notify]
 
     def watches(self, feed: FeedConfig) -> bool:
         if self.feeds is None:
@@ -209,6 +257,7 @@ class Config(_Strict):
     storage: StorageConfig = StorageConfig()
     smtp: SmtpConfig = SmtpConfig()
     polling: PollingConfig = PollingConfig()
+    outbox: OutboxConfig = OutboxConfig()
     templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
     feeds: list[FeedConfig] = Field(min_length=1)
     watchlists: list[WatchlistConfig] = Field(min_length=1)
@@ -360,7 +409,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _known_keys() -> set[str]:
-    models = (Config, StorageConfig, SmtpConfig, PollingConfig, FeedConfig, WatchlistConfig)
+    models = (Config, StorageConfig, SmtpConfig, OutboxConfig, PollingConfig, FeedConfig, WatchlistConfig)
     return {f.alias or name for model in models for name, f in model.model_fields.items()} - {"path"}
 
 

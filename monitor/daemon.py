@@ -29,21 +29,30 @@ SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction i
 LEASE = timedelta(minutes=5)  # a claimed feed returns to the pool if its worker dies
 IDLE_PAUSE = timedelta(seconds=30)  # look for due feeds at least this often
 BUSY_PAUSE = timedelta(seconds=1)
+ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
 
 
 def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: datetime) -> bool:
     """True when a scheduled digest fell between ``due_since`` and ``now`` (the daemon was down)."""
-    if due_since is None:
+    if due_since is None or watchlist.digest is None:
         return False
     return watchlist.digest.next_after(due_since, watchlist.timezone) <= now
 
 
 class Daemon:
     def __init__(
-        self, monitor: Monitor, heartbeat: Path | None = None, idle_pause: timedelta = IDLE_PAUSE
+        self,
+        monitor: Monitor,
+        heartbeat: Path | None = None,
+        idle_pause: timedelta = IDLE_PAUSE,
+        alert_gather: timedelta = ALERT_GATHER,
     ) -> None:
-        """``idle_pause``: how long the poll loop may sleep before looking for due feeds again."""
+        """``idle_pause``: how long the poll loop may sleep before looking for due feeds again;
+        ``alert_gather``: how long alerts wait for the hits of the feeds polled meanwhile."""
         self.monitor = monitor
+        self.alert_gather = alert_gather
+        self._alerting: asyncio.Task[None] | None = None
+        self._alert_again = False
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
@@ -101,10 +110,14 @@ class Daemon:
             )
             running -= done
             for task in done - {stopping}:
-                if not task.cancelled() and (error := task.exception()) is not None:
+                if task.cancelled():
+                    continue
+                if (error := task.exception()) is not None:
                     # a feed's own problems are recorded by poll_feed; this is ours (say, the
                     # database): its lease runs out and it is polled again
                     event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
+                elif isinstance(outcome := task.result(), FeedOutcome) and outcome.new_hits:
+                    self._alert_soon()
         stopping.cancel()
         if running:
             await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
@@ -121,6 +134,33 @@ class Daemon:
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
 
+    async def _retry(self) -> None:
+        """Send again the waiting digests whose backoff has run out."""
+        try:
+            await asyncio.to_thread(self.monitor.send_outbox, utcnow(), due_only=True)
+        except MonitorError as exc:  # the database is away: the next retry tries again
+            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+
+    def _alert_soon(self) -> None:
+        """Hits were found: send the alerts in a moment, off the poll loop, one round at a
+        time; hits found while a round is under way go in the next."""
+        if not self.monitor.alerting:
+            return
+        if self._alerting is not None and not self._alerting.done():
+            self._alert_again = True
+            return
+        self._alerting = asyncio.create_task(self._tracked(self._alert)())
+
+    async def _alert(self) -> None:
+        self._alert_again = True
+        while self._alert_again:
+            await asyncio.sleep(self.alert_gather.total_seconds())
+            self._alert_again = False
+            try:
+                await asyncio.to_thread(self.monitor.send_alerts, utcnow())
+            except MonitorError as exc:  # the hits wait: the next poll with hits tries again
+                event(log, "alert.failed", logging.ERROR, error=str(exc))
+
     async def _beat(self) -> None:
         """A heartbeat only while polling goes on: a daemon that stopped polling is not healthy."""
         if self.heartbeat and (self._polling is None or not self._polling.done()):
@@ -134,8 +174,11 @@ class Daemon:
         partial.replace(self.heartbeat)
 
     def _schedule(self, now: datetime) -> None:
-        """A cron job per digest and a heartbeat; polling is the loop in ``_poll_due``."""
+        """A cron job per digest, the outbox's retry and a heartbeat; polling is the loop in
+        ``_poll_due``."""
         for watchlist in self.monitor.config.watchlists:
+            if watchlist.digest is None:  # alerts only
+                continue
             self.scheduler.add_job(
                 self._tracked(self._digest),
                 watchlist.digest.trigger(watchlist.timezone),
@@ -145,6 +188,15 @@ class Daemon:
                 misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
                 max_instances=1,
             )
+        retry_every = self.monitor.config.outbox.retry_every
+        self.scheduler.add_job(
+            self._tracked(self._retry),
+            IntervalTrigger(seconds=retry_every.total_seconds()),
+            next_run_time=now + retry_every,
+            id="outbox",
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.add_job(
             self._tracked(self._beat),
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
@@ -153,13 +205,11 @@ class Daemon:
         )
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
-        """Send the digests recorded but not delivered before a crash or an outage; poll the
-        feeds that are due, then send the digests that fell due while the daemon was down (so
-        that they carry the news published meanwhile), then keep polling."""
-        try:
-            await asyncio.to_thread(self.monitor.send_outbox, now)
-        except MonitorError as exc:  # each digest run tries again
-            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+        """Send the digests recorded but not delivered before a crash or an outage (those
+        whose backoff has run out: a restart keeps it); poll the feeds that are due, then send
+        the digests that fell due while the daemon was down (so that they carry the news
+        published meanwhile), then keep polling."""
+        await self._retry()
         missed = [
             watchlist
             for watchlist in self.monitor.config.watchlists
@@ -180,6 +230,8 @@ class Daemon:
                 new_items=summary.new_items,
                 new_hits=summary.new_hits,
             )
+            if summary.new_hits:
+                self._alert_soon()
         for watchlist in missed:
             event(log, "digest.catch_up", watchlist=watchlist.name)
             await self._digest(watchlist)

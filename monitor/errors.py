@@ -6,6 +6,7 @@
     │   ├── FetchError         transport failure or a bad HTTP status
     │   └── ParseError         the body is not a feed we can read
     ├── StorageError           the database refused or is unreachable
+    │   └── ClaimedError       another run holds what this one meant to take; try again
     └── DeliveryError          the mail server refused or is unreachable
 
 Third-party exceptions are translated at the module boundary with ``raise ... from``.
@@ -61,6 +62,10 @@ class ParseError(FeedError):
 
 class StorageError(MonitorError):
     """The database could not be read or written."""
+
+
+class ClaimedError(StorageError):
+    """Another run took what this one meant to take (a digest's hits) a moment before."""
 
 
 class DeliveryError(MonitorError):

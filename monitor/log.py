@@ -46,3 +46,4 @@ def configure(level: int = logging.INFO) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "pymorphy3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("apprise").propagate = False  # its words go into the delivery's error

@@ -55,6 +55,7 @@ class Match:
     spans: tuple[Span, ...]
 
 
+Kind = Literal["digest", "alert"]  # an outbox message: a scheduled digest, or an alert after a poll
 DeliveryState = Literal["pending", "sent", "failed_temporary", "refused"]
 # pending: some recipient still waits; partial: some sent, the others refused; failed: all refused
 DigestState = Literal["pending", "sent", "partial", "failed", "empty"]
@@ -112,11 +113,14 @@ class DigestRun:
     status: DigestState
     error: str | None
     deliveries: tuple[Delivery, ...] = ()
+    kind: Kind = "digest"
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A recorded digest that recipients still wait for: the bytes to send them, unchanged."""
+    """A recorded digest that recipients still wait for: the bytes to send them, unchanged,
+    and for channels the notice's title and body. ``tries``: how often the recipients who
+    wait were tried already (the most of them)."""
 
     id: int
     watchlist: str
@@ -125,6 +129,9 @@ class Outgoing:
     message: bytes
     waiting: tuple[str, ...]
     hits: int
+    tries: int = 0
+    kind: Kind = "digest"
+    notice: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,7 @@ class Hit:
     created: datetime
     delivered: datetime | None
     also_in: tuple[str, ...] = ()  # the other feeds that carried the story, first seen first
+    alerted: datetime | None = None  # when an alert of it reached everyone it was for
 
     @property
     def matched_terms(self) -> list[str]:

@@ -7,7 +7,7 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -38,7 +38,7 @@ def build_message(digest: Digest, sender: str, recipients: Sequence[str], now: d
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("digest", domain=sender.rpartition("@")[2])
+    message["Message-ID"] = make_msgid(digest.kind, domain=sender.rpartition("@")[2])
     message.set_content(digest.text)
     message.add_alternative(digest.html, subtype="html")
     return message
@@ -49,6 +49,13 @@ def wire_bytes(message: EmailMessage) -> bytes:
     ends, headers in UTF-8 when an address needs it (SMTPUTF8). What the outbox keeps."""
     international = not all(str(message[name] or "").isascii() for name in ("From", "To"))
     return message.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP)
+
+
+def longest_send(smtp: SmtpConfig) -> timedelta:
+    """About the longest ``send_message`` can take: each try a connection and a few commands,
+    each within ``smtp.timeout``, and the waits between tries."""
+    waits = sum((smtp.retry_wait * 2**attempt for attempt in range(smtp.attempts - 1)), timedelta(0))
+    return smtp.attempts * 6 * smtp.timeout + waits
 
 
 def send_message(

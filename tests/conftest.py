@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json
 import os
 import socket
 import threading
@@ -208,6 +210,8 @@ class MailSink:
         self.refuse_recipients: dict[str, str] = {}
         self.refusals: list[str] = []  # answers to the next DATA commands, one each, then accept
         self.data_commands = 0
+        self.data_delay = 0.0  # seconds each DATA command takes: a slow server
+        self.data_started = threading.Event()  # set at the first DATA command
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse_recipients:
@@ -217,6 +221,8 @@ class MailSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_commands += 1
+        self.data_started.set()
+        await asyncio.sleep(self.data_delay)
         if self.refusals:
             return self.refusals.pop(0)
         if self.refuse:
@@ -249,6 +255,49 @@ def smtp_server() -> Iterator[SmtpServer]:
     controller.start()
     yield SmtpServer(controller.port, sink)
     controller.stop()
+
+
+@dataclass
+class Webhook:
+    """A threaded HTTP server taking POSTs, as a chat service's or a webhook's endpoint would:
+    it keeps each JSON body with the status it answered, the next of ``statuses`` (then 200)."""
+
+    port: int = 0
+    statuses: list[int] = field(default_factory=list)
+    received: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"json://127.0.0.1:{self.port}{path}"
+
+    @property
+    def delivered(self) -> list[dict[str, Any]]:
+        return [body for status, body in self.received if status < 300]
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            status = hook.statuses.pop(0) if hook.statuses else 200
+            hook.received.append((status, body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the test reads ``hook.received``."""
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    hook.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield hook
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -25,7 +25,7 @@ from rapidfuzz.process import extract
 from rapidfuzz.utils import default_process
 
 from monitor.errors import ConfigError
-from monitor.models import Field, Hit, Span
+from monitor.models import Field, Hit, Kind, Span
 
 SNIPPET_CONTEXT = 110
 # Two titles are one story when rapidfuzz's token_sort_ratio (words sorted, case and punctuation
@@ -34,6 +34,7 @@ SNIPPET_CONTEXT = 110
 # one name can score as high: the merged entry still links the other outlet's version.
 SAME_STORY = 85
 SAME_STORY_WITHIN = timedelta(hours=36)
+NOTICE_LIMIT = 3500  # characters of a channel's notice: under Telegram's 4,096, with room to spare
 
 _PACKAGED = PackageLoader("monitor.digest", "templates")
 TEMPLATE_NAMES = ("digest.html", "digest.txt")
@@ -95,6 +96,7 @@ class Entry:
     also_in: tuple[str, ...] = ()
     also_reported: tuple[Source, ...] = ()
     heading: str = ""  # the feed's name, on the first entry of each feed when grouped by feed
+    alerted: str = ""  # when an alert told of it (HH:MM, the watchlist's zone), in a digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ class Digest:
     html: str
     text: str
     hit_ids: tuple[int, ...]
+    kind: Kind = "digest"
+    notice: str = ""  # the short text for channels: titles and links, cut to NOTICE_LIMIT
 
 
 def _merged(spans: Sequence[Span]) -> list[tuple[int, int]]:
@@ -222,10 +226,33 @@ def _entry(hit: Hit, timezone: ZoneInfo, others: Sequence[Hit] = ()) -> Entry:
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
         also_in=hit.also_in,
         also_reported=tuple(Source(other.item.feed, _safe_link(other.item.link)) for other in others),
+        alerted=hit.alerted.astimezone(timezone).strftime("%H:%M") if hit.alerted else "",
     )
 
 
-def subject(watchlist: str, count: int) -> str:
+def notice(entries: Sequence[Entry], more: int, hits_command: str, limit: int = NOTICE_LIMIT) -> str:
+    """Each entry's title and link, as many as fit in ``limit`` characters, then how many more
+    (``more`` past ``max_entries``, and those cut here) and the command that lists them."""
+    if not entries:
+        return "Nothing new since the last digest."
+    reserve = len(f"\n\nand {len(entries) + more} more: run `{hits_command}`")
+    blocks: list[str] = []
+    used = 0
+    for entry in entries:
+        alerted = f" (alerted at {entry.alerted})" if entry.alerted else ""
+        block = f"• {plain(entry.title)}{alerted}\n{entry.feed}{' · ' + entry.link if entry.link else ''}"
+        if used + len(block) + 2 + reserve > limit and blocks:
+            break
+        blocks.append(block[: limit - reserve])
+        used += len(block) + 2
+    left = len(entries) - len(blocks) + more
+    tail = f"\n\nand {left} more: run `{hits_command}`" if left else ""
+    return "\n\n".join(blocks) + tail
+
+
+def subject(watchlist: str, count: int, kind: Kind = "digest") -> str:
+    if kind == "alert":
+        return f"[monitor] alert: {watchlist} — {count} new"
     if not count:
         return f"[monitor] {watchlist}: nothing new"
     return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
@@ -242,9 +269,11 @@ def render_digest(
     templates_folder: Path | None = None,
     since: datetime | None = None,
     group_by: Literal["time", "feed"] = "time",
+    kind: Kind = "digest",
 ) -> Digest:
     """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
-    with the watched sources that have problems. ``since`` is when the last digest went out:
+    with the watched sources that have problems. ``kind="alert"``: the same, saying it is an
+    alert (its subject, its header). ``since`` is when the last digest went out:
     the header names the period it covers. ``group_by="feed"`` orders the stories by outlet
     (newest first within each), under a heading per outlet.
 
@@ -264,12 +293,15 @@ def render_digest(
             else entry
             for position, entry in enumerate(entries)
         ]
+    more = max(0, len(grouped) - max_entries)
+    hits_command = f"monitor hits --watchlist {shlex.quote(watchlist)}"
     context = {
+        "kind": kind,
         "watchlist": watchlist,
         "entries": entries,
         "count": len(ordered),
-        "more": max(0, len(grouped) - max_entries),
-        "hits_command": f"monitor hits --watchlist {shlex.quote(watchlist)}",
+        "more": more,
+        "hits_command": hits_command,
         "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
         "since": since.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z") if since else None,
         "problems": [
@@ -286,10 +318,12 @@ def render_digest(
     html, text = (_render(templates_folder, name, context) for name in TEMPLATE_NAMES)
     return Digest(
         watchlist=watchlist,
-        subject=subject(watchlist, len(ordered)),
+        subject=subject(watchlist, len(ordered), kind),
         html=html,
         text=text,
         hit_ids=tuple(hit.id for hit in ordered),
+        kind=kind,
+        notice=notice(entries, more, hits_command),
     )
 
 

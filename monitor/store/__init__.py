@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from monitor.errors import StorageError
+from monitor.errors import ClaimedError, StorageError
 from monitor.links import canonical_link
 from monitor.models import (
     WAITING,
@@ -41,6 +41,7 @@ from monitor.models import (
     Health,
     Hit,
     Item,
+    Kind,
     Known,
     Match,
     Outgoing,
@@ -52,7 +53,16 @@ from monitor.models import (
     digest_error,
     digest_state,
 )
-from monitor.store.schema import deliveries, digest_hits, digests, feeds, hits, items, sightings
+from monitor.store.schema import (
+    alert_hits,
+    deliveries,
+    digest_hits,
+    digests,
+    feeds,
+    hits,
+    items,
+    sightings,
+)
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -112,7 +122,19 @@ def _match_from_json(data: Mapping[str, Any]) -> Match:
 
 # Built once: a statement made per call cost more CPU in SQLAlchemy than the database's work.
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))
-_RUN_COLUMNS = [column for column in digests.c if column.name != "message"]
+_RUN_COLUMNS = [column for column in digests.c if column.name not in ("message", "notice")]
+_CLAIMS = {"digest": digest_hits, "alert": alert_hits}  # where each kind claims its hits
+_MARKS = {"digest": "delivered_at", "alert": "alerted_at"}  # the hit's column once it is through
+_OUTGOING = select(
+    digests.c.kind,
+    digests.c.notice,
+    digests.c.id,
+    digests.c.watchlist,
+    digests.c.created_at,
+    digests.c.message_id,
+    digests.c.message,
+    digests.c.hit_count,
+)
 _POLL_COLUMNS = (
     "etag",
     "last_modified",
@@ -623,10 +645,11 @@ class Store:
         *,
         watchlist: str | None = None,
         since: datetime | None = None,
-        waiting: bool = False,
+        waiting: Kind | None = None,
         hit_id: int | None = None,
     ) -> list[Hit]:
-        """Stored hits, newest item first; ``waiting``: only those no digest covers yet."""
+        """Stored hits, newest item first; ``waiting``: only those no message of that kind
+        covers yet (an alert: nor any digest, since the digest told of them already)."""
         conditions = []
         if hit_id is not None:
             conditions.append(hits.c.id == hit_id)
@@ -636,7 +659,8 @@ class Store:
             conditions.append(hits.c.created_at >= since)
         if waiting:
             conditions.append(hits.c.delivered_at.is_(None))
-            conditions.append(~select(digest_hits.c.hit_id).where(digest_hits.c.hit_id == hits.c.id).exists())
+            for claims in {digest_hits, _CLAIMS[waiting]}:
+                conditions.append(~select(claims.c.hit_id).where(claims.c.hit_id == hits.c.id).exists())
         query = (
             select(
                 hits.c.id,
@@ -644,6 +668,7 @@ class Store:
                 hits.c.matches,
                 hits.c.created_at,
                 hits.c.delivered_at,
+                hits.c.alerted_at,
                 items.c.id,
                 feeds.c.name,
                 items.c.guid,
@@ -659,7 +684,7 @@ class Store:
         )
         with self._tx() as connection:
             rows = connection.execute(query).all()
-            carried = self._carried_by(connection, list({row[5] for row in rows}))
+            carried = self._carried_by(connection, list({row[6] for row in rows}))
         return [
             Hit(
                 id=hit_id,
@@ -669,6 +694,7 @@ class Store:
                 created=created,
                 delivered=delivered,
                 also_in=tuple(name for name in carried.get(item_id, ()) if name != feed_name),
+                alerted=alerted,
             )
             for (
                 hit_id,
@@ -676,6 +702,7 @@ class Store:
                 found,
                 created,
                 delivered,
+                alerted,
                 item_id,
                 feed_name,
                 guid,
@@ -713,10 +740,15 @@ class Store:
         message: bytes,
         hit_ids: Sequence[int],
         now: datetime,
+        lease: timedelta = timedelta(0),
+        kind: Kind = "digest",
+        notice: tuple[str, str] | None = None,
     ) -> Outgoing:
-        """Put a digest in the outbox before it is sent, in one transaction: its message, its
-        recipients (each pending) and its hits, which it claims. A hit another digest claimed
-        (a concurrent run) fails the whole record, and nothing is recorded."""
+        """Put a digest (or an alert) in the outbox before it is sent, in one transaction: its
+        message (and ``notice``, title and body, for channels), its recipients (each pending)
+        and its hits, which it claims among those of its kind; held by its maker for ``lease``
+        (see ``claim``). A hit another message of its kind claimed (a concurrent run) fails the
+        whole record with a ClaimedError, and nothing is recorded."""
         with self._tx() as connection:
             digest_id = connection.execute(
                 insert(digests)
@@ -728,6 +760,9 @@ class Store:
                     message=message,
                     hit_count=len(hit_ids),
                     status="pending",
+                    sending_until=now + lease if lease else None,
+                    kind=kind,
+                    notice=None if notice is None else {"title": notice[0], "body": notice[1]},
                 )
                 .returning(digests.c.id)
             ).scalar_one()
@@ -739,10 +774,26 @@ class Store:
                 ],
             )
             if hit_ids:
-                connection.execute(
-                    insert(digest_hits), [{"digest_id": digest_id, "hit_id": hit_id} for hit_id in hit_ids]
-                )
-        return Outgoing(digest_id, watchlist, now, message_id, message, tuple(recipients), len(hit_ids))
+                try:
+                    connection.execute(
+                        insert(_CLAIMS[kind]),
+                        [{"digest_id": digest_id, "hit_id": hit_id} for hit_id in hit_ids],
+                    )
+                except IntegrityError as exc:  # the primary key: the hit is in another one
+                    raise ClaimedError(
+                        f"another {kind} run of watchlist {watchlist!r} is sending these hits; try again"
+                    ) from exc
+        return Outgoing(
+            digest_id,
+            watchlist,
+            now,
+            message_id,
+            message,
+            tuple(recipients),
+            len(hit_ids),
+            kind=kind,
+            notice=notice,
+        )
 
     def record_empty(self, *, watchlist: str, recipients: Sequence[str], now: datetime) -> None:
         """A digest run that had nothing to send."""
@@ -757,47 +808,80 @@ class Store:
                 )
             )
 
-    def outbox(self, watchlist: str) -> list[Outgoing]:
-        """The watchlist's recorded digests that some recipient still waits for, oldest first."""
+    def outbox(self, watchlist: str, due: datetime | None = None) -> list[Outgoing]:
+        """The watchlist's recorded digests that some recipient still waits for, oldest first;
+        with ``due``, only those whose next try (``retry_at``) is not after it."""
+        query = _OUTGOING.where(digests.c.watchlist == watchlist, digests.c.status == "pending")
+        if due is not None:
+            query = query.where(or_(digests.c.retry_at.is_(None), digests.c.retry_at <= due))
         with self._tx() as connection:
-            rows = connection.execute(
-                select(
-                    digests.c.id,
-                    digests.c.created_at,
-                    digests.c.message_id,
-                    digests.c.message,
-                    digests.c.hit_count,
+            return self._outgoing(connection, query.order_by(digests.c.created_at, digests.c.id))
+
+    def claim(self, digest_id: int, now: datetime, lease: timedelta) -> Outgoing | None:
+        """Hold a waiting digest for ``lease`` to send it, as it now is (whom it still waits
+        for); None when another sender holds it, or nobody waits for it any more. Whoever holds
+        it records the attempt, which lets it go; a sender that dies holds it until the lease
+        runs out. One UPDATE decides, so two processes never hold one digest at once."""
+        with self._tx() as connection:
+            claimed = connection.execute(
+                update(digests)
+                .where(
+                    digests.c.id == digest_id,
+                    digests.c.status == "pending",
+                    or_(digests.c.sending_until.is_(None), digests.c.sending_until < now),
                 )
-                .where(digests.c.watchlist == watchlist, digests.c.status == "pending")
-                .order_by(digests.c.created_at, digests.c.id)
-            ).all()
-            waiting = self._waiting(connection, [row.id for row in rows])
+                .values(sending_until=now + lease)
+            ).rowcount
+            if claimed != 1:
+                return None
+            [outgoing] = self._outgoing(connection, _OUTGOING.where(digests.c.id == digest_id))
+        return outgoing
+
+    def _outgoing(self, connection: Connection, query: Select[Any]) -> list[Outgoing]:
+        rows = connection.execute(query).all()
+        waiting = self._waiting(connection, [row.id for row in rows])
         return [
             Outgoing(
-                row.id, watchlist, row.created_at, row.message_id, row.message, waiting[row.id], row.hit_count
+                row.id,
+                row.watchlist,
+                row.created_at,
+                row.message_id,
+                row.message,
+                tuple(recipient for recipient, _ in waiting[row.id]),
+                row.hit_count,
+                max((tries for _, tries in waiting[row.id]), default=0),
+                row.kind,
+                (row.notice["title"], row.notice["body"]) if row.notice else None,
             )
             for row in rows
         ]
 
     @staticmethod
-    def _waiting(connection: Connection, digest_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-        waiting: dict[int, tuple[str, ...]] = {digest_id: () for digest_id in digest_ids}
+    def _waiting(connection: Connection, digest_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+        """Who still waits for each digest, with how often each was tried."""
+        waiting: dict[int, list[tuple[str, int]]] = {digest_id: [] for digest_id in digest_ids}
         for chunk in _chunks(digest_ids):
             rows = connection.execute(
-                select(deliveries.c.digest_id, deliveries.c.recipient)
+                select(deliveries.c.digest_id, deliveries.c.recipient, deliveries.c.attempts)
                 .where(deliveries.c.digest_id.in_(chunk), deliveries.c.state.in_(WAITING))
                 .order_by(deliveries.c.recipient)
             )
-            for digest_id, recipient in rows:
-                waiting[digest_id] += (recipient,)
+            for digest_id, recipient, attempts in rows:
+                waiting[digest_id].append((recipient, attempts))
         return waiting
 
     def record_attempt(
-        self, digest_id: int, results: Mapping[str, tuple[DeliveryState, str | None]], now: datetime
+        self,
+        digest_id: int,
+        results: Mapping[str, tuple[DeliveryState, str | None]],
+        now: datetime,
+        retry_at: datetime | None = None,
     ) -> DigestRun:
         """What one try to send a digest did for each recipient tried: its new state and the
-        server's answer. In the same transaction the digest's state follows; once nobody waits
-        for it (all sent or refused), its hits are delivered. Returns the digest as it now is."""
+        server's answer. In the same transaction the digest's state follows, and its sender
+        lets it go; while someone waits for it, the periodic retry tries it again from
+        ``retry_at``; once nobody waits (all sent or refused), its hits are delivered. Returns
+        the digest as it now is."""
         with self._tx() as connection:
             for recipient, (state, error) in results.items():
                 connection.execute(
@@ -815,18 +899,25 @@ class Store:
             connection.execute(
                 update(digests)
                 .where(digests.c.id == digest_id)
-                .values(status=status, error=digest_error(found))
+                .values(
+                    status=status,
+                    error=digest_error(found),
+                    retry_at=retry_at if status == "pending" else None,
+                    sending_until=None,
+                )
             )
             if status != "pending":
+                kind: Kind = connection.execute(
+                    select(digests.c.kind).where(digests.c.id == digest_id)
+                ).scalar_one()
+                claims, mark = _CLAIMS[kind], hits.c[_MARKS[kind]]
                 connection.execute(
                     update(hits)
                     .where(
-                        hits.c.id.in_(
-                            select(digest_hits.c.hit_id).where(digest_hits.c.digest_id == digest_id)
-                        ),
-                        hits.c.delivered_at.is_(None),
+                        hits.c.id.in_(select(claims.c.hit_id).where(claims.c.digest_id == digest_id)),
+                        mark.is_(None),
                     )
-                    .values(delivered_at=now)
+                    .values({mark: now})
                 )
             [run] = self._runs(connection, select(*_RUN_COLUMNS).where(digests.c.id == digest_id))
         return run
@@ -857,6 +948,7 @@ class Store:
                 row.status,
                 row.error,
                 found[row.id],
+                row.kind,
             )
             for row in rows
         ]
@@ -877,6 +969,7 @@ class Store:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(
                     digests.c.watchlist == watchlist,
+                    digests.c.kind == "digest",
                     or_(digests.c.message.is_not(None), digests.c.status.in_(("sent", "partial"))),
                 )
             ).scalar()
@@ -887,7 +980,9 @@ class Store:
         outcome, or, if it never ran, its oldest undelivered hit. None when nothing waits."""
         with self._tx() as connection:
             moment: datetime | None = connection.execute(
-                select(func.max(digests.c.created_at)).where(digests.c.watchlist == watchlist)
+                select(func.max(digests.c.created_at)).where(
+                    digests.c.watchlist == watchlist, digests.c.kind == "digest"
+                )
             ).scalar()
             if moment is None:
                 moment = connection.execute(

@@ -116,7 +116,8 @@ hits = Table(
     Column("watchlist", String(200), nullable=False),
     Column("matches", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("delivered_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),  # in a digest nobody waits for any more
+    Column("alerted_at", UTCDateTime),  # in an alert nobody waits for any more (migration 0006)
     UniqueConstraint("item_id", "watchlist", name="uq_hits_item_watchlist"),
     Index("ix_hits_watchlist_delivered", "watchlist", "delivered_at"),
     Index("ix_hits_created", "created_at"),
@@ -135,6 +136,14 @@ digests = Table(
     Column("error", Text),
     # the outbox (migration 0004): the message as sent, byte for byte; None for an empty run
     Column("message", LargeBinary),
+    # retries and leases (migration 0005): a waiting digest is not tried again by the periodic
+    # retry before ``retry_at``; while ``sending_until`` is ahead, one sender holds it
+    Column("retry_at", UTCDateTime),
+    Column("sending_until", UTCDateTime),
+    # digest or alert (migration 0006): both go through the outbox; each kind claims its hits
+    Column("kind", String(10), nullable=False, server_default="digest"),
+    # for channels (migration 0007): {"title", "body"}, the short text that Apprise sends
+    Column("notice", JSON),
     Index("ix_digests_watchlist_created", "watchlist", "created_at"),
 )
 
@@ -148,6 +157,17 @@ digest_hits = Table(
     ),
     Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
     Index("ix_digest_hits_digest", "digest_id"),
+)
+
+# The hits an alert covers: no hit is in two alerts. An alerted hit can still be in a digest.
+alert_hits = Table(
+    "alert_hits",
+    metadata,
+    Column(
+        "hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    ),
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_alert_hits_digest", "digest_id"),
 )
 
 # Each recipient of each digest: pending, sent, failed_temporary (tried again) or refused.

@@ -397,3 +397,36 @@ def test_feeds_add_of_a_page_announcing_no_feed_changes_nothing(feed_server, tmp
     assert "Traceback" not in stderr
     assert dry == 0 and out.strip() == "F: 3 items, language sr"
     assert config.read_text() == before
+
+
+def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_1(
+    feed_server, smtp_server, database_url, write_config, open_monitor, monkeypatch
+):
+    from monitor import pipeline
+    from tests.integration.test_pipeline import poll
+
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    other = open_monitor(config)
+    poll(other)
+    build = pipeline.build_message
+    raced = []
+
+    def racing(*args, **kwargs):
+        """The other run records and sends a digest of the same hits while this one builds."""
+        if not raced:
+            raced.append([])  # the other run builds its message with this function too
+            raced[0] += other.send_digests(pipeline.utcnow())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "build_message", racing)
+
+    code, stdout, stderr = monitor(config, "digest", "send")
+
+    [[sent]] = raced
+    assert (code, sent.state) == (1, "sent")
+    assert "busy relocants: another digest run of watchlist 'relocants' is sending these hits; try again" in (
+        " ".join(stderr.split())
+    )
+    assert "Traceback" not in stdout + stderr and "IntegrityError" not in stdout + stderr
+    assert len(smtp_server.sink.envelopes) == 1

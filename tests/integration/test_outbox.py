@@ -7,14 +7,17 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
+from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.pipeline import Monitor, utcnow
+from monitor.store.schema import digests
 from tests.integration.conftest import SERBIAN_NEWS, rss
 from tests.integration.test_daemon import run_until
 from tests.integration.test_pipeline import poll
@@ -48,6 +51,12 @@ def crash_in_digest_send(config: Path, patch: str) -> None:
         [sys.executable, "-c", snippet, str(config)], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == CRASHED, done.stderr
+
+
+def lease_runs_out(monitor: Monitor) -> None:
+    """The lease of a sender that died runs out (as it does after Monitor.send_lease)."""
+    with monitor.store.engine.begin() as connection:
+        connection.execute(update(digests).values(sending_until=utcnow() - timedelta(seconds=1)))
 
 
 def message_ids(smtp_server) -> list[str]:
@@ -161,7 +170,7 @@ def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them
     assert all(hit.delivered for hit in monitor.store.hits())
 
 
-def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send(
+def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send_once_its_lease_runs_out(
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
@@ -173,9 +182,14 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send(
         config, f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
     )
     [recorded] = monitor.store.outbox("relocants")
+    held_code, _, held = cli(config, "digest", "send")  # the dead sender still holds it
+    received_meanwhile = len(smtp_server.sink.envelopes)
+    lease_runs_out(monitor)
     code, sent, _ = cli(config, "digest", "send")
 
     assert recorded.waiting == ("desk@example.org", "lawyer@example.org") and recorded.hits == 1
+    assert (held_code, received_meanwhile) == (0, 0)
+    assert "busy relocants (the digest of " in held and "another run is sending it now" in held
     assert code == 0 and "sent relocants (the digest of " in sent and "nothing new for relocants" in sent
     assert message_ids(smtp_server) == [recorded.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
@@ -195,6 +209,7 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts
         config, f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
     )
     [recorded] = monitor.store.outbox("relocants")
+    lease_runs_out(monitor)
     asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
 
     assert message_ids(smtp_server) == [recorded.message_id]
@@ -211,9 +226,10 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hi
     monitor = open_monitor(config)
     poll(monitor)
 
-    patch = f"from monitor.store import Store\nStore.record_attempt = lambda *a: os._exit({CRASHED})"
+    patch = f"from monitor.store import Store\nStore.record_attempt = lambda *a, **k: os._exit({CRASHED})"
     crash_in_digest_send(config, patch)
     accepted = len(smtp_server.sink.envelopes)
+    lease_runs_out(monitor)
     code, _, _ = cli(config, "digest", "send")
 
     # At least once: the server has the message twice, recognisable by its one Message-ID.
@@ -269,3 +285,84 @@ def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
     assert sorted(hit_id for hit_id, _, _ in claims) == sorted(hit.id for hit in stored)
     assert {status for _, _, status in claims} == {"sent"}
     assert monitor.store.outbox("relocants") == []
+
+
+def retry_times(monitor: Monitor) -> list[object]:
+    with monitor.store.engine.connect() as connection:
+        return [row[0] for row in connection.execute(text("SELECT retry_at FROM digests ORDER BY id"))]
+
+
+OUTBOX = '\n[outbox]\nretry_every = "10m"\nretry_max = "30m"\n'
+
+
+def test_a_digest_that_keeps_failing_is_retried_twice_as_late_each_time_even_across_a_restart(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=OUTBOX)
+    monitor = open_monitor(config)
+    poll(monitor)
+    smtp_server.sink.refuse = "451 4.3.0 try again later"
+    start = utcnow()
+    minutes = [start + timedelta(minutes=n) for n in range(61)]
+
+    [first] = monitor.send_digests(start)
+    too_soon = monitor.send_outbox(minutes[9], due_only=True)
+    restarted = open_monitor(config)  # a new process: what it knows is in the database
+    [second] = restarted.send_outbox(minutes[10], due_only=True)
+    waits = [restarted.send_outbox(minutes[29], due_only=True)]
+    [third] = restarted.send_outbox(minutes[30], due_only=True)
+    waits.append(restarted.send_outbox(minutes[59], due_only=True))
+    smtp_server.sink.refuse = None
+    [fourth] = restarted.send_outbox(minutes[60], due_only=True)
+
+    assert [o.state for o in (first, second, third, fourth)] == ["pending", "pending", "pending", "sent"]
+    assert too_soon == [] and waits == [[], []]
+    assert smtp_server.sink.data_commands == 4
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    assert retry_times(restarted) == [None]
+
+
+def test_the_daemon_tries_a_waiting_digest_again_before_the_next_digest_is_due(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    retries = '\n[outbox]\nretry_every = "1s"\nretry_max = "1s"\n'
+    monitor = open_monitor(
+        write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=retries)
+    )
+    poll(monitor)
+    smtp_server.sink.refusals = ["451 4.3.0 try again later"]
+    [waiting] = monitor.send_digests(utcnow())
+
+    asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
+
+    assert waiting.state == "pending"
+    assert smtp_server.sink.data_commands == 2
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    assert [run.status for run in monitor.store.digest_runs("relocants")] == ["sent"]
+
+
+def test_two_senders_at_once_send_a_waiting_digest_once(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
+    daemon, by_hand = open_monitor(config), open_monitor(config)  # two processes' stores
+    poll(daemon)
+    smtp_server.sink.refusals = ["451 4.3.0 try again later"]
+    daemon.send_digests(utcnow())
+    smtp_server.sink.data_delay = 1.0  # a slow server: the first sender is still at DATA…
+    smtp_server.sink.data_started.clear()
+    results: list[object] = []
+    first = threading.Thread(target=lambda: results.extend(daemon.send_outbox(utcnow(), due_only=False)))
+
+    first.start()
+    assert smtp_server.sink.data_started.wait(10)
+    [second] = by_hand.send_outbox(utcnow())  # …when the second one looks at the outbox
+    first.join(20)
+
+    [sent] = results
+    assert (sent.state, second.state) == ("sent", "busy")
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    assert by_hand.store.outbox("relocants") == []

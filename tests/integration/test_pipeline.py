@@ -148,7 +148,7 @@ def test_a_digest_capped_at_max_entries_covers_every_hit_once(
     )
     monitor = open_monitor(config)
     poll(monitor)
-    pending = monitor.store.hits(watchlist="relocants", waiting=True)
+    pending = monitor.store.hits(watchlist="relocants", waiting="digest")
 
     [outcome] = monitor.send_digests(utcnow())
     [again] = monitor.send_digests(utcnow())

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, inspect, text
 
-from monitor.errors import StorageError
+from monitor.errors import ClaimedError
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
 from monitor.store import MIGRATIONS, Store
 
@@ -64,7 +64,7 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
     assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
     with again.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
     assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
     again.close()
 
@@ -406,11 +406,11 @@ def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_
     older, newer = sorted(hit.id for hit in store.hits())
     digest(store, [older])
 
-    with pytest.raises(StorageError):
+    with pytest.raises(ClaimedError, match="another digest run of watchlist 'relocants' is sending"):
         digest(store, [newer, older])
 
     assert [run.hits for run in store.digest_runs("relocants")] == [1]
-    assert [hit.id for hit in store.hits(waiting=True)] == [newer]
+    assert [hit.id for hit in store.hits(waiting="digest")] == [newer]
     store.close()
 
 
@@ -441,7 +441,51 @@ def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
         ("desk@example.org", "sent", 1, NOW),
         ("lawyer@example.org", "refused", 2, None),
     ]
-    assert store.outbox("relocants") == [] and store.hits(waiting=True) == []
+    assert store.outbox("relocants") == [] and store.hits(waiting="digest") == []
+    store.close()
+
+
+def test_a_waiting_digest_is_held_by_one_sender_until_it_records_its_try_or_its_lease_runs_out(
+    database_url,
+):
+    store = open_store(database_url)
+    save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
+    [hit] = store.hits()
+    made = digest(store, [hit.id])  # recorded without a lease: anyone may send it
+
+    first = store.claim(made.id, NOW, LEASE)
+    second = store.claim(made.id, NOW + LEASE - timedelta(seconds=1), LEASE)
+    store.record_attempt(
+        made.id, {"desk@example.org": ("sent", None), "lawyer@example.org": ("failed_temporary", "451")}, NOW
+    )
+    third = store.claim(made.id, NOW, LEASE)  # the try was recorded: free again
+    during = store.claim(made.id, NOW + timedelta(seconds=1), LEASE)
+    after = store.claim(made.id, NOW + LEASE + timedelta(seconds=1), LEASE)  # its sender died
+    store.record_attempt(made.id, {"lawyer@example.org": ("sent", None)}, LATER)
+
+    assert first is not None and first.waiting == ("desk@example.org", "lawyer@example.org")
+    assert (second, during) == (None, None)
+    assert third is not None and (third.waiting, third.tries) == (("lawyer@example.org",), 1)
+    assert after is not None and after.message == made.message
+    assert store.claim(made.id, LATER, LEASE) is None  # nobody waits for it any more
+    store.close()
+
+
+def test_the_periodic_retry_sees_a_waiting_digest_only_once_its_retry_time_has_come(database_url):
+    store = open_store(database_url)
+    save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
+    [hit] = store.hits()
+    made = digest(store, [hit.id])
+    store.record_attempt(
+        made.id,
+        {"desk@example.org": ("failed_temporary", "451"), "lawyer@example.org": ("sent", None)},
+        NOW,
+        retry_at=LATER,
+    )
+
+    assert [o.id for o in store.outbox("relocants", due=LATER - timedelta(seconds=1))] == []
+    assert [o.id for o in store.outbox("relocants", due=LATER)] == [made.id]
+    assert [o.id for o in store.outbox("relocants")] == [made.id]  # a run by hand tries it anyway
     store.close()
 
 
@@ -478,7 +522,7 @@ def test_upgrading_a_0003_database_keeps_its_digest_runs_and_sends_only_undelive
     assert all(run.recipients == ("desk@example.org",) for run in runs)
     assert store.outbox("relocants") == []  # no message was kept before: nothing to send again
     assert store.last_delivery("relocants") == NOW
-    assert [hit.id for hit in store.hits(waiting=True)] == [2]
+    assert [hit.id for hit in store.hits(waiting="digest")] == [2]
     outgoing = digest(store, [2], recipients=["desk@example.org"])
     store.record_attempt(outgoing.id, {"desk@example.org": ("sent", None)}, LATER)
     assert [hit.delivered for hit in sorted(store.hits(), key=lambda hit: hit.id)] == [NOW, LATER]

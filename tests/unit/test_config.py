@@ -356,7 +356,12 @@ def test_missing_watchlists_is_named(write):
             "watchlists[0].recipients[0]",
             "not an email address",
         ),
-        ('recipients = ["desk@example.org"]', "recipients = []", "watchlists[0].recipients", "at least 1"),
+        (
+            'recipients = ["desk@example.org"]',
+            "recipients = []",
+            "watchlists[0]",
+            "no recipients and no notify",
+        ),
         ('from = "monitor@example.org"', 'from = "monitor"', "smtp.from", "not an email address"),
         ('url = "https://n1info.rs/feed/"', 'url = "n1info.rs/feed/"', "feeds[0].url", "http(s) URL"),
         ('security = "starttls"', 'security = "tls"', "smtp.security", "starttls"),

@@ -688,3 +688,41 @@ def test_wire_bytes_keep_an_address_that_needs_utf8_as_written(digest):
     message = build_message(digest, "monitor@example.org", ["đorđe@primer.rs"], NOW)
 
     assert b"To: \xc4\x91or\xc4\x91e@primer.rs\r\n" in wire_bytes(message)
+
+
+# --- alerts and the channels' notice ---------------------------------------------------------
+
+
+def test_an_alert_says_so_in_its_subject_and_header_and_a_digest_marks_what_was_alerted():
+    told = Hit(1, "bia", hit(1, "BIA vest").item, hit(1, "BIA vest").matches, NOW, None, alerted=NOW)
+
+    alert = render_digest("bia", [hit(2, "BIA druga vest")], BELGRADE, NOW, kind="alert")
+    digest = render_digest("bia", [told], BELGRADE, NOW)
+
+    assert alert.subject == "[monitor] alert: bia — 1 new"
+    assert alert.text.startswith("Alert: bia: 1 new item") and "monitor · alert" in alert.html
+    assert "· alerted at 08:00" in digest.text and "alerted at 08:00" in digest.html
+    assert digest.notice.startswith("• *BIA* vest (alerted at 08:00)\nN1 Srbija · https://n1info.rs/vesti/1/")
+
+
+def test_the_notice_lists_titles_and_links_within_its_limit_and_counts_the_rest():
+    hits = [
+        hit(
+            n,
+            f"BIA vest broj {n} " + "reč " * 40,
+            link=f"https://n1info.rs/vesti/{n}/",
+            published=NOW - timedelta(minutes=n),
+        )
+        for n in range(1, 101)
+    ]
+
+    digest = render_digest("bia", hits, BELGRADE, NOW, max_entries=90)
+    shown = digest.notice.count("• ")
+
+    assert len(digest.notice) <= 3500 and 10 < shown < 90
+    assert digest.notice.endswith(f"\n\nand {100 - shown} more: run `monitor hits --watchlist bia`")
+    assert "https://n1info.rs/vesti/1/" in digest.notice  # the newest first
+
+
+def test_an_empty_digest_s_notice_says_nothing_is_new():
+    assert render_digest("bia", [], BELGRADE, NOW).notice == "Nothing new since the last digest."

@@ -8,7 +8,15 @@ import click
 import pytest
 
 from monitor.cli import main
-from monitor.config import Config, FeedConfig, PollingConfig, SmtpConfig, StorageConfig, WatchlistConfig
+from monitor.config import (
+    Config,
+    FeedConfig,
+    OutboxConfig,
+    PollingConfig,
+    SmtpConfig,
+    StorageConfig,
+    WatchlistConfig,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,11 +39,11 @@ def test_every_command_is_in_the_readme(command):
     "key",
     [
         f"`{field.alias or name}`"
-        for model in (StorageConfig, SmtpConfig, PollingConfig, FeedConfig, WatchlistConfig)
+        for model in (StorageConfig, SmtpConfig, OutboxConfig, PollingConfig, FeedConfig, WatchlistConfig)
         for name, field in model.model_fields.items()
     ]
     + [
-        f"`[{name}]`" if name in ("storage", "smtp", "polling") else f"`[[{name}]]`"
+        f"`[{name}]`" if name in ("storage", "smtp", "outbox", "polling") else f"`[[{name}]]`"
         for name in Config.model_fields
         if name not in ("path", "templates")
     ]

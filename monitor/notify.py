@@ -1,0 +1,81 @@
+"""Deliver a short notice through Apprise (Telegram, Slack, webhooks, …). The only Apprise code.
+
+A channel is configured as an Apprise URL, whose secrets (a bot token, a password) may be
+written ``${NAME}``: read from the environment when the config loads, to check the URL, and
+again at each send. What is stored and shown is the channel's ``name``: the URL without its
+query, its secrets masked by Apprise and the environment's values put back as ``${NAME}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import apprise
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME_MAX = 320  # what the deliveries table holds for a recipient
+
+
+def is_channel(recipient: str) -> bool:
+    """A recipient that is a channel's name, not an email address."""
+    return "://" in recipient
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    url: str  # as written, ${NAME} and all: never logged
+    name: str  # secret-free
+
+
+def _expand(url: str, environ: Mapping[str, str]) -> str:
+    def value(found: re.Match[str]) -> str:
+        variable = found.group(1)
+        if not environ.get(variable):
+            raise ValueError(
+                f"the environment variable {variable} is not set; export it (the URL's ${{{variable}}})"
+            )
+        return environ[variable]
+
+    return _VARIABLE.sub(value, url)
+
+
+def channel(url: str, environ: Mapping[str, str] = os.environ) -> Channel:
+    """The channel at ``url``; a ValueError, naming no secret, if Apprise cannot use it."""
+    plugin = apprise.Apprise.instantiate(_expand(url, environ))
+    if plugin is None:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        raise ValueError(
+            f"Apprise cannot use this URL (scheme {scheme + '://' if scheme else 'missing'}); write it as "
+            "its docs show, e.g. tgram://${BOT_TOKEN}/CHAT_ID or json://host:port/path, "
+            "and check it with `apprise -vv -b test URL`"
+        )
+    name = str(plugin.url(privacy=True)).split("?", 1)[0]  # type: ignore[no-untyped-call]
+    for variable in set(_VARIABLE.findall(url)):
+        name = name.replace(environ[variable], f"${{{variable}}}")
+    if len(name) > _NAME_MAX:
+        raise ValueError(f"the URL is too long (over {_NAME_MAX} characters without its secrets)")
+    return Channel(url, name)
+
+
+def send_notice(target: Channel, title: str, body: str) -> str | None:
+    """Send ``title`` and ``body`` (plain text) to the channel: None once it took them, else
+    why not, in Apprise's words, without the channel's secrets."""
+    try:
+        url = _expand(target.url, os.environ)
+    except ValueError as exc:
+        return f"{target.name}: {exc}"
+    notifier = apprise.Apprise()
+    notifier.add(url)
+    capture = apprise.LogCapture(level=logging.WARNING, fmt="%(message)s")  # type: ignore[no-untyped-call]
+    with capture as captured:
+        delivered = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    if delivered:
+        return None
+    said = " ".join(line for line in str(captured.getvalue()).splitlines() if line.strip())
+    for secret in {url, *(os.environ.get(v, "") for v in _VARIABLE.findall(target.url))} - {""}:
+        said = said.replace(secret, "…")
+    return f"{target.name}: {said or 'Apprise could not send it'}"

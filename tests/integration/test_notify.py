@@ -1,0 +1,156 @@
+"""Digests and alerts through Apprise to a real webhook on loopback, with the outbox's
+guarantees: recorded before sent, each channel's delivery recorded, tried again, sent once."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from monitor import config as config_module
+from monitor.cli import main
+from monitor.errors import ConfigError
+from monitor.pipeline import utcnow
+from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.integration.test_pipeline import poll
+
+HEADLINE = "*BIA*: Ruski aktivista proglašen bezbednosnim rizikom"
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Apprise reaches no address but loopback in these tests: anything else fails them."""
+    connect = socket.socket.connect
+
+    def guarded(self, address):
+        if isinstance(address, tuple) and not str(address[0]).startswith(("127.", "::1", "localhost")):
+            raise AssertionError(f"a test tried to reach {address}")
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def cli(config, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["-c", str(config), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def notify(*urls: str) -> str:
+    return "notify = [" + ", ".join(json.dumps(url) for url in urls) + "]"
+
+
+def test_a_digest_and_an_alert_reach_a_webhook_with_their_headlines(
+    feed_server, smtp_server, webhook, database_url, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    extra = f'{notify(webhook.url())}\nalert = "immediate"'
+    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=extra)
+
+    polled = cli(config, "poll", "--all")
+    sent = cli(config, "digest", "send")
+    code, status, _ = cli(config, "digest", "status", "--json")
+
+    assert (polled[0], sent[0], code) == (0, 0, 0)
+    alert, digest = webhook.delivered
+    assert alert["title"] == "[monitor] alert: relocants — 1 new"
+    assert alert["message"].startswith(f"• {HEADLINE}\nN1 · https://n1info.rs/n1-1002/")
+    assert digest["title"] == "[monitor] relocants: 1 new item"
+    assert HEADLINE in digest["message"] and "(alerted at " in digest["message"]
+    assert len(smtp_server.sink.envelopes) == 2  # the emails went too
+    runs = [json.loads(line) for line in status.splitlines()]
+    assert [(run["kind"], run["status"]) for run in runs] == [("digest", "sent"), ("alert", "sent")]
+    assert [(d["recipient"], d["state"]) for d in runs[0]["deliveries"]] == [
+        ("desk@example.org", "sent"),
+        (f"json://127.0.0.1:{webhook.port}/hook", "sent"),
+        ("lawyer@example.org", "sent"),
+    ]
+
+
+def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
+    feed_server, smtp_server, webhook, database_url, write_config, open_monitor
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(
+        write_config(
+            {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(webhook.url())
+        )
+    )
+    poll(monitor)
+    webhook.statuses = [500]
+
+    [waiting] = monitor.send_digests(utcnow())
+    emailed = len(smtp_server.sink.envelopes)
+    [later, nothing_new] = monitor.send_digests(utcnow())
+    again = monitor.send_digests(utcnow())
+
+    assert waiting.state == "pending"
+    assert waiting.error.startswith(f"not yet delivered to json://127.0.0.1:{webhook.port}/hook: ")
+    assert "500" in waiting.error
+    assert (emailed, later.state, later.recorded is not None) == (1, "sent", True)
+    assert [o.state for o in (nothing_new, *again)] == ["empty", "empty"]
+    assert [status for status, _ in webhook.received] == [500, 200]
+    [delivered] = webhook.delivered
+    assert HEADLINE in delivered["message"]
+    assert len(smtp_server.sink.envelopes) == 1  # the email recipients were not sent it again
+    assert all(hit.delivered for hit in monitor.store.hits())
+
+
+def test_a_secret_given_by_the_environment_is_never_shown_stored_or_logged(
+    feed_server, smtp_server, webhook, database_url, write_config, monkeypatch
+):
+    monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-t0ken")
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    hook = f"json://monitor:${{HOOK_TOKEN}}@127.0.0.1:{webhook.port}/hook"
+    config = write_config(
+        {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(hook)
+    )
+    webhook.statuses = [500]
+
+    outputs = [cli(config, "check-config"), cli(config, "poll", "--all"), cli(config, "digest", "send")]
+    outputs += [cli(config, "digest", "send"), cli(config, "digest", "status", "--json")]
+
+    assert [code for code, _, _ in outputs] == [0, 0, 1, 0, 0]
+    assert f"notify: json://monitor:****@127.0.0.1:{webhook.port}/hook" in outputs[0][1]
+    assert all("s3cr3t" not in stdout + stderr for _, stdout, stderr in outputs)
+    assert len(webhook.delivered) == 1
+
+
+def test_a_notify_url_apprise_cannot_use_or_whose_variable_is_unset_is_named_with_a_fix(write_config):
+    bad = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url="sqlite:///x.db",
+        smtp_port=25,
+        extra=notify("json://127.0.0.1:9/hook", "telegrm://123:abc/456", "tgram://${NO_SUCH_TOKEN}/1"),
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        config_module.load(bad)
+
+    message = str(raised.value)
+    assert "watchlists[0].notify[1]: Apprise cannot use this URL (scheme telegrm://)" in message
+    assert "watchlists[0].notify[2]: the environment variable NO_SUCH_TOKEN is not set" in message
+    assert "notify[0]" not in message and "123:abc" not in message
+
+
+def test_a_watchlist_may_have_channels_and_no_email_but_not_neither(write_config):
+    only_channels = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url="sqlite:///x.db",
+        smtp_port=25,
+        extra=notify("json://127.0.0.1:9/hook"),
+    )
+    only_channels.write_text(
+        only_channels.read_text().replace(
+            'recipients = ["desk@example.org", "lawyer@example.org"]', "recipients = []"
+        )
+    )
+    neither = only_channels.with_name("neither.toml")
+    neither.write_text(only_channels.read_text().replace('notify = ["json://127.0.0.1:9/hook"]', ""))
+
+    [watchlist] = config_module.load(only_channels).watchlists
+    with pytest.raises(ConfigError, match=r"watchlists\[0\]: no recipients and no notify"):
+        config_module.load(neither)
+
+    assert [channel.name for channel in watchlist.channels()] == ["json://127.0.0.1:9/hook"]
