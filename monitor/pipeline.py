@@ -557,11 +557,11 @@ class Monitor:
             "recorded": outgoing.created.isoformat(timespec="seconds") if earlier else "now",
         }
         if run.status == "sent":
-            event(log, "digest.sent", **fields, recipients=len(outgoing.waiting))
+            event(log, f"{outgoing.kind}.sent", **fields, recipients=len(outgoing.waiting))
         else:  # pending: tried again at every run, and said so each time
             event(
                 log,
-                f"digest.{run.status}",
+                f"{outgoing.kind}.{run.status}",
                 logging.ERROR,
                 **fields,
                 error=run.error,

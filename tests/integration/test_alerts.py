@@ -45,6 +45,8 @@ def test_a_poll_that_finds_hits_sends_one_alert_of_them_and_the_digest_still_lis
 
     assert [code for code, _, _ in (first, quiet, second, digest)] == [0, 0, 0, 0]
     assert "sent the alert of relocants: 1 hits" in first[1]
+    assert "event=alert.sent watchlist=relocants" in first[2]
+    assert "event=digest.sent watchlist=relocants" in digest[2]
     assert "alert" not in quiet[1] + quiet[2]
     one, two, whole = smtp_server.sink.messages
     assert [m["Subject"] for m in (one, two, whole)] == [
