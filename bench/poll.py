@@ -297,8 +297,9 @@ def profiled(run: Callable[[Any, str], dict[str, Any]], monitor: Any, name: str)
     parse workers are other processes, not profiled)."""
     profiler = cProfile.Profile()
     figures = profiler.runcall(run, monitor, name)
-    print(f"== {name}: main process, by internal time ==", file=sys.stderr)
-    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    for order in ("tottime", "cumulative"):
+        print(f"== {name}: main process, by {order} ==", file=sys.stderr)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(25)
     return figures
 
 
