@@ -176,16 +176,11 @@ def column(table: str, number: int) -> str:
 
 
 def test_digest_status_at_80_columns_shows_long_addresses_and_answers_whole(
-    feed_server, smtp_server, tmp_path, write_config, monkeypatch
+    smtp_server, tmp_path, n1_config, monkeypatch
 ):
     long = "press-office.belgrade-bureau@ministarstvo-unutrasnjih-poslova.gov.rs"
     refused = "legal-department.archive@advokatska-komora-beograda.example.org"
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config(
-        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
-    )
-    recipients = 'recipients = ["desk@example.org", "lawyer@example.org"]'
-    config.write_text(config.read_text().replace(recipients, f'recipients = ["{long}", "{refused}"]'))
+    config = n1_config(f"sqlite:///{tmp_path / 'm.db'}", recipients=[long, refused])
     monitor(config, "poll", "--all")
     smtp_server.sink.refuse_recipients = {refused: "550 5.1.1 <" + refused + ">: no such user here"}
     monitor(config, "digest", "send")

@@ -16,8 +16,6 @@ from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.pipeline import utcnow
 from monitor.store.schema import digests
-from tests.integration.conftest import SERBIAN_NEWS, rss
-from tests.integration.test_pipeline import poll
 
 HEADLINE = "*BIA*: Ruski aktivista proglašen bezbednosnim rizikom"
 
@@ -45,11 +43,9 @@ def notify(*urls: str) -> str:
 
 
 def test_a_digest_and_an_alert_reach_a_webhook_with_their_headlines(
-    feed_server, smtp_server, webhook, database_url, write_config
+    smtp_server, webhook, database_url, n1_config
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    extra = f'{notify(webhook.url())}\nalert = "immediate"'
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=extra)
+    config = n1_config(database_url, extra=f'{notify(webhook.url())}\nalert = "immediate"')
 
     polled = cli(config, "poll", "--all")
     sent = cli(config, "digest", "send")
@@ -72,15 +68,9 @@ def test_a_digest_and_an_alert_reach_a_webhook_with_their_headlines(
 
 
 def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
-    feed_server, smtp_server, webhook, database_url, write_config, open_monitor
+    smtp_server, webhook, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    monitor = open_monitor(
-        write_config(
-            {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(webhook.url())
-        )
-    )
-    poll(monitor)
+    _, monitor = n1_polled(database_url, extra=notify(webhook.url()))
     webhook.statuses = [500]
 
     [waiting] = monitor.send_digests(utcnow())
@@ -101,12 +91,9 @@ def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
 
 
 def test_a_webhook_still_failing_give_up_after_the_digest_was_recorded_is_refused_and_left_alone(
-    feed_server, smtp_server, webhook, database_url, write_config, open_monitor
+    smtp_server, webhook, database_url, n1_config, open_monitor
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config(
-        {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(webhook.url())
-    )
+    config = n1_config(database_url, extra=notify(webhook.url()))
     hook = f"json://127.0.0.1:{webhook.port}/hook"
     webhook.statuses = [500] * 3
     polled = cli(config, "poll", "--all")
@@ -136,14 +123,11 @@ def test_a_webhook_still_failing_give_up_after_the_digest_was_recorded_is_refuse
 
 
 def test_a_secret_given_by_the_environment_is_never_shown_stored_or_logged(
-    feed_server, smtp_server, webhook, database_url, write_config, monkeypatch
+    webhook, database_url, n1_config, monkeypatch
 ):
     monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-t0ken")
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     hook = f"json://monitor:${{HOOK_TOKEN}}@127.0.0.1:{webhook.port}/hook"
-    config = write_config(
-        {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(hook)
-    )
+    config = n1_config(database_url, extra=notify(hook))
     webhook.statuses = [500]
 
     outputs = [cli(config, "check-config"), cli(config, "poll", "--all"), cli(config, "digest", "send")]
