@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -14,10 +14,12 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from monitor import __version__, loop
 from monitor import config as config_module
@@ -26,7 +28,7 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import configure
 from monitor.match import Explanation, Matcher, release
-from monitor.models import Hit, Span
+from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
 from monitor.store import Store
@@ -286,31 +288,47 @@ def digest_status(context: Context, watchlist: str | None, limit: int, as_json: 
             record = asdict(run) | {"created": _iso(run.created), "deliveries": deliveries}
             click.echo(json.dumps(record, ensure_ascii=False))
         return
-    table = Table(
-        "time (UTC)", "watchlist", "recipients", "hits", "state", "tries", "error", title=f"{len(runs)} runs"
-    )
+    out.print(_runs_table(runs, utcnow()))
+
+
+def _runs_table(runs: Sequence[DigestRun], now: datetime) -> Table:
+    """A row per run (its time and watchlist), then one per recipient's delivery, indented
+    under it. Nothing is cut at 80 columns: the recipients share the first column with the runs
+    rather than leave two columns empty on their rows, a name or an answer too long for its
+    column folds onto the next line, a time is one short line (``12-01 20:42``, the year only
+    when it is not this one), and the error column is left out when no row has an error."""
+    rows: list[tuple[RenderableType, ...]] = []
     for run in runs:
-        # a server's answer is text, not rich markup
-        table.add_row(
-            run.created.strftime("%Y-%m-%d %H:%M"),
-            run.watchlist if run.kind == "digest" else f"{run.watchlist} (alert)",
-            "" if run.deliveries else ", ".join(run.recipients),
-            str(run.hits),
-            run.status,
-            "",
-            "" if run.deliveries else escape(run.error or ""),
-        )
-        for delivery in run.deliveries:
-            table.add_row(
-                "",
-                "",
-                delivery.recipient,
-                "",
-                delivery.state,
-                str(delivery.attempts),
-                escape(delivery.error or ""),
-            )
-    out.print(table)
+        name = run.watchlist if run.kind == "digest" else f"{run.watchlist} (alert)"
+        run_error = "" if run.deliveries else run.error or ""
+        rows.append((f"{_day_minute(run.created, now)}  {name}", str(run.hits), run.status, "", run_error))
+        if not run.deliveries and run.recipients:  # an empty run, or one from before the outbox
+            rows.append((_under(", ".join(run.recipients)), "", "", "", ""))
+        rows += [
+            (_under(delivery.recipient), "", delivery.state, str(delivery.attempts), delivery.error or "")
+            for delivery in run.deliveries
+        ]
+    errors = any(row[-1] for row in rows)
+    table = Table(title=f"{len(runs)} runs (times UTC)")
+    table.add_column("run, recipient", overflow="fold")
+    for header in ("hits", "state", "tries"):
+        table.add_column(header, no_wrap=True)
+    if errors:
+        table.add_column("error", overflow="fold")
+    for row in rows:
+        # names and a server's answer are text, not rich markup
+        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row[: len(table.columns)]))
+    return table
+
+
+def _under(text: str) -> Padding:
+    """A recipient's line under its run, indented, folded lines too."""
+    return Padding(Text(text), (0, 0, 0, 2))
+
+
+def _day_minute(moment: datetime, now: datetime) -> str:
+    """``12-01 20:42``, or ``2025-12-01 20:42`` when not in ``now``'s year."""
+    return moment.strftime("%m-%d %H:%M" if moment.year == now.year else "%Y-%m-%d %H:%M")
 
 
 @digest.command("preview")

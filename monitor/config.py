@@ -164,15 +164,22 @@ class SmtpConfig(_Strict):
 
 
 class OutboxConfig(_Strict):
-    """How often the daemon tries again the messages some recipient still waits for."""
+    """How often the daemon tries again the messages some recipient still waits for, and for
+    how long."""
 
     retry_every: Duration = timedelta(minutes=10)  # the retry job's period, and the first wait
     retry_max: Duration = timedelta(hours=6)  # the longest wait; each failed try doubles it
+    give_up_after: Duration = timedelta(days=3)  # a recipient still failing then is refused
 
     @model_validator(mode="after")
     def _ordered(self) -> OutboxConfig:
         if self.retry_every > self.retry_max:
             raise ValueError("retry_every is longer than retry_max; swap them or change one")
+        if self.give_up_after < self.retry_max:
+            raise ValueError(
+                "give_up_after is shorter than retry_max, so no message would ever wait that long; "
+                "make give_up_after at least retry_max, or lower retry_max"
+            )
         return self
 
 

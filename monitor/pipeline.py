@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from monitor.backoff import retry_delay
+from monitor.backoff import given_up, retry_delay
 from monitor.batch import GroupCommit
 from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
@@ -530,7 +530,8 @@ class Monitor:
     def _deliver(self, outgoing: Outgoing, now: datetime, earlier: bool = True) -> DigestOutcome:
         """Send a recorded digest, held by this run, to those who wait for it (by SMTP, or
         through Apprise to a channel), then record what became of each, and when to try again
-        those who still wait (doubling each time)."""
+        those who still wait (doubling each time); one still failing ``[outbox]
+        give_up_after`` since the digest was recorded is refused."""
         emails = [recipient for recipient in outgoing.waiting if not is_channel(recipient)]
         undelivered = (
             send_message(self.config.smtp, self.config.smtp.sender, emails, outgoing.message)
@@ -543,6 +544,7 @@ class Monitor:
             if is_channel(name):
                 results[name] = _notified(configured.get(name), outgoing.notice)
         outbox = self.config.outbox
+        self._give_up(outgoing, results, now)
         run = self.store.record_attempt(
             outgoing.id,
             results,
@@ -575,6 +577,29 @@ class Monitor:
             outgoing.created if earlier else None,
             outgoing.kind,
         )
+
+    def _give_up(
+        self, outgoing: Outgoing, results: dict[str, tuple[DeliveryState, str | None]], now: datetime
+    ) -> None:
+        """Refuse, in ``results``, the recipients whose try failed again when the digest has
+        waited longer than ``give_up_after``: a revoked token or a mailbox full for days is not
+        tried forever. Its hits are then delivered as far as they could be, as after a 5xx."""
+        tries = outgoing.tries + 1
+        reason = given_up(now, outgoing.created, tries, self.config.outbox.give_up_after)
+        if reason is None:
+            return
+        for recipient, (state, error) in results.items():
+            if state == "failed_temporary":
+                results[recipient] = ("refused", f"{reason}: {error}" if error else reason)
+                event(
+                    log,
+                    f"{outgoing.kind}.gave_up",
+                    logging.ERROR,
+                    watchlist=outgoing.watchlist,
+                    digest=outgoing.id,
+                    recipient=recipient,
+                    tries=tries,
+                )
 
 
 def _notified(channel: Channel | None, notice: tuple[str, str] | None) -> tuple[DeliveryState, str | None]:

@@ -1,11 +1,14 @@
-"""Builders for the integration tests: feed documents in the style of real outlets, config files."""
+"""Builders for the integration tests: feed documents in the style of real outlets, config files,
+and the monitor of a config that watches N1's feed, polled once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 import pytest
@@ -14,6 +17,7 @@ from monitor import config as config_module
 from monitor.config import Config
 from monitor.pipeline import Monitor
 from monitor.store import Store
+from tests.conftest import FeedServer, SmtpServer
 
 Entry = tuple[str, str, str]  # guid, title, description
 
@@ -78,6 +82,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         database_url: str,
         smtp_port: int,
         queries: Sequence[str] = ("BIA", "relokant*", "релоканты"),
+        recipients: Sequence[str] = ("desk@example.org", "lawyer@example.org"),
         extra: str = "",
         interval: str | None = "1m",
     ) -> Path:
@@ -86,6 +91,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
             f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\n{every}' for name, url in feeds.items()
         )
         query_list = ", ".join(f"'{query}'" for query in queries)
+        recipient_list = ", ".join(json.dumps(recipient) for recipient in recipients)
         path = tmp_path / "monitor.toml"
         path.write_text(
             f"""
@@ -102,7 +108,7 @@ attempts = 1
 [[watchlists]]
 name = "relocants"
 queries = [{query_list}]
-recipients = ["desk@example.org", "lawyer@example.org"]
+recipients = [{recipient_list}]
 timezone = "Europe/Belgrade"
 {extra}
 """,
@@ -130,3 +136,40 @@ def open_monitor() -> Callable[..., Monitor]:
     for monitor, store in opened:
         monitor.close()
         store.close()
+
+
+@pytest.fixture
+def n1_config(
+    feed_server: FeedServer, smtp_server: SmtpServer, write_config: Callable[..., Path]
+) -> Callable[..., Path]:
+    """Serve N1's feed (SERBIAN_NEWS, or ``entries``) at /n1.xml and write a config that polls
+    it and sends through the local SMTP server; ``options`` go to ``write_config``."""
+
+    def write(database_url: str, entries: Sequence[Entry] = SERBIAN_NEWS, **options: object) -> Path:
+        url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", entries))
+        return write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, **options)
+
+    return write
+
+
+class Polled(NamedTuple):
+    """A config file and its monitor, opened."""
+
+    config: Path
+    monitor: Monitor
+
+
+@pytest.fixture
+def n1_polled(n1_config: Callable[..., Path], open_monitor: Callable[..., Monitor]) -> Callable[..., Polled]:
+    """As ``n1_config``, then the config's monitor opened and polled once: with SERBIAN_NEWS,
+    one hit for the relocants watchlist that nothing has sent yet. How most outbox and alert
+    tests begin."""
+    from tests.integration.test_pipeline import poll  # which imports this module
+
+    def start(database_url: str, **options: object) -> Polled:
+        config = n1_config(database_url, **options)
+        monitor = open_monitor(config)
+        poll(monitor)
+        return Polled(config, monitor)
+
+    return start

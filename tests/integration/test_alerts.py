@@ -16,7 +16,7 @@ from monitor.errors import ConfigError
 from monitor.pipeline import utcnow
 from tests.integration.conftest import SERBIAN_NEWS, rss
 from tests.integration.test_daemon import run_until
-from tests.integration.test_pipeline import poll, text_part
+from tests.integration.test_pipeline import text_part
 
 ALERT = 'alert = "immediate"'
 FRESH = [
@@ -31,10 +31,9 @@ def cli(config, *args: str) -> tuple[int, str, str]:
 
 
 def test_a_poll_that_finds_hits_sends_one_alert_of_them_and_the_digest_still_lists_them(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    feed_server, smtp_server, database_url, n1_config, open_monitor
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=ALERT)
+    config = n1_config(database_url, extra=ALERT)
 
     first = cli(config, "poll", "--all")
     quiet = cli(config, "poll", "--all")  # nothing new: no alert
@@ -75,17 +74,10 @@ def test_a_poll_that_finds_hits_sends_one_alert_of_them_and_the_digest_still_lis
     ]
 
 
-def test_with_no_digest_the_alert_is_all_there_is(
-    feed_server, smtp_server, database_url, write_config, open_monitor
-):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config(
-        {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=f'{ALERT}\ndigest = "none"'
-    )
-    monitor = open_monitor(config)
+def test_with_no_digest_the_alert_is_all_there_is(smtp_server, database_url, n1_polled):
+    config, monitor = n1_polled(database_url, extra=f'{ALERT}\ndigest = "none"')
     daemon = Daemon(monitor)
 
-    poll(monitor)
     [alert] = monitor.send_alerts(utcnow())
     sent = monitor.send_digests(utcnow())
     _, checked, _ = cli(config, "check-config")
@@ -100,12 +92,9 @@ def test_with_no_digest_the_alert_is_all_there_is(
 
 
 def test_an_alert_refused_with_451_waits_in_the_outbox_and_goes_out_once(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=ALERT)
-    monitor = open_monitor(config)
-    poll(monitor)
+    config, monitor = n1_polled(database_url, extra=ALERT)
     smtp_server.sink.refusals = ["451 4.3.0 try again later"]
 
     code, _, said = cli(config, "poll", "--all")  # nothing new: the waiting alert is not retried here
@@ -120,11 +109,8 @@ def test_an_alert_refused_with_451_waits_in_the_outbox_and_goes_out_once(
     assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
 
 
-def test_monitor_poll_exits_1_when_the_alert_could_not_be_sent(
-    feed_server, smtp_server, database_url, write_config
-):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=ALERT)
+def test_monitor_poll_exits_1_when_the_alert_could_not_be_sent(smtp_server, database_url, n1_config):
+    config = n1_config(database_url, extra=ALERT)
     smtp_server.sink.refuse = "451 4.3.0 try again later"
 
     code, stdout, stderr = cli(config, "poll", "--all")
@@ -134,12 +120,9 @@ def test_monitor_poll_exits_1_when_the_alert_could_not_be_sent(
 
 
 def test_the_daemon_alerts_after_the_poll_that_found_the_hits(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_config, open_monitor
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    monitor = open_monitor(
-        write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=ALERT)
-    )
+    monitor = open_monitor(n1_config(database_url, extra=ALERT))
     monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())  # no digest due
 
     daemon = Daemon(monitor, idle_pause=timedelta(seconds=0.2), alert_gather=timedelta(seconds=0.1))

@@ -168,6 +168,38 @@ def test_digest_status_lists_runs_newest_first_with_each_recipients_state_and_er
     assert "1 runs" in table and "empty" in table and "sent" not in table
 
 
+def column(table: str, number: int) -> str:
+    """A rich table's ``number``-th column (from 1), its lines joined without their spaces,
+    so that a value folded or wrapped onto several lines reads whole again."""
+    lines = [line.split("│")[number] for line in table.splitlines() if line.count("│") > number]
+    return "".join("".join(lines).split())
+
+
+def test_digest_status_at_80_columns_shows_long_addresses_and_answers_whole(
+    smtp_server, tmp_path, n1_config, monkeypatch
+):
+    long = "press-office.belgrade-bureau@ministarstvo-unutrasnjih-poslova.gov.rs"
+    refused = "legal-department.archive@advokatska-komora-beograda.example.org"
+    config = n1_config(f"sqlite:///{tmp_path / 'm.db'}", recipients=[long, refused])
+    monitor(config, "poll", "--all")
+    smtp_server.sink.refuse_recipients = {refused: "550 5.1.1 <" + refused + ">: no such user here"}
+    monitor(config, "digest", "send")
+    monitor(config, "digest", "send")  # nothing new: an empty run, which lists its recipients
+    monkeypatch.setenv("COLUMNS", "80")
+
+    code, table, _ = monitor(config, "digest", "status")
+    _, plain, _ = monitor(config, "digest", "status", "--watchlist", "relocants", "--limit", "1")
+
+    assert code == 0 and "…" not in table + plain
+    assert max(len(line) for line in (table + plain).splitlines()) <= 80
+    first, errors = column(table, 1), column(table, 5)
+    assert first.count(long) == 2 and first.count(refused) == 2  # the empty run's, the delivery's
+    assert f"5505.1.1<{refused}>:nosuchuserhere" in errors
+    assert "partial" in table and "refused" in table
+    assert column(plain, 1).count(long) == 1 and "error" not in plain  # no error, no error column
+    assert re.search(r"│ \d\d-\d\d \d\d:\d\d  relocants ", table)  # this year's: no year
+
+
 @pytest.mark.parametrize(
     ("send_empty", "shown"), [("false", "nothing pending"), ("true", "relocants: nothing new")]
 )

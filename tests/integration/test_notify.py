@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from monitor import config as config_module
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.pipeline import utcnow
-from tests.integration.conftest import SERBIAN_NEWS, rss
-from tests.integration.test_pipeline import poll
+from monitor.store.schema import digests
 
 HEADLINE = "*BIA*: Ruski aktivista proglašen bezbednosnim rizikom"
 
@@ -42,11 +43,9 @@ def notify(*urls: str) -> str:
 
 
 def test_a_digest_and_an_alert_reach_a_webhook_with_their_headlines(
-    feed_server, smtp_server, webhook, database_url, write_config
+    smtp_server, webhook, database_url, n1_config
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    extra = f'{notify(webhook.url())}\nalert = "immediate"'
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=extra)
+    config = n1_config(database_url, extra=f'{notify(webhook.url())}\nalert = "immediate"')
 
     polled = cli(config, "poll", "--all")
     sent = cli(config, "digest", "send")
@@ -69,15 +68,9 @@ def test_a_digest_and_an_alert_reach_a_webhook_with_their_headlines(
 
 
 def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
-    feed_server, smtp_server, webhook, database_url, write_config, open_monitor
+    smtp_server, webhook, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    monitor = open_monitor(
-        write_config(
-            {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(webhook.url())
-        )
-    )
-    poll(monitor)
+    _, monitor = n1_polled(database_url, extra=notify(webhook.url()))
     webhook.statuses = [500]
 
     [waiting] = monitor.send_digests(utcnow())
@@ -97,15 +90,44 @@ def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
     assert all(hit.delivered for hit in monitor.store.hits())
 
 
+def test_a_webhook_still_failing_give_up_after_the_digest_was_recorded_is_refused_and_left_alone(
+    smtp_server, webhook, database_url, n1_config, open_monitor
+):
+    config = n1_config(database_url, extra=notify(webhook.url()))
+    hook = f"json://127.0.0.1:{webhook.port}/hook"
+    webhook.statuses = [500] * 3
+    polled = cli(config, "poll", "--all")
+    first = cli(config, "digest", "send")
+    with open_monitor(config).store.engine.begin() as connection:  # recorded over 3 days ago
+        connection.execute(update(digests).values(created_at=utcnow() - timedelta(days=3, hours=1)))
+
+    code, sent, said = cli(config, "digest", "send")
+    later = cli(config, "digest", "send")
+    _, status, _ = cli(config, "digest", "status", "--json")
+
+    assert (polled[0], first[0], code, later[0]) == (0, 1, 1, 0)
+    assert "the next run tries again" in first[2] and "nothing new for relocants" in sent
+    said = " ".join(said.split())
+    assert f"but refused {hook}: gave up after 2 tries over 3 days: " in said
+    assert "event=digest.gave_up watchlist=relocants digest=" in said
+    assert f"recipient={hook} tries=2" in said
+    assert "nothing new for relocants" in later[1] and hook not in later[1] + later[2]
+    assert [answered for answered, _ in webhook.received] == [500, 500]  # not tried a third time
+    assert len(smtp_server.sink.envelopes) == 1
+    [partial] = [run for run in map(json.loads, status.splitlines()) if run["hits"]]
+    assert partial["status"] == "partial"
+    [refused] = [d for d in partial["deliveries"] if d["recipient"] == hook]
+    assert (refused["state"], refused["attempts"]) == ("refused", 2)
+    assert refused["error"].startswith("gave up after 2 tries over 3 days: ") and "500" in refused["error"]
+    assert all(hit.delivered for hit in open_monitor(config).store.hits())
+
+
 def test_a_secret_given_by_the_environment_is_never_shown_stored_or_logged(
-    feed_server, smtp_server, webhook, database_url, write_config, monkeypatch
+    webhook, database_url, n1_config, monkeypatch
 ):
     monkeypatch.setenv("HOOK_TOKEN", "s3cr3t-t0ken")
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     hook = f"json://monitor:${{HOOK_TOKEN}}@127.0.0.1:{webhook.port}/hook"
-    config = write_config(
-        {"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=notify(hook)
-    )
+    config = n1_config(database_url, extra=notify(hook))
     webhook.statuses = [500]
 
     outputs = [cli(config, "check-config"), cli(config, "poll", "--all"), cli(config, "digest", "send")]

@@ -18,12 +18,13 @@ from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.pipeline import Monitor, utcnow
 from monitor.store.schema import digests
-from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.integration.conftest import rss
 from tests.integration.test_daemon import run_until
 from tests.integration.test_pipeline import poll
 
-RECIPIENTS = 'recipients = ["desk@example.org", "lawyer@example.org"]'
 CRASHED = 77
+# for crash_in_digest_send: the process dies where it would hand the digest to the server
+DIES_SENDING = f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
 
 
 def with_smtp(config: Path, **settings: object) -> Path:
@@ -85,12 +86,9 @@ def covered(monitor: Monitor) -> list[tuple[int, int, str]]:
 
 
 def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with_its_message_id(
-    feed_server, smtp_server, tmp_path, write_config, open_monitor
+    smtp_server, tmp_path, n1_config, open_monitor
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config(
-        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
-    )
+    config = n1_config(f"sqlite:///{tmp_path / 'm.db'}")
     monitor = open_monitor(with_smtp(config, attempts=2, retry_wait="1s"))
     poll(monitor)
     smtp_server.sink.refusals = ["451 4.3.0 try again later"] * 3
@@ -114,14 +112,10 @@ def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with
 
 
 def test_a_recipient_refused_for_good_is_recorded_and_nobody_gets_the_digest_twice(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    three = RECIPIENTS.replace('"]', '", "editor@example.org"]')
-    config.write_text(config.read_text().replace(RECIPIENTS, three))
-    monitor = open_monitor(config)
-    poll(monitor)
+    three = ("desk@example.org", "lawyer@example.org", "editor@example.org")
+    config, monitor = n1_polled(database_url, recipients=three)
     smtp_server.sink.refuse_recipients = {"lawyer@example.org": "550 5.1.1 no such user"}
 
     [outcome] = monitor.send_digests(utcnow())
@@ -144,12 +138,9 @@ def test_a_recipient_refused_for_good_is_recorded_and_nobody_gets_the_digest_twi
 
 
 def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    monitor = open_monitor(config)
-    poll(monitor)
+    _, monitor = n1_polled(database_url)
     smtp_server.sink.refuse_recipients = {"lawyer@example.org": "450 4.2.1 mailbox busy"}
 
     [waiting] = monitor.send_digests(utcnow())
@@ -171,16 +162,11 @@ def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them
 
 
 def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send_once_its_lease_runs_out(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    monitor = open_monitor(config)
-    poll(monitor)
+    config, monitor = n1_polled(database_url)
 
-    crash_in_digest_send(
-        config, f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
-    )
+    crash_in_digest_send(config, DIES_SENDING)
     [recorded] = monitor.store.outbox("relocants")
     held_code, _, held = cli(config, "digest", "send")  # the dead sender still holds it
     received_meanwhile = len(smtp_server.sink.envelopes)
@@ -198,16 +184,11 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send_once_
 
 
 def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    monitor = open_monitor(config)
-    poll(monitor)
+    config, monitor = n1_polled(database_url)
 
-    crash_in_digest_send(
-        config, f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
-    )
+    crash_in_digest_send(config, DIES_SENDING)
     [recorded] = monitor.store.outbox("relocants")
     lease_runs_out(monitor)
     asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
@@ -219,12 +200,9 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts
 
 
 def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hit_twice(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    monitor = open_monitor(config)
-    poll(monitor)
+    config, monitor = n1_polled(database_url)
 
     patch = f"from monitor.store import Store\nStore.record_attempt = lambda *a, **k: os._exit({CRASHED})"
     crash_in_digest_send(config, patch)
@@ -245,12 +223,10 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hi
 
 
 def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    feed_server, smtp_server, database_url, n1_config, open_monitor
 ):
     entries = [("n1-1", "Fudbal", "Ništa.")]
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", entries))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    monitor = open_monitor(config)
+    monitor = open_monitor(n1_config(database_url, entries))
     rounds = [
         {},
         {"refusals": ["451 4.3.0 try again later"]},
@@ -296,12 +272,9 @@ OUTBOX = '\n[outbox]\nretry_every = "10m"\nretry_max = "30m"\n'
 
 
 def test_a_digest_that_keeps_failing_is_retried_twice_as_late_each_time_even_across_a_restart(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled, open_monitor
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=OUTBOX)
-    monitor = open_monitor(config)
-    poll(monitor)
+    config, monitor = n1_polled(database_url, extra=OUTBOX)
     smtp_server.sink.refuse = "451 4.3.0 try again later"
     start = utcnow()
     minutes = [start + timedelta(minutes=n) for n in range(61)]
@@ -324,14 +297,10 @@ def test_a_digest_that_keeps_failing_is_retried_twice_as_late_each_time_even_acr
 
 
 def test_the_daemon_tries_a_waiting_digest_again_before_the_next_digest_is_due(
-    feed_server, smtp_server, database_url, write_config, open_monitor
+    smtp_server, database_url, n1_polled
 ):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     retries = '\n[outbox]\nretry_every = "1s"\nretry_max = "1s"\n'
-    monitor = open_monitor(
-        write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port, extra=retries)
-    )
-    poll(monitor)
+    _, monitor = n1_polled(database_url, extra=retries)
     smtp_server.sink.refusals = ["451 4.3.0 try again later"]
     [waiting] = monitor.send_digests(utcnow())
 
@@ -343,13 +312,9 @@ def test_the_daemon_tries_a_waiting_digest_again_before_the_next_digest_is_due(
     assert [run.status for run in monitor.store.digest_runs("relocants")] == ["sent"]
 
 
-def test_two_senders_at_once_send_a_waiting_digest_once(
-    feed_server, smtp_server, database_url, write_config, open_monitor
-):
-    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
-    daemon, by_hand = open_monitor(config), open_monitor(config)  # two processes' stores
-    poll(daemon)
+def test_two_senders_at_once_send_a_waiting_digest_once(smtp_server, database_url, n1_polled, open_monitor):
+    config, daemon = n1_polled(database_url)
+    by_hand = open_monitor(config)  # another process's store
     smtp_server.sink.refusals = ["451 4.3.0 try again later"]
     daemon.send_digests(utcnow())
     smtp_server.sink.data_delay = 1.0  # a slow server: the first sender is still at DATA…

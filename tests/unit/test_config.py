@@ -168,17 +168,37 @@ def test_polling_section_sets_bounds_and_limits(write):
     assert (config.polling.limits().per_host, config.polling.limits().deadline) == (1, 20.0)
 
 
+def test_outbox_defaults_try_again_from_ten_minutes_to_six_hours_and_give_up_after_three_days(write):
+    outbox = load(write(VALID)).outbox
+
+    assert (outbox.retry_every, outbox.retry_max, outbox.give_up_after) == (
+        timedelta(minutes=10),
+        timedelta(hours=6),
+        timedelta(days=3),
+    )
+
+
 @pytest.mark.parametrize(
-    ("section", "message"),
+    ("table", "setting", "message"),
     [
-        ('min_interval = "3h"', "min_interval is longer than max_interval"),
-        ('min_interval = "30s"', "min_interval is under a minute"),
-        ("per_host = 0", "polling.per_host: Input should be greater than or equal to 1"),
-        ("max_body_mb = 0", "polling.max_body_mb"),
+        ("polling", 'min_interval = "3h"', "min_interval is longer than max_interval"),
+        ("polling", 'min_interval = "30s"', "min_interval is under a minute"),
+        ("polling", "per_host = 0", "polling.per_host: Input should be greater than or equal to 1"),
+        ("polling", "max_body_mb = 0", "polling.max_body_mb"),
+        ("outbox", 'retry_every = "7h"', "outbox: retry_every is longer than retry_max"),
+        ("outbox", 'give_up_after = "5h"', "outbox: give_up_after is shorter than retry_max"),
+        ("outbox", 'retry_max = "4d"', "make give_up_after at least retry_max, or lower retry_max"),
+        ("outbox", 'give_up_after = "3"', "outbox.give_up_after: '3' is not a duration"),
     ],
 )
-def test_bad_polling_values_are_config_errors(write, section, message):
-    assert message in load_error(write(VALID + f"[polling]\n{section}\n"))
+def test_bad_polling_and_outbox_values_are_config_errors(write, table, setting, message):
+    assert message in load_error(write(VALID + f"[{table}]\n{setting}\n"))
+
+
+def test_give_up_after_as_long_as_retry_max_is_accepted(write):
+    outbox = load(write(VALID + '[outbox]\nretry_max = "1d"\ngive_up_after = "24h"\n')).outbox
+
+    assert outbox.give_up_after == outbox.retry_max == timedelta(days=1)
 
 
 # --- storage --------------------------------------------------------------------------------
