@@ -1,4 +1,4 @@
-"""HTTP only: download feed bodies with one shared client, politely and within limits.
+"""HTTP only: download feed bodies with a connection pool per host, politely and within limits.
 
 Politeness: a global limit and a per-host limit on concurrent requests, conditional GET, and
 what the server says about when to come back (Retry-After, Cache-Control max-age) handed to
@@ -81,9 +81,9 @@ class _Host:
 
 
 class Fetcher:
-    """An async context manager owning the HTTP clients of a run, one per host.
+    """An async context manager owning the HTTP transports (connection pools) of a run, one per host.
 
-    A host's client outlives its fetches by ``Limits.keep_alive`` seconds, so the next feed of
+    A host's transport outlives its fetches by ``Limits.keep_alive`` seconds, so the next feed of
     the same publisher reuses the connection; past that, or past ``Limits.idle_hosts`` idle
     hosts (oldest first), it is closed, which bounds the sockets held open.
     """
