@@ -1,0 +1,145 @@
+"""SMTP over TLS on loopback: STARTTLS and implicit TLS (ssl) with aiosmtpd, a certificate from a
+throwaway CA that trustme makes, the password read from the environment; an untrusted
+certificate is refused, and not tried again."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from monitor.config import SmtpConfig
+from monitor.send import send_message, wire_bytes
+from tests.conftest import MailSink, free_port
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture
+def authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def certificate(authority: trustme.CA) -> trustme.LeafCert:
+    return authority.issue_cert("127.0.0.1")
+
+
+@pytest.fixture
+def trusted(authority: trustme.CA, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client trusts the CA that issued the servers' certificate (SSL_CERT_FILE)."""
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+
+
+def _server_context(certificate: trustme.LeafCert) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    return context
+
+
+def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"monitor", PASSWORD.encode())
+    return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
+
+
+@pytest.fixture
+def starttls_server(certificate: trustme.LeafCert) -> Iterator[tuple[int, MailSink]]:
+    sink = MailSink()
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=_server_context(certificate),
+        require_starttls=True,
+        authenticator=_authenticate,
+        auth_required=True,
+    )
+    controller.start()
+    yield controller.port, sink
+    controller.stop()
+
+
+@pytest.fixture
+def ssl_server(certificate: trustme.LeafCert) -> Iterator[tuple[int, MailSink]]:
+    sink = MailSink()
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=free_port(), ssl_context=_server_context(certificate)
+    )
+    controller.start()
+    yield controller.port, sink
+    controller.stop()
+
+
+def _message() -> bytes:
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = (
+        "[monitor] bia: 1 new item",
+        "m@example.org",
+        "d@example.org",
+    )
+    message.set_content("BIA saslušala ruskog aktivistu")
+    return wire_bytes(message)
+
+
+def _smtp(port: int, security: str, **options: Any) -> SmtpConfig:
+    return SmtpConfig.model_validate(
+        {"host": "127.0.0.1", "port": port, "security": security, "from": "m@example.org", "timeout": "5s"}
+        | options
+    )
+
+
+def test_starttls_with_a_trusted_certificate_and_the_password_from_the_environment(
+    trusted, starttls_server, monkeypatch
+):
+    port, sink = starttls_server
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", PASSWORD)
+
+    undelivered = send_message(
+        _smtp(port, "starttls", username="monitor"), "m@example.org", ["d@example.org"], _message()
+    )
+
+    assert undelivered == {}
+    [(recipients, raw)] = sink.envelopes
+    assert recipients == ["d@example.org"] and b"BIA saslu" in raw
+
+
+def test_a_wrong_password_is_not_delivered_and_says_so(trusted, starttls_server, monkeypatch):
+    port, sink = starttls_server
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "wrong")
+
+    undelivered = send_message(
+        _smtp(port, "starttls", username="monitor"), "m@example.org", ["d@example.org"], _message()
+    )
+
+    assert "535" in undelivered["d@example.org"].answer and not undelivered["d@example.org"].temporary
+    assert sink.envelopes == []
+
+
+def test_implicit_tls_with_a_trusted_certificate(trusted, ssl_server):
+    port, sink = ssl_server
+
+    assert send_message(_smtp(port, "ssl"), "m@example.org", ["d@example.org"], _message()) == {}
+    assert [recipients for recipients, _ in sink.envelopes] == [["d@example.org"]]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_an_untrusted_certificate_is_refused_once_not_tried_again(
+    certificate, starttls_server, ssl_server, security, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))  # trust nothing
+    port, sink = starttls_server if security == "starttls" else ssl_server
+
+    undelivered = send_message(
+        _smtp(port, security, attempts=3, retry_wait="1s"), "m@example.org", ["d@example.org"], _message()
+    )
+
+    why = undelivered["d@example.org"]
+    assert "CERTIFICATE_VERIFY_FAILED" in why.answer and "after" not in why.answer  # one try
+    assert not why.temporary and sink.envelopes == []
