@@ -135,9 +135,13 @@ class Daemon:
         await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
 
     async def _retry(self) -> None:
-        """Send again the waiting digests whose backoff has run out."""
+        """Send again the waiting digests whose backoff has run out; then the alerts of hits
+        stored but never alerted (the daemon stopped between storing them and recording their
+        alert), which would otherwise wait for the next poll that finds hits."""
         try:
             await asyncio.to_thread(self.monitor.send_outbox, utcnow(), due_only=True)
+            if self.monitor.alerting:
+                await asyncio.to_thread(self.monitor.send_alerts, utcnow())
         except MonitorError as exc:  # the database is away: the next retry tries again
             event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
 

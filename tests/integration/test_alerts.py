@@ -133,6 +133,22 @@ def test_the_daemon_alerts_after_the_poll_that_found_the_hits(
     assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
 
 
+def test_hits_stored_but_never_alerted_are_alerted_when_the_daemon_starts(
+    smtp_server, database_url, n1_polled
+):
+    # Monitor.poll stores the hit; the alert it would have led to was never recorded, as when
+    # the daemon stops between the two. The feed is not due again, so no poll finds hits.
+    _, monitor = n1_polled(database_url, extra=ALERT)
+    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())  # no digest due
+
+    daemon = Daemon(monitor, idle_pause=timedelta(seconds=0.2), alert_gather=timedelta(hours=1))
+    asyncio.run(run_until(daemon, lambda: smtp_server.sink.envelopes))
+
+    [message] = smtp_server.sink.messages
+    assert message["Subject"] == "[monitor] alert: relocants — 1 new"
+    assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
+
+
 def test_a_watchlist_that_would_send_nothing_is_a_config_error(tmp_path, write_config):
     config = write_config(
         {"N1": "http://127.0.0.1:1/n1.xml"},
