@@ -839,36 +839,25 @@ class Store:
 
     def _outgoing(self, connection: Connection, query: Select[Any]) -> list[Outgoing]:
         rows = connection.execute(query).all()
-        waiting = self._waiting(connection, [row.id for row in rows])
-        return [
-            Outgoing(
-                row.id,
-                row.watchlist,
-                row.created_at,
-                row.message_id,
-                row.message,
-                tuple(recipient for recipient, _ in waiting[row.id]),
-                row.hit_count,
-                max((tries for _, tries in waiting[row.id]), default=0),
-                row.kind,
-                (row.notice["title"], row.notice["body"]) if row.notice else None,
+        found = self._deliveries(connection, [row.id for row in rows])
+        outgoing = []
+        for row in rows:
+            waiting = [delivery for delivery in found[row.id] if delivery.state in WAITING]
+            outgoing.append(
+                Outgoing(
+                    row.id,
+                    row.watchlist,
+                    row.created_at,
+                    row.message_id,
+                    row.message,
+                    tuple(delivery.recipient for delivery in waiting),
+                    row.hit_count,
+                    max((delivery.attempts for delivery in waiting), default=0),
+                    row.kind,
+                    (row.notice["title"], row.notice["body"]) if row.notice else None,
+                )
             )
-            for row in rows
-        ]
-
-    @staticmethod
-    def _waiting(connection: Connection, digest_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
-        """Who still waits for each digest, with how often each was tried."""
-        waiting: dict[int, list[tuple[str, int]]] = {digest_id: [] for digest_id in digest_ids}
-        for chunk in _chunks(digest_ids):
-            rows = connection.execute(
-                select(deliveries.c.digest_id, deliveries.c.recipient, deliveries.c.attempts)
-                .where(deliveries.c.digest_id.in_(chunk), deliveries.c.state.in_(WAITING))
-                .order_by(deliveries.c.recipient)
-            )
-            for digest_id, recipient, attempts in rows:
-                waiting[digest_id].append((recipient, attempts))
-        return waiting
+        return outgoing
 
     def record_attempt(
         self,
