@@ -147,28 +147,28 @@ digests = Table(
     Index("ix_digests_watchlist_created", "watchlist", "created_at"),
 )
 
-# The hits a digest covers. The primary key is the hit: no hit is in two digests, so none is
-# sent twice, whatever happens between recording a digest and sending it.
-digest_hits = Table(
-    "digest_hits",
-    metadata,
-    Column(
-        "hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    ),
-    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
-    Index("ix_digest_hits_digest", "digest_id"),
-)
 
-# The hits an alert covers: no hit is in two alerts. An alerted hit can still be in a digest.
-alert_hits = Table(
-    "alert_hits",
-    metadata,
-    Column(
-        "hit_id", Integer, ForeignKey("hits.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    ),
-    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
-    Index("ix_alert_hits_digest", "digest_id"),
-)
+def _claims(kind: str) -> Table:
+    """The hits the messages of one kind cover. The primary key is the hit: no hit is in two
+    messages of the kind, so none is told twice, whatever happens between recording a message
+    and sending it."""
+    return Table(
+        f"{kind}_hits",
+        metadata,
+        Column(
+            "hit_id",
+            Integer,
+            ForeignKey("hits.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+        Index(f"ix_{kind}_hits_digest", "digest_id"),
+    )
+
+
+digest_hits = _claims("digest")
+alert_hits = _claims("alert")  # an alerted hit can still be in a digest
 
 # Each recipient of each digest: pending, sent, failed_temporary (tried again) or refused.
 deliveries = Table(
