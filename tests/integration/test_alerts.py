@@ -119,34 +119,34 @@ def test_monitor_poll_exits_1_when_the_alert_could_not_be_sent(smtp_server, data
     assert "pending the alert of relocants: 1 hits; not yet delivered to" in " ".join(stderr.split())
 
 
-def test_the_daemon_alerts_after_the_poll_that_found_the_hits(
-    smtp_server, database_url, n1_config, open_monitor
-):
-    monitor = open_monitor(n1_config(database_url, extra=ALERT))
-    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())  # no digest due
-
-    daemon = Daemon(monitor, idle_pause=timedelta(seconds=0.2), alert_gather=timedelta(seconds=0.1))
+def assert_the_daemon_sends_one_alert(monitor, smtp_server, alert_gather: timedelta) -> None:
+    """Run the daemon (no digest due) until a message arrives: one alert of the one hit."""
+    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())
+    daemon = Daemon(monitor, idle_pause=timedelta(seconds=0.2), alert_gather=alert_gather)
     asyncio.run(run_until(daemon, lambda: smtp_server.sink.envelopes))
 
     [message] = smtp_server.sink.messages
     assert message["Subject"] == "[monitor] alert: relocants — 1 new"
     assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
+
+
+def test_the_daemon_alerts_after_the_poll_that_found_the_hits(
+    smtp_server, database_url, n1_config, open_monitor
+):
+    monitor = open_monitor(n1_config(database_url, extra=ALERT))
+
+    assert_the_daemon_sends_one_alert(monitor, smtp_server, alert_gather=timedelta(seconds=0.1))
 
 
 def test_hits_stored_but_never_alerted_are_alerted_when_the_daemon_starts(
     smtp_server, database_url, n1_polled
 ):
     # Monitor.poll stores the hit; the alert it would have led to was never recorded, as when
-    # the daemon stops between the two. The feed is not due again, so no poll finds hits.
+    # the daemon stops between the two. The feed is not due again, so no poll finds hits, and
+    # the alert gathering after a poll would wait an hour.
     _, monitor = n1_polled(database_url, extra=ALERT)
-    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())  # no digest due
 
-    daemon = Daemon(monitor, idle_pause=timedelta(seconds=0.2), alert_gather=timedelta(hours=1))
-    asyncio.run(run_until(daemon, lambda: smtp_server.sink.envelopes))
-
-    [message] = smtp_server.sink.messages
-    assert message["Subject"] == "[monitor] alert: relocants — 1 new"
-    assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
+    assert_the_daemon_sends_one_alert(monitor, smtp_server, alert_gather=timedelta(hours=1))
 
 
 def test_a_watchlist_that_would_send_nothing_is_a_config_error(tmp_path, write_config):
