@@ -284,6 +284,38 @@ def test_no_redirect_means_no_move(feed_server):
     assert (fetched.status, fetched.url, fetched.moved_to) == (200, url, None)
 
 
+def test_an_address_in_cyrillic_is_sent_percent_encoded(feed_server):
+    # Serbian sites name their feeds in Cyrillic: the request line must be ASCII
+    encoded = "/%D0%B2%D0%B5%D1%81%D1%82%D0%B8/rss"
+    final = feed_server.serve(encoded, N1_FEED)
+
+    fetched = fetch(feed_server.url("/вести/rss"))
+
+    assert (fetched.body, fetched.url) == (N1_FEED.encode(), final)
+    assert feed_server.log == [(encoded, 200)]
+
+
+def test_a_relative_redirect_resolves_against_the_address_it_came_from(feed_server):
+    final = feed_server.serve("/vesti/rss/", N1_FEED)
+    feed_server.serve("/vesti/feed", "", status=301, location="rss/")
+
+    fetched = fetch(feed_server.url("/vesti/feed"))
+
+    assert (fetched.body, fetched.moved_to) == (N1_FEED.encode(), final)
+
+
+@pytest.mark.parametrize(
+    "location", ["http://127.0.0.1:port/feed", "ftp://127.0.0.1/feed", "http://[::1/feed"]
+)
+def test_a_redirect_to_an_unusable_address_is_a_fetch_error(feed_server, location):
+    url = feed_server.serve("/moved", "", status=301, location=location)
+
+    error = fetch_error(url)
+
+    assert error.kind == "network"
+    assert location in str(error)
+
+
 # --- caching ----------------------------------------------------------------------------------
 
 
