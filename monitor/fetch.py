@@ -26,6 +26,7 @@ import httpx
 from monitor import PROJECT_URL, __version__
 from monitor.errors import FetchError
 from monitor.models import Validators
+from monitor.streams import AsyncioBackend
 
 USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -106,6 +107,7 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._idle: OrderedDict[str, float] = OrderedDict()  # host → when it went idle, oldest first
         self._tls = httpx.create_ssl_context()  # loading the CA bundle takes ~50 ms: once per run
+        self._network = AsyncioBackend()
         read, connect = self.limits.read_timeout, self.limits.connect_timeout
         self._extensions = {"timeout": {"connect": connect, "read": read, "write": read, "pool": read}}
 
@@ -163,6 +165,7 @@ class Fetcher:
             max_keepalive_connections=limits.per_host,
             keepalive_expiry=limits.keep_alive,
             http2=True,
+            network_backend=self._network,
         )
         return _Host(asyncio.Semaphore(limits.per_host), pool)
 

@@ -14,6 +14,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from monitor import loop
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetched, Fetcher, Limits, retry_after_seconds
 from monitor.models import Validators
@@ -413,6 +414,35 @@ def test_a_hosts_connection_outlives_its_fetch_by_the_keep_alive_time(feed_serve
         return opened
 
     assert asyncio.run(run()) == [1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("run_loop", [asyncio.run, loop.run], ids=["asyncio", "commands-loop"])
+def test_a_connection_the_server_hung_up_is_not_used_again(run_loop):
+    # servers close idle keep-alive connections without notice: a request sent on one would
+    # be "disconnected without a response"; the hang-up is seen and a new connection opened
+    connections = 0
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        body = N1_FEED.encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    async def run() -> list[bytes | None]:
+        server = await asyncio.start_server(answer_once, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/feed"
+        async with server, Fetcher(Limits(keep_alive=5, deadline=5)) as fetcher:
+            bodies = []
+            for _ in range(3):
+                bodies.append((await fetcher.fetch(url)).body)
+                await asyncio.sleep(0.1)  # the hang-up arrives
+        return bodies
+
+    assert run_loop(run()) == [N1_FEED.encode()] * 3
+    assert connections == 3
 
 
 def test_idle_hosts_past_the_limit_are_closed_oldest_first(feed_server):

@@ -4,6 +4,8 @@ throwaway CA that trustme makes and SSL_CERT_FILE trusts), offering h2 or only H
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import trustme
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from monitor import loop
+from monitor.errors import FetchError
 from monitor.fetch import Fetched, Fetcher, Limits
 from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
@@ -40,49 +44,84 @@ class FeedApp:
 @pytest.fixture
 def trusted_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """A server certificate for 127.0.0.1 and its key, from a CA that SSL_CERT_FILE trusts."""
-    authority = trustme.CA()
-    issued = authority.issue_cert("127.0.0.1")
-    certificate, key, trusted = tmp_path / "server.pem", tmp_path / "server.key", tmp_path / "ca.pem"
-    issued.cert_chain_pems[0].write_to_path(str(certificate))
-    issued.private_key_pem.write_to_path(str(key))
-    authority.cert_pem.write_to_path(str(trusted))
-    monkeypatch.setenv("SSL_CERT_FILE", str(trusted))
+    certificate, key, authority = certificate_files(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority))
     return certificate, key
 
 
-@pytest.mark.parametrize(
-    ("offered", "used"), [(["h2", "http/1.1"], ["2", "2"]), (["http/1.1"], ["1.1", "1.1"])]
-)
-def test_https_feeds_use_http2_when_the_server_offers_it(trusted_certificate, offered, used):
-    certificate, key = trusted_certificate
-    app = FeedApp()
+def certificate_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A server certificate for 127.0.0.1, its key, and the throwaway CA that issued it."""
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    certificate, key, trusted = folder / "server.pem", folder / "server.key", folder / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(certificate))
+    issued.private_key_pem.write_to_path(str(key))
+    authority.cert_pem.write_to_path(str(trusted))
+    return certificate, key, trusted
+
+
+@contextlib.asynccontextmanager
+async def serving_tls(app: FeedApp, certificate: Path, key: Path, offered: list[str]) -> AsyncIterator[str]:
+    """Hypercorn serving ``app`` over TLS with ``certificate``, offering the ``offered`` ALPN
+    protocols; yields the feed's https address."""
     config = Config()
     port = free_port()
     config.bind = [f"127.0.0.1:{port}"]
     config.certfile, config.keyfile = str(certificate), str(key)
     config.alpn_protocols = offered
     config.accesslog = config.errorlog = None
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        for _ in range(200):  # until it listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        yield f"https://127.0.0.1:{port}/feed/"
+    finally:
+        stop.set()
+        await server
+
+
+@pytest.mark.parametrize(
+    ("offered", "used"), [(["h2", "http/1.1"], ["2", "2"]), (["http/1.1"], ["1.1", "1.1"])]
+)
+def test_https_feeds_use_http2_when_the_server_offers_it(trusted_certificate, offered, used):
+    app = FeedApp()
 
     async def run() -> list[Fetched]:
-        stop = asyncio.Event()
-        server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-        try:
-            for _ in range(200):  # until it listens
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
-                    writer.close()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.02)
-            async with Fetcher(Limits(deadline=5)) as fetcher:
-                url = f"https://127.0.0.1:{port}/feed/"
-                return [await fetcher.fetch(url), await fetcher.fetch(url)]
-        finally:
-            stop.set()
-            await server
+        async with (
+            serving_tls(app, *trusted_certificate, offered) as url,
+            Fetcher(Limits(deadline=5)) as fetcher,
+        ):
+            return [await fetcher.fetch(url), await fetcher.fetch(url)]
 
     fetched = asyncio.run(run())
 
     assert app.versions == used
     assert [each.body for each in fetched] == [FEED, FEED]
     assert fetched[0].validators.etag == '"n1"'
+
+
+@pytest.mark.parametrize("run_loop", [asyncio.run, loop.run], ids=["asyncio", "commands-loop"])
+def test_a_certificate_no_trusted_authority_issued_is_refused(tmp_path, run_loop):
+    certificate, key, _ = certificate_files(tmp_path)  # its CA is not trusted
+    app = FeedApp()
+
+    async def run() -> FetchError:
+        async with (
+            serving_tls(app, certificate, key, ["h2", "http/1.1"]) as url,
+            Fetcher(Limits(deadline=5)) as fetcher,
+        ):
+            with pytest.raises(FetchError) as refused:
+                await fetcher.fetch(url)
+            return refused.value
+
+    error = run_loop(run())
+
+    assert error.kind == "network"
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+    assert app.versions == []
