@@ -1,4 +1,5 @@
-"""The values that flow between stages. Frozen, so a stage cannot change another's data."""
+"""The values that flow between stages. Frozen (dataclasses; named tuples for the matcher's many
+spans and matches), so a stage cannot change another's data."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Field = Literal["title", "summary"]
 
@@ -36,9 +37,10 @@ class Validators:
     last_modified: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a term matched: character offsets into the item's title or summary."""
+class Span(NamedTuple):
+    """Where a term matched: character offsets into the item's title or summary. A named tuple,
+    as immutable as a frozen dataclass and made in half the time: the matcher makes one for each
+    place it reports, and at 10,000 queries that is most of its work per match."""
 
     field: Field
     start: int
@@ -46,9 +48,9 @@ class Span:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One query of a watchlist that matched an item, with the terms and spans behind it."""
+class Match(NamedTuple):
+    """One query of a watchlist that matched an item, with the terms and spans behind it (a
+    named tuple for the same reason as ``Span``)."""
 
     query: str
     terms: tuple[str, ...]

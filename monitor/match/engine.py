@@ -49,13 +49,13 @@ class _Entry:
 
 
 class _Anchoring(NamedTuple):
-    """A term as its anchor word finds it: a phrase spans ``before`` words before the anchor's
-    place and ``after`` from it on, and ``others`` tells whether its other words are around it."""
+    """A phrase as its anchor word finds it: it spans ``before`` words before the anchor's place
+    and ``after`` from it on, and ``others`` tells whether its other words are around it."""
 
     term: int
     before: int
     after: int
-    others: Callable[[list[_Reach], int], bool] | None  # None: a term of one word
+    others: Callable[[list[_Reach], int], bool]
 
 
 def _neighbours(words: Sequence[tuple[int, int]]) -> Callable[[list[_Reach], int], bool]:
@@ -68,8 +68,9 @@ def _neighbours(words: Sequence[tuple[int, int]]) -> Callable[[list[_Reach], int
 
 @dataclass(frozen=True, slots=True)
 class _Reach:
-    """The query words a token reaches, and those of them that anchor terms (the ones to look
-    for; the others only complete phrases)."""
+    """The query words a token reaches, and what to look for where it is: the terms of one word
+    it finds (their ids), and the words of it that anchor phrases (as ``~word``), whose other
+    words are then checked around it. Single words need no second look, and most terms are one."""
 
     anchors: tuple[int, ...]
     words: frozenset[int]
@@ -177,13 +178,17 @@ class Matcher:
         self._term_words = [
             tuple(word_ids.setdefault(word, len(word_ids)) for word in term.words) for term in self._terms
         ]
-        self._anchored: list[list[_Anchoring]] = [[] for _ in word_ids]
+        self._singles: list[list[int]] = [[] for _ in word_ids]  # word → the terms that are just it
+        self._anchored: list[list[_Anchoring]] = [[] for _ in word_ids]  # word → phrases it anchors
         for term_id, term in enumerate(self._terms):
             ids = self._term_words[term_id]
+            if len(ids) == 1:
+                self._singles[ids[0]].append(term_id)
+                continue
             anchor = max(range(len(ids)), key=lambda offset: len(term.words[offset].text))
             others = [(offset - anchor, word) for offset, word in enumerate(ids) if offset != anchor]
-            neighbours = _neighbours(others) if others else None
-            self._anchored[ids[anchor]].append(_Anchoring(term_id, anchor, len(ids) - anchor, neighbours))
+            phrase = _Anchoring(term_id, anchor, len(ids) - anchor, _neighbours(others))
+            self._anchored[ids[anchor]].append(phrase)
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
@@ -246,7 +251,8 @@ class Matcher:
             and len(key) <= entry.max_length
             and (entry.written is None or entry.written(token))
         )
-        anchors = tuple(sorted(word for word in words if self._anchored[word]))
+        singles = [term for word in words for term in self._singles[word]]
+        anchors = tuple(sorted(singles + [~word for word in words if self._anchored[word]]))
         reach = known[token] = _Reach(anchors, words) if words else _NOTHING
         return reach
 
@@ -265,30 +271,29 @@ class Matcher:
         languages = document.languages
         keyings = [(keys_of, self._known(keys_of, languages)) for keys_of in key_functions(languages)]
         reach: list[list[_Reach]] = []  # per field, what each token reaches
-        anchors: dict[int, list[Occurrence]] = {}  # anchoring word → where it is, in reading order
+        # a term of one word → where it is, and ~word for a phrase's anchor: in reading order
+        anchors: dict[int, list[Occurrence]] = {}
         for field, tokens in enumerate(document.words):
             for keys_of, known in keyings:
                 reached = [
                     known.get(token) or self._reach(known, token, keys_of, languages) for token in tokens
                 ]
                 for position, token_reach in enumerate(reached):
-                    for word in token_reach.anchors:
-                        if word in anchors:
-                            anchors[word].append((field, position, position + 1))
+                    for anchor in token_reach.anchors:
+                        if anchor in anchors:
+                            anchors[anchor].append((field, position, position + 1))
                         else:
-                            anchors[word] = [(field, position, position + 1)]
+                            anchors[anchor] = [(field, position, position + 1)]
                 if len(reach) == field:
                     reach.append(reached)
                 else:  # Cyrillic that may be Serbian or Russian: a token reaches what either keying does
                     reach[field] = [a.union(b) for a, b in zip(reach[field], reached, strict=True)]
         if len(keyings) > 1:
-            anchors = {word: sorted(set(places)) for word, places in anchors.items()}
-        found: Found = {}
-        for word, places in anchors.items():
-            for term, before, after, others in self._anchored[word]:
-                if others is None:
-                    found[term] = places
-                    continue
+            anchors = {anchor: sorted(set(places)) for anchor, places in anchors.items()}
+        found: Found = anchors
+        for anchor in [anchor for anchor in anchors if anchor < 0]:
+            places = found.pop(anchor)
+            for term, before, after, others in self._anchored[~anchor]:
                 phrases = [
                     (field, at - before, at + after)
                     for field, at, _ in places

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -112,7 +111,7 @@ def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
 
 
 def _match_to_json(match: Match) -> dict[str, Any]:
-    return asdict(match)
+    return {"query": match.query, "terms": match.terms, "spans": [span._asdict() for span in match.spans]}
 
 
 def _match_from_json(data: Mapping[str, Any]) -> Match:
