@@ -86,10 +86,11 @@ async def serving_tls(app: FeedApp, certificate: Path, key: Path, offered: list[
         await server
 
 
+@pytest.mark.parametrize("run_loop", [asyncio.run, loop.run], ids=["asyncio", "commands-loop"])
 @pytest.mark.parametrize(
     ("offered", "used"), [(["h2", "http/1.1"], ["2", "2"]), (["http/1.1"], ["1.1", "1.1"])]
 )
-def test_https_feeds_use_http2_when_the_server_offers_it(trusted_certificate, offered, used):
+def test_https_feeds_use_http2_when_the_server_offers_it(trusted_certificate, offered, used, run_loop):
     app = FeedApp()
 
     async def run() -> list[Fetched]:
@@ -99,7 +100,7 @@ def test_https_feeds_use_http2_when_the_server_offers_it(trusted_certificate, of
         ):
             return [await fetcher.fetch(url), await fetcher.fetch(url)]
 
-    fetched = asyncio.run(run())
+    fetched = run_loop(run())
 
     assert app.versions == used
     assert [each.body for each in fetched] == [FEED, FEED]
