@@ -18,6 +18,13 @@ import httpcore
 # as httpcore declares it (httpcore._backends.base.SOCKET_OPTION, not exported)
 SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 READ_BUFFER = 1 << 16  # what httpcore asks for at a time
+# httpcore's names for a connection's details → asyncio's
+_EXTRA = {
+    "ssl_object": "ssl_object",
+    "socket": "socket",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+}
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -69,13 +76,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         whether an idle connection has become readable, which means the server closed it."""
         if info == "is_readable":
             return self._reader.at_eof() or self._writer.is_closing()
-        names = {
-            "ssl_object": "ssl_object",
-            "socket": "socket",
-            "client_addr": "sockname",
-            "server_addr": "peername",
-        }
-        return self._writer.get_extra_info(names[info]) if info in names else None
+        return self._writer.get_extra_info(_EXTRA[info]) if info in _EXTRA else None
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
