@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from urllib.parse import SplitResult, urljoin, urlsplit
+from typing import Any
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpcore
 import httpx
@@ -108,6 +110,7 @@ class Fetcher:
         self._idle: OrderedDict[str, float] = OrderedDict()  # host → when it went idle, oldest first
         self._tls = httpx.create_ssl_context()  # loading the CA bundle takes ~50 ms: once per run
         self._network = AsyncioBackend()
+        self._proxies = getproxies()  # HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as curl reads them
         read, connect = self.limits.read_timeout, self.limits.connect_timeout
         self._extensions = {"timeout": {"connect": connect, "read": read, "write": read, "pool": read}}
 
@@ -135,8 +138,9 @@ class Fetcher:
         if validators.last_modified:
             headers.append((b"If-Modified-Since", validators.last_modified.encode("latin-1")))
         await self._close_idle_hosts()
-        name = urlsplit(url).hostname or ""  # 1 µs; httpx.URL takes 21
-        host = self._hosts.get(name) or self._hosts.setdefault(name, self._new_host())
+        parts = urlsplit(url)  # 1 µs; httpx.URL takes 21
+        name = f"{parts.scheme}://{parts.hostname or ''}"
+        host = self._hosts.get(name) or self._hosts.setdefault(name, self._new_host(url, parts))
         self._idle.pop(name, None)
         host.pending += 1
         try:
@@ -157,16 +161,31 @@ class Fetcher:
             del self._idle[name]
             await self._hosts.pop(name).pool.aclose()
 
-    def _new_host(self) -> _Host:
+    def _new_host(self, url: str, parts: SplitResult) -> _Host:
+        """A host's slots and pool: straight to the host, or through the proxy the environment
+        names for its scheme (httpcore forwards http:// requests and tunnels https:// ones)."""
         limits = self.limits
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._tls,
-            max_connections=limits.per_host,
-            max_keepalive_connections=limits.per_host,
-            keepalive_expiry=limits.keep_alive,
-            http2=True,
-            network_backend=self._network,
-        )
+        options: dict[str, Any] = {
+            "ssl_context": self._tls,
+            "max_connections": limits.per_host,
+            "max_keepalive_connections": limits.per_host,
+            "keepalive_expiry": limits.keep_alive,
+            "http2": True,
+            "network_backend": self._network,
+        }
+        proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
+        if not proxy or proxy_bypass(parts.netloc):  # NO_PROXY
+            return _Host(asyncio.Semaphore(limits.per_host), httpcore.AsyncConnectionPool(**options))
+        address = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if address.scheme not in _DEFAULT_PORTS or not address.hostname:
+            raise FetchError(
+                url,
+                f"the proxy {proxy!r} in the environment is not an http:// or https:// proxy",
+                kind="network",
+            )
+        auth = (unquote(address.username), unquote(address.password or "")) if address.username else None
+        bare = address._replace(netloc=address.netloc.rpartition("@")[2]).geturl()
+        pool = httpcore.AsyncHTTPProxy(bare, proxy_auth=auth, **options)
         return _Host(asyncio.Semaphore(limits.per_host), pool)
 
     async def _fetch(

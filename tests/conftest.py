@@ -189,7 +189,7 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     """A threaded HTTP server on a free loopback port, serving ``handler`` until the block ends."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
@@ -205,7 +205,7 @@ def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()
-    with _serving(_handler(server)) as port:
+    with serving(_handler(server)) as port:
         server.port = port
         yield server
 
@@ -300,7 +300,7 @@ def webhook() -> Iterator[Webhook]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the test reads ``hook.received``."""
 
-    with _serving(Handler) as port:
+    with serving(Handler) as port:
         hook.port = port
         yield hook
 

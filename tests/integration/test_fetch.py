@@ -5,12 +5,14 @@ that come back the real way through parse.py."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -19,7 +21,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.fetch import Fetched, Fetcher, Limits, retry_after_seconds
 from monitor.models import Validators
 from monitor.parse import ParsedFeed, parse_feed
-from tests.conftest import gzip_of_zeros
+from tests.conftest import gzip_of_zeros, serving
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 # Small enough that every failure here is reached in well under two seconds.
@@ -315,6 +317,83 @@ def test_a_redirect_to_an_unusable_address_is_a_fetch_error(feed_server, locatio
 
     assert error.kind == "network"
     assert location in str(error)
+
+
+# --- proxies ----------------------------------------------------------------------------------
+
+
+class ForwardProxy:
+    """A loopback HTTP proxy that answers every forwarded GET itself with N1_FEED, keeping the
+    request lines (absolute URLs) and Proxy-Authorization headers it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str | None]] = []
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                proxy.requests.append((self.path, self.headers.get("Proxy-Authorization")))
+                body = N1_FEED.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def forward_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ForwardProxy, int]]:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    proxy = ForwardProxy()
+    with serving(proxy.handler()) as port:
+        yield proxy, port
+
+
+NOWHERE = "http://127.0.0.5:9/feed"  # nothing listens there: only a proxy can answer
+
+
+def test_feeds_are_fetched_through_the_proxy_the_environment_names(forward_proxy, monkeypatch):
+    proxy, port = forward_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:p%40ss@127.0.0.1:{port}")
+
+    fetched = fetch(NOWHERE)
+
+    assert fetched.body == N1_FEED.encode()
+    credentials = base64.b64encode(b"user:p@ss").decode()
+    assert proxy.requests == [(NOWHERE, f"Basic {credentials}")]
+
+
+def test_hosts_in_no_proxy_are_fetched_directly(forward_proxy, monkeypatch):
+    proxy, port = forward_proxy
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.5")
+
+    error = fetch_error(NOWHERE)
+
+    assert error.kind == "network"  # refused: it went straight to 127.0.0.5
+    assert proxy.requests == []
+
+
+def test_a_proxy_of_another_kind_is_a_clear_fetch_error(forward_proxy, monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+
+    error = fetch_error(NOWHERE)
+
+    assert error.kind == "network"
+    assert (
+        str(error)
+        == "the proxy 'socks5://127.0.0.1:1080' in the environment is not an http:// or https:// proxy"
+    )
 
 
 # --- caching ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""HTTP/2 when the server offers it: a TLS server on loopback (Hypercorn, with a certificate from a
-throwaway CA that trustme makes and SSL_CERT_FILE trusts), offering h2 or only HTTP/1.1."""
+"""HTTPS feeds: HTTP/2 when the server offers it, certificates, and proxy tunnels. A TLS server on
+loopback (Hypercorn, with a certificate from a throwaway CA that trustme makes and SSL_CERT_FILE
+trusts), offering h2 or only HTTP/1.1."""
 
 from __future__ import annotations
 
@@ -126,3 +127,46 @@ def test_a_certificate_no_trusted_authority_issued_is_refused(tmp_path, run_loop
     assert error.kind == "network"
     assert "CERTIFICATE_VERIFY_FAILED" in str(error)
     assert app.versions == []
+
+
+async def connect_proxy(tunnels: list[bytes]) -> asyncio.Server:
+    """A loopback proxy that only tunnels (CONNECT), keeping each request line it was sent."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        line = head.split(b"\r\n", 1)[0]
+        tunnels.append(line)
+        host, port = line.split()[1].rsplit(b":", 1)
+        upstream_reader, upstream_writer = await asyncio.open_connection(host.decode(), int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    return await asyncio.start_server(tunnel, "127.0.0.1", 0)
+
+
+def test_https_feeds_go_through_a_proxy_in_a_tunnel(trusted_certificate, monkeypatch):
+    app, tunnels = FeedApp(), []
+
+    async def run() -> Fetched:
+        proxy = await connect_proxy(tunnels)
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.sockets[0].getsockname()[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        tls = serving_tls(app, *trusted_certificate, ["h2", "http/1.1"])
+        async with proxy, tls as url, Fetcher(Limits(deadline=5)) as fetcher:
+            return await fetcher.fetch(url)
+
+    fetched = asyncio.run(run())
+
+    assert fetched.body == FEED
+    assert len(tunnels) == 1 and tunnels[0].startswith(b"CONNECT 127.0.0.1:")
+    assert app.versions == ["2"]  # ALPN inside the tunnel
