@@ -79,7 +79,8 @@ class Limits:
 
 @dataclass
 class _Host:
-    """One host's slots and its own connection pool.
+    """One host's slots and its own connection pool (per scheme and host: a proxy may serve one
+    scheme and not the other).
 
     A pool per host, because httpcore's pool rescans every connection it holds whenever a
     request starts or ends: one pool for all hosts cost up to twice the CPU per request of a
@@ -220,7 +221,8 @@ class Fetcher:
         while True:
             response = await pool.handle_async_request(self._request(visited[-1], headers))
             try:
-                location = _header(response, b"location")
+                answered = _headers(response)
+                location = answered.get("location")
                 if response.status in _REDIRECTS and location is not None:
                     target = _redirect_target(visited[-1], location)
                     permanent = permanent and response.status in _PERMANENT
@@ -235,7 +237,7 @@ class Fetcher:
                     visited.append(target)
                     continue
                 moved_to = visited[-1] if permanent and len(visited) > 1 else None
-                return await self._read(url, visited[-1], response, previous, moved_to)
+                return await self._read(url, visited[-1], response, answered, previous, moved_to)
             finally:
                 await response.aclose()
 
@@ -261,10 +263,10 @@ class Fetcher:
         url: str,
         final_url: str,
         response: httpcore.Response,
+        headers: dict[str, str],
         previous: Validators,
         moved_to: str | None,
     ) -> Fetched:
-        headers = _headers(response)
         max_age = _max_age(headers.get("cache-control"))
         if response.status == 304:
             async for _ in response.aiter_stream():  # to the end of the message, so the connection is kept
@@ -323,13 +325,6 @@ def _redirect_target(base: str, location: str) -> str:
     except ValueError:  # urllib's word for an unparsable address, such as "http://[::1"
         raise httpcore.UnsupportedProtocol(f"not a usable address: {location}") from None
     return _absolute(joined)
-
-
-def _header(response: httpcore.Response, name: bytes) -> str | None:
-    for key, value in response.headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
 
 
 def _headers(response: httpcore.Response) -> dict[str, str]:
