@@ -25,6 +25,7 @@ from typing import NamedTuple
 import ahocorasick
 
 from monitor.match.forms import Forms, case_shape, expand, literal, prepare
+from monitor.match.frequency import frequency
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
@@ -172,8 +173,8 @@ class Matcher:
         self._term_texts = [(term.text,) for term in self._terms]
         # Distinct query words are the unit of the index: a word shared by many terms (alone, in
         # phrases) is looked for once. Each term is its words' ids; each word knows the terms it
-        # anchors (a phrase's likeliest rarest word), so "a stray" is considered when "stray" is
-        # present, not whenever "a" is.
+        # anchors (a phrase's rarest word), so "a stray" is considered when "stray" is present,
+        # not whenever "a" is.
         word_ids: dict[Word, int] = {}
         self._term_words = [
             tuple(word_ids.setdefault(word, len(word_ids)) for word in term.words) for term in self._terms
@@ -185,7 +186,7 @@ class Matcher:
             if len(ids) == 1:
                 self._singles[ids[0]].append(term_id)
                 continue
-            anchor = max(range(len(ids)), key=lambda offset: len(term.words[offset].text))
+            anchor = min(range(len(ids)), key=lambda offset: frequency(term.words[offset]))
             others = [(offset - anchor, word) for offset, word in enumerate(ids) if offset != anchor]
             phrase = _Anchoring(term_id, anchor, len(ids) - anchor, _neighbours(others))
             self._anchored[ids[anchor]].append(phrase)
@@ -405,16 +406,16 @@ def _terms(node: Node) -> list[Term]:
 
 def _triggers(tree: Node) -> list[Term]:
     """The terms whose presence makes a query worth evaluating: those of one required part of
-    an AND (the likeliest rarest), all alternatives of an OR. A query that could match on
-    absences alone ("-a OR b") is triggered by all its positive terms, as before."""
+    an AND (the rarest), all alternatives of an OR. A query that could match on absences alone
+    ("-a OR b") is triggered by all its positive terms."""
     parts = _required(tree)
-    terms: list[Term] = max(parts, key=_rarity) if parts else positive_terms(tree)
+    terms: list[Term] = min(parts, key=_commonness) if parts else positive_terms(tree)
     return list(dict.fromkeys(terms))
 
 
 def _required(node: Node) -> list[list[Term]]:
     """The parts of ``node`` that must each have a term found for it to hold (none when it can
-    hold without any): an AND's children's parts, an OR's alternatives' likeliest rarest parts as one."""
+    hold without any): an AND's children's parts, an OR's alternatives' rarest parts as one."""
     if isinstance(node, Term):
         return [[node]]
     if isinstance(node, Not):
@@ -425,15 +426,15 @@ def _required(node: Node) -> list[list[Term]]:
         alternatives = [_required(child) for child in node.children]
         if not all(alternatives):
             return []
-        return [[term for parts in alternatives for term in max(parts, key=_rarity)]]
+        return [[term for parts in alternatives for term in min(parts, key=_commonness)]]
     children = (node.left, node.right) if isinstance(node, Near) else node.children
     return [part for child in children for part in _required(child)]
 
 
-def _rarity(terms: list[Term]) -> tuple[int, int]:
-    """How rarely a set of terms is likely found: its commonest term's longest word (longer words
-    are rarer), then fewer terms."""
-    return min(max(len(word.text) for word in term.words) for term in terms), -len(terms)
+def _commonness(terms: list[Term]) -> float:
+    """How often one of ``terms`` is likely found: the sum of their chances, a phrase's being
+    its rarest word's."""
+    return sum(min(map(frequency, term.words)) for term in terms)
 
 
 def _compile(node: Node, term_ids: Mapping[Term, int], field: int | None = None) -> Evaluate:
