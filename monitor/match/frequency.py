@@ -34,9 +34,8 @@ def _table(language: str) -> dict[str, float]:
 def _sorted(language: str) -> tuple[list[str], list[float]]:
     """A list's words in order, and the running total of their frequencies: a prefix's words
     are one run of them, its total a difference of two sums."""
-    words = sorted(_table(language))
-    frequencies = _table(language)
-    return words, [0.0, *accumulate(frequencies[word] for word in words)]
+    listed = sorted(_table(language).items())
+    return [word for word, _ in listed], [0.0, *accumulate(share for _, share in listed)]
 
 
 def _listed(key: str, language: str, prefix: bool) -> float:
@@ -46,18 +45,19 @@ def _listed(key: str, language: str, prefix: bool) -> float:
     return totals[bisect_left(words, key + "\U0010ffff")] - totals[bisect_left(words, key)]
 
 
+@cache
 def frequency(word: Word) -> float:
     """The share of running text that ``word`` (all words it begins, for a prefix) makes up in
     the likeliest of its languages; a word the lists lack is put below them, the longer the rarer."""
     languages = word_languages(word.text)
-    listed = max(
-        (_listed(key(word.text), name, word.prefix) for bit, name, key in _LISTS if languages & bit),
-        default=0.0,
-    )
+    listed = 0.0
+    for bit, name, key in _LISTS:
+        if languages & bit:
+            listed = max(listed, _listed(key(word.text), name, word.prefix))
     return listed or UNLISTED / len(word.text)
 
 
 def release() -> None:
     """Drop the lists: megabytes nobody reads until the next compile."""
-    _table.cache_clear()
-    _sorted.cache_clear()
+    for cached in (_table, _sorted, frequency):
+        cached.cache_clear()
