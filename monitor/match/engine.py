@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from itertools import chain
 from operator import itemgetter
 from typing import Any as AnyType
@@ -25,7 +26,7 @@ from typing import NamedTuple
 import ahocorasick
 
 from monitor.match.forms import Forms, case_shape, expand, literal, prepare
-from monitor.match.frequency import frequency
+from monitor.match.frequency import frequencies
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
@@ -83,6 +84,7 @@ class _Reach:
 _NOTHING = _Reach((), frozenset())
 Found = dict[int, list[Occurrence]]  # term → its occurrences, in reading order (shared: never changed)
 Evaluate = Callable[[Found], list[Place] | None]
+Frequency = Callable[[Word], float]  # a query word's share of running text (monitor.match.frequency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,12 @@ class Matcher:
 
     def _compile(self, watchlists: Mapping[str, Sequence[str]]) -> None:
         parsed = [(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries]
+        words = {word for _, _, tree in parsed for term in _terms(tree) for word in term.words}
+        shares = cache(lambda: frequencies(words))  # read only if a query has a choice to make
+
+        def frequency(word: Word) -> float:
+            return shares()[word]
+
         self._terms: list[Term] = []
         term_ids: dict[Term, int] = {}
         self._triggers: list[list[int]] = []  # term id → queries it can make match
@@ -166,10 +174,10 @@ class Matcher:
                     term_ids[term] = len(self._terms)
                     self._terms.append(term)
                     self._triggers.append([])
-            for term in _triggers(tree):
+            for term in _triggers(tree, frequency):
                 self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
-        self._queries = [self._query(name, text, tree) for name, text, tree in parsed]
+        self._queries = [self._query(name, text, tree, frequency) for name, text, tree in parsed]
         self._term_texts = [(term.text,) for term in self._terms]
         # Distinct query words are the unit of the index: a word shared by many terms (alone, in
         # phrases) is looked for once. Each term is its words' ids; each word knows the terms it
@@ -199,8 +207,8 @@ class Matcher:
         self._automaton = self._build_automaton()
         self._reaches: dict[tuple[Callable[[str], str], int], dict[str, _Reach]] = {}
 
-    def _query(self, watchlist: str, text: str, tree: Node) -> _Query:
-        parts = [frozenset(self._term_ids[term] for term in part) for part in _required(tree)]
+    def _query(self, watchlist: str, text: str, tree: Node, frequency: Frequency) -> _Query:
+        parts = [frozenset(self._term_ids[term] for term in part) for part in _required(tree, frequency)]
         return _Query(
             watchlist,
             text,
@@ -404,16 +412,16 @@ def _terms(node: Node) -> list[Term]:
     return [term for child in children for term in _terms(child)]
 
 
-def _triggers(tree: Node) -> list[Term]:
+def _triggers(tree: Node, frequency: Frequency) -> list[Term]:
     """The terms whose presence makes a query worth evaluating: those of one required part of
     an AND (the rarest), all alternatives of an OR. A query that could match on absences alone
     ("-a OR b") is triggered by all its positive terms."""
-    parts = _required(tree)
-    terms: list[Term] = min(parts, key=_commonness) if parts else positive_terms(tree)
+    parts = _required(tree, frequency)
+    terms: list[Term] = _rarest(parts, frequency) if parts else positive_terms(tree)
     return list(dict.fromkeys(terms))
 
 
-def _required(node: Node) -> list[list[Term]]:
+def _required(node: Node, frequency: Frequency) -> list[list[Term]]:
     """The parts of ``node`` that must each have a term found for it to hold (none when it can
     hold without any): an AND's children's parts, an OR's alternatives' rarest parts as one."""
     if isinstance(node, Term):
@@ -421,20 +429,22 @@ def _required(node: Node) -> list[list[Term]]:
     if isinstance(node, Not):
         return []
     if isinstance(node, InTitle):
-        return _required(node.child)
+        return _required(node.child, frequency)
     if isinstance(node, Any):
-        alternatives = [_required(child) for child in node.children]
+        alternatives = [_required(child, frequency) for child in node.children]
         if not all(alternatives):
             return []
-        return [[term for parts in alternatives for term in min(parts, key=_commonness)]]
+        return [[term for parts in alternatives for term in _rarest(parts, frequency)]]
     children = (node.left, node.right) if isinstance(node, Near) else node.children
-    return [part for child in children for part in _required(child)]
+    return [part for child in children for part in _required(child, frequency)]
 
 
-def _commonness(terms: list[Term]) -> float:
-    """How often one of ``terms`` is likely found: the sum of their chances, a phrase's being
-    its rarest word's."""
-    return sum(min(map(frequency, term.words)) for term in terms)
+def _rarest(parts: list[list[Term]], frequency: Frequency) -> list[Term]:
+    """The part least likely found: by the sum of its terms' chances, a phrase's being its
+    rarest word's."""
+    if len(parts) == 1:
+        return parts[0]
+    return min(parts, key=lambda terms: sum(min(map(frequency, term.words)) for term in terms))
 
 
 def _compile(node: Node, term_ids: Mapping[Term, int], field: int | None = None) -> Evaluate:

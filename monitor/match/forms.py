@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from monitor.match import frequency
 from monitor.match.text import (
     ANY,
     EN,
@@ -117,11 +116,10 @@ def _stemmer(language: str) -> Any:
 
 
 def release() -> None:
-    """Drop the dictionaries (about 150 MB) and word lists once every query is compiled, and hand
-    the memory back to the system: glibc keeps freed memory for reuse, so RSS would barely shrink."""
+    """Drop the dictionaries (about 150 MB) once every query is compiled, and hand the memory
+    back to the system: glibc keeps freed memory for reuse, so RSS would barely shrink."""
     for loaded in (_simplemma, _morph, _stemmer, expand):
         loaded.cache_clear()
-    frequency.release()
     gc.collect()
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, for one): no trim

@@ -9,9 +9,12 @@ letters); its "small" lists hold every word at least once per million words.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from functools import cache
-from itertools import accumulate
+import gzip
+import importlib.util
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgpack
 
 from monitor.match.query import Word
 from monitor.match.text import EN, RU, SR, serbian_latin, word_languages
@@ -20,44 +23,64 @@ _LISTS = ((EN, "en", str.lower), (SR, "sh", serbian_latin), (RU, "ru", str.lower
 UNLISTED = 1e-6  # the lists stop at one in a million: a word they lack is rarer still
 
 
-@cache
-def _table(language: str) -> dict[str, float]:
-    import wordfreq  # a tenth of a second of imports (ftfy, langcodes): only for a compile
+def frequencies(words: Iterable[Word]) -> dict[Word, float]:
+    """The share of running text each word (all words it begins, for a prefix) makes up in the
+    likeliest of its languages; a word the lists lack is put below them, the longer the rarer.
 
-    table = wordfreq.get_frequency_dict(language, wordlist="small")
-    for cached in (wordfreq.get_frequency_dict, wordfreq.get_frequency_list):
-        cached.cache_clear()  # so that ours is the one copy, and release() frees it
-    return table
-
-
-@cache
-def _sorted(language: str) -> tuple[list[str], list[float]]:
-    """A list's words in order, and the running total of their frequencies: a prefix's words
-    are one run of them, its total a difference of two sums."""
-    listed = sorted(_table(language).items())
-    return [word for word, _ in listed], [0.0, *accumulate(share for _, share in listed)]
-
-
-def _listed(key: str, language: str, prefix: bool) -> float:
-    if not prefix:
-        return _table(language).get(key, 0.0)
-    words, totals = _sorted(language)
-    return totals[bisect_left(words, key + "\U0010ffff")] - totals[bisect_left(words, key)]
+    The lists are read for each call and dropped before it returns: kept, their 150,000 small
+    objects would be interleaved with the matcher's, and pin 12 MB of RSS after release()."""
+    words = list(words)  # by position: a Word's hash is Python code
+    shares = [0.0] * len(words)
+    languages = [word_languages(word.text) for word in words]
+    for bit, language, key in _LISTS:
+        keyed = [(at, key(word.text)) for at, word in enumerate(words) if languages[at] & bit]
+        if not keyed:
+            continue
+        buckets = _buckets(language)
+        found = _word_shares(buckets, {text for at, text in keyed if not words[at].prefix})
+        found |= _prefix_shares(buckets, {text for at, text in keyed if words[at].prefix})
+        for at, text in keyed:
+            shares[at] = max(shares[at], found.get(text, 0.0))
+    return {word: share or UNLISTED / len(word.text) for word, share in zip(words, shares, strict=True)}
 
 
-@cache
-def frequency(word: Word) -> float:
-    """The share of running text that ``word`` (all words it begins, for a prefix) makes up in
-    the likeliest of its languages; a word the lists lack is put below them, the longer the rarer."""
-    languages = word_languages(word.text)
-    listed = 0.0
-    for bit, name, key in _LISTS:
-        if languages & bit:
-            listed = max(listed, _listed(key(word.text), name, word.prefix))
-    return listed or UNLISTED / len(word.text)
+def _buckets(language: str) -> list[list[str]]:
+    """wordfreq's list for ``language``, read from its documented cBpack file: gzipped msgpack, a
+    header, then the words of each centibel of frequency (0 cB being every word). Importing
+    wordfreq itself would bring ftfy, langcodes and regex: 0.15 s and 16 MB kept for the life
+    of the daemon, for two lines of reading."""
+    spec = importlib.util.find_spec("wordfreq")  # found, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("wordfreq is not installed", name="wordfreq")
+    path = Path(spec.submodule_search_locations[0], "data", f"small_{language}.msgpack.gz")
+    with gzip.open(path) as packed:
+        header, *buckets = msgpack.unpack(packed)
+    if header != {"format": "cB", "version": 1}:
+        raise ValueError(f"{path}: not a cBpack file of version 1: {header!r}")
+    words: list[list[str]] = buckets
+    return words
 
 
-def release() -> None:
-    """Drop the lists: megabytes nobody reads until the next compile."""
-    for cached in (_table, _sorted, frequency):
-        cached.cache_clear()
+def _share(centibels: int) -> float:
+    return 10 ** (-centibels / 100)
+
+
+def _word_shares(buckets: list[list[str]], words: set[str]) -> dict[str, float]:
+    """The share of each of ``words`` that the list holds (a set intersection per bucket)."""
+    return {
+        word: _share(centibels)
+        for centibels, bucket in enumerate(buckets)
+        for word in words.intersection(bucket)
+    }
+
+
+def _prefix_shares(buckets: list[list[str]], prefixes: set[str]) -> dict[str, float]:
+    """Each prefix's total share: the sum over the listed words it begins."""
+    totals = dict.fromkeys(prefixes, 0.0)
+    lengths = {len(prefix) for prefix in prefixes}
+    for centibels, bucket in enumerate(buckets):
+        for length in lengths:
+            for word in bucket:
+                if word[:length] in totals:
+                    totals[word[:length]] += _share(centibels)
+    return totals

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.match.engine import _triggers
-from monitor.match.frequency import UNLISTED, frequency, release
+from monitor.match.engine import _terms, _triggers
+from monitor.match.frequency import UNLISTED, frequencies
 from monitor.match.query import Term, Word, parse_query
+
+
+def frequency(word: Word) -> float:
+    return frequencies([word])[word]
 
 
 @pytest.mark.parametrize(
@@ -31,10 +35,9 @@ def test_a_prefix_is_as_common_as_all_the_words_it_begins() -> None:
     assert frequency(Word("elect", prefix=True)) > frequency(Word("elections")) > frequency(Word("elect"))
 
 
-def test_frequencies_survive_release() -> None:
-    before = frequency(Word("migra", prefix=True))
-    release()
-    assert frequency(Word("migra", prefix=True)) == before > UNLISTED
+def test_many_words_are_weighed_at_once_as_one_by_one() -> None:
+    words = [Word("migra", prefix=True), Word("Srbija"), Word("высылка"), Word("BIA"), Word("Србија")]
+    assert frequencies(words) == {word: frequency(word) for word in words}
 
 
 @pytest.mark.parametrize(
@@ -49,5 +52,7 @@ def test_frequencies_survive_release() -> None:
     ],
 )
 def test_a_query_is_evaluated_where_its_rarest_required_part_is(query: str, trigger: list[str]) -> None:
-    terms: list[Term] = _triggers(parse_query(query))
+    tree = parse_query(query)
+    shares = frequencies({word for term in _terms(tree) for word in term.words})
+    terms: list[Term] = _triggers(tree, shares.__getitem__)
     assert [term.text for term in terms] == trigger
