@@ -9,7 +9,8 @@
 #
 # /config  the config; the image ships config/monitor.example.toml as /config/monitor.toml
 #          so it runs out of the box. Mount your own file (or directory) over it.
-# /data    the SQLite database and the heartbeat file; writable by the monitor user (uid 10001).
+# /data    the SQLite database, the heartbeat file and the matcher's word cache (cache/, so a
+#          restart compiles the queries without loading dictionaries); writable by uid 10001.
 #          MONITOR_STORAGE_URL overrides [storage].url from the config: set it to a
 #          postgresql:// URL to use PostgreSQL instead.
 # Other commands: docker run --rm monitor monitor check-config   (or hits, feeds, poll --all, ...)
@@ -54,7 +55,8 @@ COPY --chmod=0644 config/monitor.example.toml /config/monitor.toml
 
 ENV MONITOR_CONFIG=/config/monitor.toml \
     MONITOR_STORAGE_URL=sqlite:////data/monitor.db \
-    MONITOR_HEARTBEAT=/data/heartbeat
+    MONITOR_HEARTBEAT=/data/heartbeat \
+    MONITOR_CACHE_DIR=/data/cache
 
 VOLUME ["/config", "/data"]
 WORKDIR /data

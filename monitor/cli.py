@@ -27,11 +27,12 @@ from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import configure
-from monitor.match import Explanation, Matcher, release
+from monitor.match import Explanation, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
 from monitor.store import Store
+from monitor.wordcache import cache_directory, compile_matcher
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -484,7 +485,7 @@ def match(
     config = context.config()
     for name in watchlists:
         config.watchlist(name)
-    matcher = Matcher({w.name: w.queries for w in config.watchlists})
+    matcher = compile_matcher({w.name: w.queries for w in config.watchlists}, cache_directory())
     chosen = watchlists or None
     for number, (title, summary, hint) in enumerate(_read_inputs(text, language), start=1):
         if explain:

@@ -24,7 +24,6 @@ from monitor.discover import feed_links, looks_like_html
 from monitor.errors import ClaimedError, FeedError, ParseError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
-from monitor.match import Matcher
 from monitor.models import (
     DeliveryState,
     DigestState,
@@ -41,6 +40,7 @@ from monitor.notify import Channel, is_channel, send_notice
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
 from monitor.send import Undelivered, build_message, longest_send, send_message, wire_bytes
 from monitor.store import Store
+from monitor.wordcache import cache_directory, compile_matcher
 
 log = logging.getLogger("monitor")
 PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest
@@ -168,7 +168,7 @@ class Monitor:
         self._parse_workers = parse_workers
         self._parsers = self._parser_pool(parse_workers)
         self.cadence = config.polling.cadence()
-        self.matcher = Matcher({w.name: w.queries for w in config.watchlists})
+        self.matcher = compile_matcher({w.name: w.queries for w in config.watchlists}, cache_directory())
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
         self._quiet_polls = GroupCommit(store.save_quiet_polls)

@@ -202,6 +202,14 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
         httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def lexicon_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The matcher's lexicon is kept in a folder of each test's own, never in ~/.cache."""
+    folder = tmp_path_factory.mktemp("lexicon")
+    monkeypatch.setenv("MONITOR_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +27,7 @@ import ahocorasick
 
 from monitor.match.forms import Forms, case_shape, expand, literal, prepare
 from monitor.match.frequency import frequencies
+from monitor.match.lexicon import Lexicon
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
@@ -153,14 +154,17 @@ class _Document:
 class Matcher:
     """Every query of every watchlist, compiled once per config load."""
 
-    def __init__(self, watchlists: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, watchlists: Mapping[str, Sequence[str]], lexicon: Lexicon | None = None) -> None:
+        """``lexicon``: forms and frequencies of words known from earlier compiles, used first
+        and filled with the new ones (a fresh one when not given)."""
+        self._lexicon = Lexicon() if lexicon is None else lexicon
         with _collector_paused():
             self._compile(watchlists)
 
     def _compile(self, watchlists: Mapping[str, Sequence[str]]) -> None:
         parsed = [(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries]
         words = {word for _, _, tree in parsed for term in _terms(tree) for word in term.words}
-        shares = cache(lambda: frequencies(words))  # read only if a query has a choice to make
+        shares = cache(lambda: self._frequencies(words))  # only if a query has a choice to make
 
         def frequency(word: Word) -> float:
             return shares()[word]
@@ -201,7 +205,8 @@ class Matcher:
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
-        prepare(word.text for word in word_ids if not word.prefix and not word.exact)
+        known = self._lexicon.forms
+        prepare(word.text for word in word_ids if not (word.prefix or word.exact or word.text in known))
         for word, word_id in word_ids.items():
             self._index(word_id, word.text, word.prefix, word.exact)
         self._automaton = self._build_automaton()
@@ -240,11 +245,30 @@ class Matcher:
             for key, languages in literal(text):
                 self._patterns[f" {key}"].append(entry(languages))
             return
-        forms = Forms(literal(text)) if exact else expand(text)
+        forms = Forms(literal(text)) if exact else self._forms(text)
         for key, languages in forms.exact:
             self._patterns[f" {key} "].append(entry(languages))
         for key, languages, max_length in forms.prefixes:
             self._patterns[f" {key}"].append(_Entry(word, languages, max_length, written))
+
+    def _forms(self, word: str) -> Forms:
+        forms = self._lexicon.recall_forms(word)
+        if forms is None:
+            forms = expand(word)
+            self._lexicon.learn_forms(word, forms)
+        return forms
+
+    def _frequencies(self, words: Collection[Word]) -> dict[Word, float]:
+        known = self._lexicon.frequencies
+        missing = [word for word in words if (word.text, word.prefix) not in known]
+        if missing:
+            known.update(((word.text, word.prefix), share) for word, share in frequencies(missing).items())
+            self._lexicon.learned = True
+        shares = {}
+        for word in words:
+            key = word.text, word.prefix
+            shares[word] = known[key] = known.pop(key)  # to the end: the most recently used are kept
+        return shares
 
     def _reach(
         self, known: dict[str, _Reach], token: str, keys_of: Callable[[str], str], languages: int
