@@ -25,8 +25,8 @@ Each query count runs in a fresh process, so "cold" is the first compile of that
 (dictionary loading included) and RSS is that size's own; "from the word cache" compiles the
 same queries after ``release()`` with the cold compile's lexicon read from disk, as a restart
 does. In the same process: the baseline, one compiled ``re`` per distinct term searched in every
-item (title + " " + summary), a query
-matching when all its terms do (OR, NOT and NEAR ignored), on a sample of items when it is slow.
+item (title + " " + summary), a query matching when all its terms do (OR, NOT and NEAR ignored),
+on a sample of items when it is slow.
 Everything is end to end: ``Matcher.match`` normalises, matches and builds spans for hits.
 
 The script prints figures and never fails on timing: targets are reported as met or NOT met.
