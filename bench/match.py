@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import json
 import math
@@ -45,6 +46,7 @@ import platform
 import pstats
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -422,9 +424,12 @@ def measure(
     gc.collect()
     rss_before = rss_mb()
     lexicon = Lexicon()
-    cold, matcher = timed(lambda: Matcher(config, lexicon))
+    cold, matcher = timed(functools.partial(Matcher, config, lexicon))
     rss_after = rss_mb()
     log(f"  {size:>6} queries: compile cold {cold:.2f} s")
+    kept = Path(tempfile.mkdtemp())  # the cold compile's words, read back as a restart reads them
+    save(kept, lexicon)
+    del lexicon
     warm = again = peak = retained = restart = None
     if not (quick and cold > QUICK_COMPILE_LIMIT):
         other = watchlists(others)
@@ -441,10 +446,9 @@ def measure(
         retained = tracemalloc.get_traced_memory()[0] / 2**20  # the matcher alone, dictionaries dropped
         tracemalloc.stop()
         del traced
-        with tempfile.TemporaryDirectory() as folder:  # a restart: the cold compile's words kept on disk
-            save(Path(folder), lexicon)
-            restart, _ = timed(lambda: compile_matcher(config, Path(folder)))
+        restart, _ = timed(lambda: compile_matcher(config, kept))
         log(f"  {size:>6} queries: compile from the word cache {restart:.2f} s")
+    shutil.rmtree(kept)
 
     def run_matcher() -> list[set[str]]:
         found = []

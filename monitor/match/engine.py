@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -25,8 +25,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from monitor.match.forms import Forms, case_shape, expand, literal, prepare
-from monitor.match.frequency import frequencies
+from monitor.match.forms import Forms, case_shape, literal, prepare
 from monitor.match.lexicon import Lexicon
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import guess_languages, key_functions, words
@@ -157,14 +156,13 @@ class Matcher:
     def __init__(self, watchlists: Mapping[str, Sequence[str]], lexicon: Lexicon | None = None) -> None:
         """``lexicon``: forms and frequencies of words known from earlier compiles, used first
         and filled with the new ones (a fresh one when not given)."""
-        self._lexicon = Lexicon() if lexicon is None else lexicon
         with _collector_paused():
-            self._compile(watchlists)
+            self._compile(watchlists, Lexicon() if lexicon is None else lexicon)
 
-    def _compile(self, watchlists: Mapping[str, Sequence[str]]) -> None:
+    def _compile(self, watchlists: Mapping[str, Sequence[str]], lexicon: Lexicon) -> None:
         parsed = [(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries]
         words = {word for _, _, tree in parsed for term in _terms(tree) for word in term.words}
-        shares = cache(lambda: self._frequencies(words))  # only if a query has a choice to make
+        shares = cache(lambda: lexicon.frequencies_of(words))  # only if a query has a choice to make
 
         def frequency(word: Word) -> float:
             return shares()[word]
@@ -205,10 +203,11 @@ class Matcher:
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
-        known = self._lexicon.forms
-        prepare(word.text for word in word_ids if not (word.prefix or word.exact or word.text in known))
+        prepare(
+            word.text for word in word_ids if not (word.prefix or word.exact or word.text in lexicon.forms)
+        )
         for word, word_id in word_ids.items():
-            self._index(word_id, word.text, word.prefix, word.exact)
+            self._index(word_id, word, lexicon)
         self._automaton = self._build_automaton()
         self._reaches: dict[tuple[Callable[[str], str], int], dict[str, _Reach]] = {}
 
@@ -232,43 +231,25 @@ class Matcher:
             automaton.make_automaton()
         return automaton
 
-    def _index(self, word: int, text: str, prefix: bool, exact: bool) -> None:
+    def _index(self, word_id: int, word: Word, lexicon: Lexicon) -> None:
+        text, exact = word.text, word.exact
         written = _written_check(text, exact)
         entries: dict[int, _Entry] = {}  # one entry per set of languages: a word has tens of forms
 
         def entry(languages: int) -> _Entry:
             if languages not in entries:
-                entries[languages] = _Entry(word, languages, written=written)
+                entries[languages] = _Entry(word_id, languages, written=written)
             return entries[languages]
 
-        if prefix:  # a prefix the user wrote is not inflected
+        if word.prefix:  # a prefix the user wrote is not inflected
             for key, languages in literal(text):
                 self._patterns[f" {key}"].append(entry(languages))
             return
-        forms = Forms(literal(text)) if exact else self._forms(text)
+        forms = Forms(literal(text)) if exact else lexicon.forms_of(text)
         for key, languages in forms.exact:
             self._patterns[f" {key} "].append(entry(languages))
         for key, languages, max_length in forms.prefixes:
-            self._patterns[f" {key}"].append(_Entry(word, languages, max_length, written))
-
-    def _forms(self, word: str) -> Forms:
-        forms = self._lexicon.recall_forms(word)
-        if forms is None:
-            forms = expand(word)
-            self._lexicon.learn_forms(word, forms)
-        return forms
-
-    def _frequencies(self, words: Collection[Word]) -> dict[Word, float]:
-        known = self._lexicon.frequencies
-        missing = [word for word in words if (word.text, word.prefix) not in known]
-        if missing:
-            known.update(((word.text, word.prefix), share) for word, share in frequencies(missing).items())
-            self._lexicon.learned = True
-        shares = {}
-        for word in words:
-            key = word.text, word.prefix
-            shares[word] = known[key] = known.pop(key)  # to the end: the most recently used are kept
-        return shares
+            self._patterns[f" {key}"].append(_Entry(word_id, languages, max_length, written))
 
     def _reach(
         self, known: dict[str, _Reach], token: str, keys_of: Callable[[str], str], languages: int
