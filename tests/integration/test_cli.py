@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
+from monitor.match import forms, release
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 
@@ -349,6 +350,23 @@ def test_match_reads_json_lines_and_prints_one_result_per_line_in_order(tmp_path
     }
     assert second == {"matches": []}
     assert [m["query"] for m in third["matches"]] == ["релоканты"]
+
+
+def test_match_again_answers_the_same_from_the_word_cache_without_dictionaries(
+    tmp_path, write_config, lexicon_cache
+):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+    command = ["-c", str(config), "match", "--json", "--text", "Direktor BIA-e o relokantima u Srbiji"]
+
+    first = CliRunner().invoke(main, command)
+    (kept,) = lexicon_cache.glob("lexicon-*.msgpack")
+    release()
+    again = CliRunner().invoke(main, command)
+
+    assert first.exit_code == again.exit_code == 0, first.stderr + again.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout) != {"matches": []}
+    assert forms._simplemma.cache_info().currsize == forms._morph.cache_info().currsize == 0
+    assert list(lexicon_cache.iterdir()) == [kept]
 
 
 def test_match_refuses_a_bad_input_line_naming_it(tmp_path, write_config):
