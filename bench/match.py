@@ -416,8 +416,7 @@ def measure(
 ) -> dict[str, Any]:
     """Everything for one query count, in this (fresh) process; ``others`` are as many other
     queries, for a warm compile that the matcher's cache of expanded words cannot answer."""
-    from monitor.match import Matcher, release
-    from monitor.match.lexicon import Lexicon
+    from monitor.match import Lexicon, Matcher, release
     from monitor.wordcache import compile_matcher, save
 
     config = watchlists(queries)

@@ -26,9 +26,8 @@ from pathlib import Path
 import msgpack
 
 from monitor.log import event
-from monitor.match import Matcher, forms, frequency, text
+from monitor.match import Lexicon, Matcher, forms, frequency, text
 from monitor.match.forms import Forms
-from monitor.match.lexicon import Lexicon
 
 log = logging.getLogger("monitor")
 

@@ -5,6 +5,7 @@
 
 from monitor.match.engine import Explanation, Matcher, TermReport
 from monitor.match.forms import release
+from monitor.match.lexicon import Lexicon
 from monitor.match.query import QueryError, parse_query
 
-__all__ = ["Explanation", "Matcher", "QueryError", "TermReport", "parse_query", "release"]
+__all__ = ["Explanation", "Lexicon", "Matcher", "QueryError", "TermReport", "parse_query", "release"]

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor import wordcache
-from monitor.match import Matcher, forms, release
-from monitor.match.lexicon import Lexicon
+from monitor.match import Lexicon, Matcher, forms, release
 from monitor.wordcache import cache_directory, compile_matcher, fingerprint, load, save
 
 WATCHLISTS = {
