@@ -4,7 +4,8 @@ Loading simplemma's and pymorphy3's dictionaries takes about a second before the
 compiled, in the daemon at start and in every ``monitor match`` a user tries on a watchlist.
 What they yield for a word (its forms; and its frequency, from wordfreq) depends only on the
 word and on the libraries, so it is kept in one msgpack file per fingerprint of those: the
-libraries' versions and the source of the modules that make forms and keys. A file of other
+libraries' versions, Python's Unicode tables, and the source of the modules that make forms
+and keys. A file of other
 versions is not looked at (and is removed at the next save); a damaged one is ignored and
 replaced; a directory that cannot be written costs only the speed-up. Both are logged.
 
@@ -19,6 +20,7 @@ import inspect
 import logging
 import os
 import tempfile
+import unicodedata
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -56,7 +58,7 @@ def compile_matcher(watchlists: Mapping[str, Sequence[str]], folder: Path | None
 
 
 def fingerprint() -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"unicode {unicodedata.unidata_version}\n".encode())  # case, NFKC
     for name in _LIBRARIES:
         try:
             version = metadata.version(name)
