@@ -4,10 +4,10 @@ Loading simplemma's and pymorphy3's dictionaries takes about a second before the
 compiled, in the daemon at start and in every ``monitor match`` a user tries on a watchlist.
 What they yield for a word (its forms; and its frequency, from wordfreq) depends only on the
 word and on the libraries, so it is kept in one msgpack file per fingerprint of those: the
-libraries' versions, Python's Unicode tables, and the source of the modules that make forms
-and keys. A file of other
-versions is not looked at (and is removed at the next save); a damaged one is ignored and
-replaced; a directory that cannot be written costs only the speed-up. Both are logged.
+libraries' versions, Python's Unicode tables, monitor's version and the source of the modules
+that make forms and keys. A file of other versions is not looked at (and is removed at the
+next save); a damaged one is ignored and replaced; a directory that cannot be written costs
+only the speed-up. Both are logged.
 
 The directory: ``$MONITOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/monitor``, else
 ``~/.cache/monitor``; ``MONITOR_CACHE_DIR=""`` keeps nothing.
@@ -15,6 +15,7 @@ The directory: ``$MONITOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/monitor``, else
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import logging
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import msgpack
 
+from monitor import __version__
 from monitor.log import event
 from monitor.match import Lexicon, Matcher, forms, frequency, text
 from monitor.match.forms import Forms
@@ -65,8 +67,10 @@ def fingerprint() -> str:
         except metadata.PackageNotFoundError:
             version = "absent"
         digest.update(f"{name} {version}\n".encode())
-    for module in _MODULES:
-        digest.update(inspect.getsource(module).encode())
+    digest.update(f"monitor {__version__}\n".encode())
+    for module in _MODULES:  # edits between releases too; an install without sources has the version
+        with contextlib.suppress(OSError, TypeError):
+            digest.update(inspect.getsource(module).encode())
     return digest.hexdigest()[:16]
 
 
