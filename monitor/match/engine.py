@@ -167,6 +167,7 @@ class Matcher:
         def frequency(word: Word) -> float:
             return shares()[word]
 
+        required = [_required(tree, frequency) for _, _, tree in parsed]  # per query: its parts
         self._terms: list[Term] = []
         term_ids: dict[Term, int] = {}
         self._triggers: list[list[int]] = []  # term id → queries it can make match
@@ -176,10 +177,13 @@ class Matcher:
                     term_ids[term] = len(self._terms)
                     self._terms.append(term)
                     self._triggers.append([])
-            for term in _triggers(tree, frequency):
+            for term in _triggers(tree, required[number], frequency):
                 self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
-        self._queries = [self._query(name, text, tree, frequency) for name, text, tree in parsed]
+        self._queries = [
+            self._query(name, text, tree, parts)
+            for (name, text, tree), parts in zip(parsed, required, strict=True)
+        ]
         self._term_texts = [(term.text,) for term in self._terms]
         # Distinct query words are the unit of the index: a word shared by many terms (alone, in
         # phrases) is looked for once. Each term is its words' ids; each word knows the terms it
@@ -211,8 +215,8 @@ class Matcher:
         self._automaton = self._build_automaton()
         self._reaches: dict[tuple[Callable[[str], str], int], dict[str, _Reach]] = {}
 
-    def _query(self, watchlist: str, text: str, tree: Node, frequency: Frequency) -> _Query:
-        parts = [frozenset(self._term_ids[term] for term in part) for part in _required(tree, frequency)]
+    def _query(self, watchlist: str, text: str, tree: Node, required: list[list[Term]]) -> _Query:
+        parts = [frozenset(self._term_ids[term] for term in part) for part in required]
         return _Query(
             watchlist,
             text,
@@ -417,11 +421,10 @@ def _terms(node: Node) -> list[Term]:
     return [term for child in children for term in _terms(child)]
 
 
-def _triggers(tree: Node, frequency: Frequency) -> list[Term]:
-    """The terms whose presence makes a query worth evaluating: those of one required part of
-    an AND (the rarest), all alternatives of an OR. A query that could match on absences alone
-    ("-a OR b") is triggered by all its positive terms."""
-    parts = _required(tree, frequency)
+def _triggers(tree: Node, parts: list[list[Term]], frequency: Frequency) -> list[Term]:
+    """The terms whose presence makes a query worth evaluating: those of one of its required
+    ``parts`` (the rarest), all alternatives of an OR. A query that could match on absences
+    alone ("-a OR b") is triggered by all its positive terms."""
     terms: list[Term] = _rarest(parts, frequency) if parts else positive_terms(tree)
     return list(dict.fromkeys(terms))
 
