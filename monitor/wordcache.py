@@ -23,6 +23,7 @@ import os
 import tempfile
 import unicodedata
 from collections.abc import Mapping, Sequence
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def compile_matcher(watchlists: Mapping[str, Sequence[str]], folder: Path | None
     return matcher
 
 
+@cache  # read once per process: three source files and five packages' metadata
 def fingerprint() -> str:
     digest = hashlib.sha256(f"unicode {unicodedata.unidata_version}\n".encode())  # case, NFKC
     for name in _LIBRARIES:
