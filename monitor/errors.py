@@ -10,11 +10,26 @@
     └── DeliveryError          the mail server refused or is unreachable
 
 Third-party exceptions are translated at the module boundary with ``raise ... from``.
+Every error pickles with its fields, since parse workers send them to the main process.
 """
+
+from typing import Any
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...], fields: dict[str, Any]) -> BaseException:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 class MonitorError(Exception):
     """Root of every error the tool reports to the user."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from its message and fields, not by calling ``__init__`` again with
+        ``args``: a subclass's constructor takes more than its message."""
+        return _restore, (type(self), self.args, self.__dict__)
 
 
 class ConfigError(MonitorError):
