@@ -435,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = config_module.load(write_config(Path(folder), urls))
         store = Store(config.storage.url)
         monitor = Monitor(config, store, parse_workers=os.cpu_count() or 1)
+        monitor.sync_feeds()
+        assert monitor.matcher  # compiled now, as the daemon does before it polls
         release()
         try:
             runs = ["cold"] + ["warm"] * args.repeat + ["churn"] * args.repeat

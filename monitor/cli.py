@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,12 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from monitor import __version__, loop
+from monitor import __version__, loop, signals
 from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.log import configure
+from monitor.log import configure, event
 from monitor.match import Explanation, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
@@ -34,6 +35,7 @@ from monitor.schedule import parse_duration
 from monitor.store import Store
 from monitor.wordcache import cache_directory, compile_matcher
 
+log = logging.getLogger("monitor")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -103,6 +105,8 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Media monitoring: poll news feeds, match watchlists, email digests."""
     configure(10 if verbose else 20)
+    if ctx.invoked_subcommand != "run":  # only the daemon stops cleanly on a signal held meanwhile
+        signals.release()
     ctx.obj = Context(config_path)
 
 
@@ -170,8 +174,10 @@ def run(context: Context, heartbeat: Path | None) -> None:
     """Run the daemon: poll each feed when it is due, send digests on their schedules."""
     from monitor.daemon import Daemon
 
+    event(log, "daemon.starting", pid=os.getpid())  # SIGTERM from now on is a clean stop
     with context.monitor(parallel=True) as monitor:
-        release()  # the queries are compiled: the daemon needs no dictionaries until a restart
+        assert monitor.matcher  # compiled before the first poll, so that polls do not wait for it
+        release()  # the daemon needs no dictionaries until a restart
         loop.run(Daemon(monitor, heartbeat).run())
 
 
@@ -191,6 +197,7 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
                 f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
             )
         feeds = list(known.values()) if all_feeds else [known[name] for name in names]
+        monitor.sync_feeds()
         summary = loop.run(_poll_with_progress(monitor, feeds))
         alerts = monitor.send_alerts(utcnow()) if summary.new_hits else []
     for outcome in summary.outcomes:
@@ -519,7 +526,9 @@ def explain(context: Context, hit_id: int) -> None:
             raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits --json`")
         [hit] = found
         language = {f.name: f.language for f in monitor.config.feeds}.get(hit.item.feed)
-        explanations = monitor.matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
+        queries = {w.name: w.queries for w in monitor.config.watchlists if w.name == hit.watchlist}
+        matcher = compile_matcher(queries, cache_directory())
+        explanations = matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
     click.echo(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}\n{hit.item.link}")
     click.echo("stored matches: " + "; ".join(m.query for m in hit.matches))
     click.echo(_explained(explanations) or "the watchlist is no longer in the config")

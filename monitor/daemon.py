@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from monitor.errors import MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import event
 from monitor.pipeline import FeedOutcome, Monitor, utcnow
+from monitor.signals import STOP_SIGNALS, held
 
 log = logging.getLogger("monitor.daemon")
 
@@ -242,11 +242,17 @@ class Daemon:
         await self._poll_due(fetcher, stop)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Run until ``stop`` is set or SIGTERM/SIGINT arrives; then let running jobs finish."""
+        """Run until ``stop`` is set or SIGTERM/SIGINT arrives (also before: see
+        monitor.signals); then let running jobs finish."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
+        if held():  # asked to stop while it started
+            self._forget_signals(loop)
+            event(log, "daemon.stopped", before_start=True)
+            return
+        await asyncio.to_thread(self.monitor.sync_feeds)
         async with Fetcher(self.monitor.config.polling.limits()) as fetcher:
             now = utcnow()
             self._schedule(now)
@@ -267,8 +273,12 @@ class Daemon:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
             self._polling.cancel()
         self.monitor.store.release_leases(self.owner)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+        self._forget_signals(loop)
         if self.heartbeat:
             self.heartbeat.unlink(missing_ok=True)  # a stopped daemon must not look healthy
         event(log, "daemon.stopped")
+
+    @staticmethod
+    def _forget_signals(loop: asyncio.AbstractEventLoop) -> None:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)

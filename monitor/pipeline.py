@@ -6,10 +6,8 @@ import asyncio
 import functools
 import hashlib
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,9 +19,10 @@ from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, Problem, render_digest
 from monitor.discover import feed_links, looks_like_html
-from monitor.errors import ClaimedError, FeedError, ParseError
+from monitor.errors import ClaimedError, FeedError, ParseError, StorageError
 from monitor.fetch import Fetched, Fetcher
 from monitor.log import event
+from monitor.match import Matcher
 from monitor.models import (
     DeliveryState,
     DigestState,
@@ -38,6 +37,7 @@ from monitor.models import (
 )
 from monitor.notify import Channel, is_channel, send_notice
 from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
+from monitor.parsepool import ParsePool
 from monitor.send import Undelivered, build_message, longest_send, send_message, wire_bytes
 from monitor.store import Store
 from monitor.wordcache import cache_directory, compile_matcher
@@ -161,29 +161,29 @@ class Monitor:
     states_per_read = 256  # feed states a poll reads at once
 
     def __init__(self, config: Config, store: Store, parse_workers: int = 0) -> None:
-        """``parse_workers`` > 1 parses feeds in that many processes: feedparser is pure Python,
-        the slowest step of a poll, and threads would share one core."""
+        """``parse_workers`` > 1 parses feeds in that many processes (see ParsePool). Nothing
+        is compiled, started or written here: a command that only reads does only that."""
         self.config = config
         self.store = store
-        self._parse_workers = parse_workers
-        self._parsers = self._parser_pool(parse_workers)
+        self.parsers = ParsePool(parse_workers)
         self.cadence = config.polling.cadence()
-        self.matcher = compile_matcher({w.name: w.queries for w in config.watchlists}, cache_directory())
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
         self._quiet_polls = GroupCommit(store.save_quiet_polls)
         self.send_lease = LEASE_MARGIN + longest_send(config.smtp)  # see Store.claim
-        store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in config.feeds], utcnow())
 
-    @staticmethod
-    def _parser_pool(workers: int) -> ProcessPoolExecutor | None:
-        if workers < 2:
-            return None
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+    @functools.cached_property
+    def matcher(self) -> Matcher:
+        """Every watchlist's queries, compiled when first needed."""
+        return compile_matcher({w.name: w.queries for w in self.config.watchlists}, cache_directory())
+
+    def sync_feeds(self) -> None:
+        """Make the stored feeds the configured ones, before polling them: feeds no longer in
+        the config are disabled, so only a process that polls may do it."""
+        self.store.sync_feeds([(feed.name, feed.url, feed.enabled) for feed in self.config.feeds], utcnow())
 
     def close(self) -> None:
-        if self._parsers:
-            self._parsers.shutdown(cancel_futures=True)
+        self.parsers.close()
 
     # polling
 
@@ -193,7 +193,8 @@ class Monitor:
         fetcher: Fetcher,
         on_done: Callable[[FeedOutcome], None] | None = None,
     ) -> PollSummary:
-        """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go on.
+        """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go
+        on, even when the database refuses one feed's poll.
 
         Twice the fetcher's concurrency of lanes take the feeds in order, so bodies waiting to be
         parsed never pile up; feed states are read a chunk at a time as the lanes reach them,
@@ -216,7 +217,11 @@ class Monitor:
 
         async def lane() -> None:
             for index in taken:  # one iterator for all lanes: each feed is taken once
-                outcomes[index] = await self.poll_feed(feeds[index], fetcher, await state_of(index))
+                try:
+                    outcomes[index] = await self.poll_feed(feeds[index], fetcher, await state_of(index))
+                except StorageError as exc:  # not recorded, but the other feeds go on
+                    event(log, "poll.store_failed", logging.ERROR, feed=feeds[index].name, error=str(exc))
+                    outcomes[index] = FeedOutcome(feeds[index].name, error=str(exc))
                 if on_done:
                     on_done(outcomes[index])
 
@@ -246,6 +251,14 @@ class Monitor:
                 outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, body_hash, reading)
         except FeedError as exc:
             return await asyncio.to_thread(self._fail, feed, state, exc, started)
+        except StorageError:
+            raise  # the database's problem, not the feed's: the feed is polled again
+        except Exception as exc:  # a bug met on this feed's data: it fails alone, and says so
+            log.exception("poll.bug", extra={"fields": {"feed": feed.name, "url": state.url}})
+            error = FeedError(
+                state.url, f"monitor could not process this feed ({type(exc).__name__}: {exc})", kind="bug"
+            )
+            return await asyncio.to_thread(self._fail, feed, state, error, started)
         event(
             log,
             "poll.ok",
@@ -279,9 +292,8 @@ class Monitor:
             seen=state.fingerprints,
         )
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._parsers, read)
+            return await self.parsers.run(read)
         except BrokenProcessPool:
-            self._parsers = self._parser_pool(self._parse_workers)  # a fresh pool for the next feeds
             raise ParseError(
                 fetched.url, "the parser process died reading this feed", kind="parser_died"
             ) from None

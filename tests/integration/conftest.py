@@ -121,14 +121,15 @@ timezone = "Europe/Belgrade"
 
 @pytest.fixture
 def open_monitor() -> Callable[..., Monitor]:
-    """Load a config file and open its store, as the CLI does (``parse_workers`` as Monitor
-    takes it); monitor and store closed at teardown."""
+    """Load a config file, open its store and sync its feeds, as the CLI's polling commands do
+    (``parse_workers`` as Monitor takes it); monitor and store closed at teardown."""
     opened: list[tuple[Monitor, Store]] = []
 
     def open_(path: Path, parse_workers: int = 0) -> Monitor:
         config: Config = config_module.load(path)
         store = Store(config.storage.url)
         monitor = Monitor(config, store, parse_workers)
+        monitor.sync_feeds()
         opened.append((monitor, store))
         return monitor
 

@@ -1,0 +1,54 @@
+"""What the kernel says about processes (Linux /proc): the tests of what a daemon leaves behind."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # after "pid (name) ": state, ppid, …
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping: neither gone nor a zombie waiting to be reaped."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def descendants(pid: int, depth: int | None = None) -> set[int]:
+    """Every living process started by ``pid`` or by one of its descendants; with ``depth``,
+    only those that many generations down (2: its grandchildren)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) and fields[0] not in ("Z", "X"):
+            parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier, generation = {pid}, 0
+    while frontier and generation != depth:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        generation += 1
+        found = frontier if generation == depth else found | frontier
+    return found
+
+
+def handles(pid: int, signum: signal.Signals) -> bool:
+    """Whether ``pid`` has a handler installed for ``signum`` (SigCgt in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen in time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(0.05)
