@@ -1,0 +1,175 @@
+"""What one feed or one process does stays with it: a daemon killed leaves nothing running,
+a signal at start-up is a clean stop, and commands that only read write nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor import config as config_module
+from monitor.cli import main
+from monitor.fetch import Fetcher, Limits
+from monitor.pipeline import Monitor, PollSummary, utcnow
+from monitor.store import Store
+from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.processes import alive, descendants, handles, wait_until
+
+PARALLEL_FROM = 20  # feeds from which `monitor run` parses in worker processes
+
+
+def _daemon(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "-c", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_a_daemon_killed_with_sigkill_leaves_no_parse_workers(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    feeds = {
+        f"Feed {number}": feed_server.serve(
+            f"/{number}.xml",
+            rss(f"Feed {number}", "https://n1info.rs", SERBIAN_NEWS).replace("n1-", f"{number}-"),
+        )
+        for number in range(PARALLEL_FROM)
+    }
+    config = write_config(feeds, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port)
+    daemon = _daemon(config)
+    left: set[int] = set()
+    try:
+        wait_until(lambda: len(descendants(daemon.pid)) >= 3, 60, "the daemon did not start parse workers")
+        wait_until(lambda: all(feed_server.statuses(f"/{n}.xml") for n in range(PARALLEL_FROM)), 60, "polls")
+        left = descendants(daemon.pid)
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=10)
+        wait_until(lambda: not any(alive(pid) for pid in left), 15, "the parse workers did not exit")
+    finally:
+        daemon.kill()
+        for pid in left:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_sigterm_while_the_daemon_starts_is_a_clean_stop(feed_server, smtp_server, tmp_path, write_config):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    daemon = _daemon(config)
+    try:  # as soon as it can take a signal, long before it has imported and compiled everything
+        wait_until(lambda: handles(daemon.pid, signal.SIGTERM), 30, "no SIGTERM handler")
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=60)
+    finally:
+        daemon.kill()
+
+    assert daemon.returncode == 0, log
+    assert "event=daemon.stopped before_start=True" in log
+    assert feed_server.statuses("/n1.xml") == []  # it stopped before polling
+
+
+def test_other_commands_still_stop_on_a_sigterm(tmp_path, write_config):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "-c", str(config), "match"],  # waits for stdin
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: handles(command.pid, signal.SIGTERM), 30, "no SIGTERM handler")
+        command.send_signal(signal.SIGTERM)
+        command.wait(timeout=30)
+    finally:
+        command.kill()
+    assert command.returncode == -signal.SIGTERM
+
+
+READ_ONLY = (("hits",), ("feeds",), ("digest", "status"), ("digest", "preview"))
+
+
+def test_commands_that_read_write_nothing_and_compile_nothing(
+    feed_server, smtp_server, tmp_path, write_config, lexicon_cache
+):
+    database = f"sqlite:///{tmp_path / 'm.db'}"
+    n1 = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    other = feed_server.serve("/other.xml", rss("Other", "https://other.example", []))
+    polling = write_config({"N1": n1, "Other": other}, database_url=database, smtp_port=smtp_server.port)
+    assert CliRunner().invoke(main, ["-c", str(polling), "poll", "--all"]).exit_code == 0
+    # another config on the same database, without the feed "Other"
+    reading = write_config({"N1": n1}, database_url=database, smtp_port=smtp_server.port)
+    for cached in lexicon_cache.iterdir():
+        cached.unlink()
+
+    held = sqlite3.connect(tmp_path / "m.db", timeout=0)
+    held.execute("BEGIN IMMEDIATE")  # a daemon in the middle of a write
+    try:
+        for command in READ_ONLY:
+            result = CliRunner().invoke(main, ["-c", str(reading), *command])
+            assert result.exit_code == 0, (command, result.output)
+    finally:
+        held.rollback()
+        held.close()
+
+    with sqlite3.connect(tmp_path / "m.db") as db:
+        assert db.execute("SELECT name, enabled FROM feeds ORDER BY name").fetchall() == [
+            ("N1", 1),
+            ("Other", 1),
+        ]
+    assert list(lexicon_cache.iterdir()) == []  # no watchlist was compiled
+
+
+class _Faulty(Monitor):
+    """A monitor with a defect that only one feed's data sets off."""
+
+    def _absorb(self, feed, *args):  # type: ignore[no-untyped-def]
+        if feed.name == "Bad":
+            raise RuntimeError("a defect")
+        return super()._absorb(feed, *args)
+
+
+def test_any_error_in_one_feed_becomes_its_recorded_failure(
+    feed_server, smtp_server, database_url, write_config
+):
+    feeds = {
+        "Good": feed_server.serve("/good.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS)),
+        "Bad": feed_server.serve(
+            "/bad.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS).replace("n1-", "b-")
+        ),
+    }
+    config = config_module.load(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
+    store = Store(config.storage.url)
+    monitor = _Faulty(config, store)
+    monitor.sync_feeds()
+    try:
+        summary = asyncio.run(_poll(monitor))
+        statuses = {status.name: status for status in store.feed_statuses(utcnow())}
+    finally:
+        monitor.close()
+        store.close()
+
+    assert [(o.feed, o.new_items, o.error) for o in summary.outcomes] == [
+        ("Good", 3, None),
+        ("Bad", 0, "monitor could not process this feed (RuntimeError: a defect)"),
+    ]
+    assert (statuses["Bad"].health, statuses["Bad"].last_error_kind, statuses["Bad"].failures) == (
+        "failing",
+        "bug",
+        1,
+    )
+    assert statuses["Bad"].next_poll is not None and statuses["Bad"].next_poll > utcnow()
+
+
+async def _poll(monitor: Monitor) -> PollSummary:
+    async with Fetcher(Limits()) as fetcher:
+        return await monitor.poll(monitor.config.feeds, fetcher)
