@@ -7,7 +7,7 @@
 #       -e MONITOR_SMTP_PASSWORD=... \
 #       monitor
 #
-# /config  the config; the image ships config/monitor.example.toml as /config/monitor.toml
+# /config  the config; the image ships the example config (monitor/example.toml) as /config/monitor.toml
 #          so it runs out of the box. Mount your own file (or directory) over it.
 # /data    the SQLite database, the heartbeat file and the matcher's word cache (cache/, so a
 #          restart compiles the queries without loading dictionaries); writable by uid 10001.
@@ -51,7 +51,7 @@ RUN groupadd --gid 10001 monitor \
     && install -d -m 0755 /config \
     && monitor --version
 
-COPY --chmod=0644 config/monitor.example.toml /config/monitor.toml
+COPY --chmod=0644 monitor/example.toml /config/monitor.toml
 
 ENV MONITOR_CONFIG=/config/monitor.toml \
     MONITOR_STORAGE_URL=sqlite:////data/monitor.db \

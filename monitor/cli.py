@@ -97,7 +97,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     "--config",
     "config_path",
     metavar="FILE",
-    help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, else config/monitor.example.toml.",
+    help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, else the example config.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug events.")
 @click.version_option(__version__, prog_name="monitor")
@@ -108,6 +108,26 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     if ctx.invoked_subcommand != "run":  # only the daemon stops cleanly on a signal held meanwhile
         signals.release()
     ctx.obj = Context(config_path)
+
+
+@main.command()
+@click.argument("folder", default="config", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Write a starter config, FOLDER/monitor.toml (default: config/), from the example."""
+    path = folder / "monitor.toml"
+    if path.exists():
+        _fail(f"{path} exists; edit it, or write the starter config to another folder", 1)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(config_module.PACKAGED_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}", 1)
+    out.print(
+        f"wrote {path}: set your recipients, [smtp] and feeds in it, then run `monitor check-config`"
+        + ("" if path == config_module.DEFAULT_PATH else f" (pass -c {path} or set MONITOR_CONFIG={path})"),
+        highlight=False,
+        markup=False,
+    )
 
 
 @main.command("check-config")

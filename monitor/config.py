@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import platformdirs
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -40,7 +41,8 @@ from monitor.notify import Channel, channel
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
 DEFAULT_PATH = Path("config/monitor.toml")
-EXAMPLE_PATH = Path("config/monitor.example.toml")
+EXAMPLE_PATH = Path("config/monitor.example.toml")  # in a checkout: a link to PACKAGED_EXAMPLE
+PACKAGED_EXAMPLE = Path(__file__).resolve().with_name("example.toml")
 STORAGE_URL_ENV = "MONITOR_STORAGE_URL"
 _EMAIL = re.compile(r"[^@\s<>\",]+@[^@\s<>\",]+\.[^@\s<>\",]+")
 _NAME = re.compile(r"\w[\w .-]*")
@@ -296,18 +298,27 @@ class Config(_Strict):
 
 
 def resolve_path(option: str | None) -> Path:
-    """The config file to use: the option, else $MONITOR_CONFIG, else the default, else the example."""
+    """The config file to use: the option, else $MONITOR_CONFIG, else the default, else the
+    example beside it (in a checkout), else the example inside the package."""
     chosen = option or os.environ.get("MONITOR_CONFIG")
     if chosen:
         return Path(chosen)
-    if DEFAULT_PATH.exists() or not EXAMPLE_PATH.exists():
+    if DEFAULT_PATH.exists():
         return DEFAULT_PATH
+    example = EXAMPLE_PATH if EXAMPLE_PATH.exists() else PACKAGED_EXAMPLE
+    shown = EXAMPLE_PATH if example == EXAMPLE_PATH else "the example config"
+    where = "" if example == EXAMPLE_PATH else f", its database in {user_data_dir()}"
     print(
-        f"note: {DEFAULT_PATH} not found; using {EXAMPLE_PATH}. "
-        f"Copy it to {DEFAULT_PATH} and edit it, or pass -c FILE.",
+        f"note: {DEFAULT_PATH} not found; using {shown}{where}. "
+        f"Write your own with `monitor init`, or pass -c FILE.",
         file=sys.stderr,
     )
-    return EXAMPLE_PATH
+    return example
+
+
+def user_data_dir() -> Path:
+    """Where the packaged example keeps its database: the user's data folder (platformdirs)."""
+    return platformdirs.user_data_path("monitor")
 
 
 def load(path: Path) -> Config:
@@ -320,7 +331,8 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file; copy {EXAMPLE_PATH} there, or pass -c FILE (also $MONITOR_CONFIG)"
+            f"{path}: no such config file; write one there with `monitor init {path.parent}`, "
+            "or pass -c FILE (also $MONITOR_CONFIG)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
@@ -336,7 +348,9 @@ def _validate(path: Path, text: str) -> Config:
     if url := os.environ.get(STORAGE_URL_ENV):
         raw.setdefault("storage", {})["url"] = url
     try:
-        config = Config.model_validate({**raw, "path": path}, context={"base_dir": path.resolve().parent})
+        # the packaged example's relative paths (its database) are in the user's data folder
+        base_dir = user_data_dir() if path == PACKAGED_EXAMPLE else path.absolute().parent
+        config = Config.model_validate({**raw, "path": path}, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
     problems = list(_reference_problems(config))
@@ -351,8 +365,10 @@ def append_feed(
     """Add a ``[[feeds]]`` table at the end of the config file, keeping everything else as
     written; the new file is validated before it replaces the old one. Returns the table."""
     path = config.path
-    if path.resolve() == EXAMPLE_PATH.resolve():
-        raise ConfigError(f"{path} is the example config; copy it to {DEFAULT_PATH} and add feeds there")
+    if path.resolve() in (EXAMPLE_PATH.resolve(), PACKAGED_EXAMPLE):
+        raise ConfigError(
+            f"{path} is the example config; write your own with `monitor init` and add feeds there"
+        )
     for index, feed in enumerate(config.feeds):
         if feed.url == url:
             raise ConfigError(f"{path}: feeds[{index}] ({feed.name!r}) already polls {url}")

@@ -66,7 +66,38 @@ def test_without_a_config_the_example_is_used_with_a_note(tmp_path, monkeypatch,
 
     assert result.exit_code == 0
     assert "ok: config/monitor.example.toml" in result.stdout
-    assert "note: config/monitor.toml not found; using config/monitor.example.toml" in result.stderr
+    assert "note: config/monitor.toml not found; using config/monitor.example.toml." in result.stderr
+
+
+def test_outside_a_checkout_the_packaged_example_is_used_with_its_database_in_the_data_folder(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+
+    result = CliRunner().invoke(main, ["check-config"])
+
+    assert result.exit_code == 0, result.output
+    assert f"storage: sqlite:///{tmp_path}/share/monitor/" in result.stdout
+    assert "using the example config" in result.stderr and "monitor init" in result.stderr
+    assert not (tmp_path / "config").exists()
+
+
+def test_init_writes_a_starter_config_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+
+    first = CliRunner().invoke(main, ["init"])
+    again = CliRunner().invoke(main, ["init"])
+    elsewhere = CliRunner().invoke(main, ["init", "site"])
+    checked = CliRunner().invoke(main, ["check-config"])
+
+    assert first.exit_code == 0 and "wrote config/monitor.toml: set your recipients, [smtp]" in first.stdout
+    assert again.exit_code == 1 and "config/monitor.toml exists" in again.stderr
+    assert elsewhere.exit_code == 0 and "pass -c site/monitor.toml" in elsewhere.stdout
+    assert checked.exit_code == 0 and "ok: config/monitor.toml" in checked.stdout
+    assert f"storage: sqlite:///{tmp_path}/config/data/monitor.db" in checked.stdout
 
 
 def test_monitor_config_variable_chooses_the_file(tmp_path, monkeypatch, write_config):
