@@ -210,6 +210,30 @@ class Sampler:
             time.sleep(0.1)
 
 
+class _ParseWorkers:
+    """The parse workers' pids: this process's grandchildren (the fork server's children), read
+    from /proc at most once a second, since the sampler asks ten times a second."""
+
+    def __init__(self) -> None:
+        self._pids: list[int] = []
+        self._read = 0.0
+
+    def __call__(self) -> list[int]:
+        if time.monotonic() - self._read > 1.0:
+            parents = {pid: _parent(pid) for pid in map(int, filter(str.isdigit, os.listdir("/proc")))}
+            children = {pid for pid, parent in parents.items() if parent == os.getpid()}
+            self._pids = [pid for pid, parent in parents.items() if parent in children]
+            self._read = time.monotonic()
+        return self._pids
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _rss_mb(pid: int) -> float:
     try:
         resident = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
@@ -272,10 +296,7 @@ def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
     from monitor.fetch import Fetcher
     from monitor.loop import run
 
-    pool = monitor._parsers
-
-    def workers() -> list[int]:
-        return list(pool._processes) if pool and pool._processes else []
+    workers = _ParseWorkers()
 
     def cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_SELF)
