@@ -38,8 +38,9 @@ class ConfigError(MonitorError):
 
 class FeedError(MonitorError):
     """``kind`` names the failure in a word for health reports: timeout, network, http, gone,
-    redirect, too_large (fetching); not_a_feed, parser_died (parsing); bug (anything else that
-    went wrong with this feed's data: a defect of ours, contained to the feed)."""
+    redirect, too_large (fetching); not_a_feed, parser_died (parsing); storage (the database
+    refused what the poll brought); bug (anything else that went wrong with this feed's data: a
+    defect of ours, contained to the feed)."""
 
     kind = "error"
 

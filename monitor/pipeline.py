@@ -251,8 +251,9 @@ class Monitor:
                 outcome = await asyncio.to_thread(self._absorb, feed, state, fetched, body_hash, reading)
         except FeedError as exc:
             return await asyncio.to_thread(self._fail, feed, state, exc, started)
-        except StorageError:
-            raise  # the database's problem, not the feed's: the feed is polled again
+        except StorageError as exc:  # raised again by _fail if the database is away, not just refusing
+            error = FeedError(state.url, f"the database refused this poll: {exc}", kind="storage")
+            return await asyncio.to_thread(self._fail, feed, state, error, started)
         except Exception as exc:  # a bug met on this feed's data: it fails alone, and says so
             log.exception("poll.bug", extra={"fields": {"feed": feed.name, "url": state.url}})
             error = FeedError(

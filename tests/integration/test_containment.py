@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from monitor import config as config_module
 from monitor.cli import main
+from monitor.errors import StorageError
 from monitor.fetch import Fetcher, Limits
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from monitor.store import Store
@@ -130,22 +131,24 @@ def test_commands_that_read_write_nothing_and_compile_nothing(
 
 
 class _Faulty(Monitor):
-    """A monitor with a defect that only one feed's data sets off."""
+    """A monitor with a defect that only one feed's data sets off, and a database that refuses
+    another feed's items."""
 
     def _absorb(self, feed, *args):  # type: ignore[no-untyped-def]
         if feed.name == "Bad":
             raise RuntimeError("a defect")
+        if feed.name == "Refused":
+            raise StorageError("invalid byte sequence")
         return super()._absorb(feed, *args)
 
 
 def test_any_error_in_one_feed_becomes_its_recorded_failure(
     feed_server, smtp_server, database_url, write_config
 ):
+    body = rss("N1", "https://n1info.rs", SERBIAN_NEWS)
     feeds = {
-        "Good": feed_server.serve("/good.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS)),
-        "Bad": feed_server.serve(
-            "/bad.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS).replace("n1-", "b-")
-        ),
+        name: feed_server.serve(f"/{name}.xml", body.replace("n1-", f"{name}-"))
+        for name in ("Good", "Bad", "Refused")
     }
     config = config_module.load(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
     store = Store(config.storage.url)
@@ -161,13 +164,11 @@ def test_any_error_in_one_feed_becomes_its_recorded_failure(
     assert [(o.feed, o.new_items, o.error) for o in summary.outcomes] == [
         ("Good", 3, None),
         ("Bad", 0, "monitor could not process this feed (RuntimeError: a defect)"),
+        ("Refused", 0, "the database refused this poll: invalid byte sequence"),
     ]
-    assert (statuses["Bad"].health, statuses["Bad"].last_error_kind, statuses["Bad"].failures) == (
-        "failing",
-        "bug",
-        1,
-    )
-    assert statuses["Bad"].next_poll is not None and statuses["Bad"].next_poll > utcnow()
+    failed = {name: (statuses[name].health, statuses[name].last_error_kind) for name in ("Bad", "Refused")}
+    assert failed == {"Bad": ("failing", "bug"), "Refused": ("failing", "storage")}
+    assert all(statuses[name].next_poll > utcnow() for name in failed)  # backing off
 
 
 async def _poll(monitor: Monitor) -> PollSummary:
