@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,7 +27,7 @@ from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.log import configure
+from monitor.log import configure, hide_passwords
 from monitor.match import Explanation, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
@@ -97,12 +98,17 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     metavar="FILE",
     help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, else config/monitor.example.toml.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log debug events.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log debug events; -vv also the libraries' (HTTP requests and their paths: a webhook's token).",
+)
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """Media monitoring: poll news feeds, match watchlists, email digests."""
-    configure(10 if verbose else 20)
+    configure(logging.DEBUG if verbose else logging.INFO, logging.DEBUG if verbose > 1 else logging.WARNING)
     ctx.obj = Context(config_path)
 
 
@@ -114,7 +120,7 @@ def check_config(context: Context) -> None:
     now = utcnow()
     lines = [
         f"ok: {config.path}",
-        f"storage: {config.storage.url}",
+        f"storage: {hide_passwords(config.storage.url)}",
         f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security}), from {config.smtp.sender}",
         f"{len(config.feeds)} feeds:",
     ]
@@ -129,9 +135,8 @@ def check_config(context: Context) -> None:
         tags = f" [{', '.join(feed.tags)}]" if feed.tags else ""
         every = f"every {_human(feed.interval)}" if feed.interval else "adaptive"
         disabled = " (disabled)" if not feed.enabled else ""
-        lines.append(
-            f"  {feed.name:<{width}}  {feed.language or '--':<2}  {every:<10} {feed.url}{tags}{disabled}"
-        )
+        url = hide_passwords(feed.url)
+        lines.append(f"  {feed.name:<{width}}  {feed.language or '--':<2}  {every:<10} {url}{tags}{disabled}")
     lines.append(f"{len(config.watchlists)} watchlists:")
     for watchlist in config.watchlists:
         schedule = watchlist.digest

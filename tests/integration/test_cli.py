@@ -90,6 +90,34 @@ def test_check_config_summarises_feeds_watchlists_and_next_digest(tmp_path, writ
     assert re.search(r"digest daily 08:00 Europe/Belgrade; next \w{3} \d{4}-\d\d-\d\d 08:00 CES?T", stdout)
 
 
+def test_check_config_shows_no_password_of_the_database_or_a_feed(tmp_path, write_config):
+    config = write_config(
+        {"N1": "https://reader:feed-pass@127.0.0.1:1/n1.xml"},
+        database_url="postgresql://monitor:db-pass@db.example.org:5432/monitor",
+        smtp_port=25,
+    )
+
+    code, stdout, stderr = monitor(config, "check-config")
+
+    assert code == 0
+    assert "storage: postgresql+psycopg://monitor:***@db.example.org:5432/monitor\n" in stdout
+    assert "https://reader:***@127.0.0.1:1/n1.xml" in stdout
+    assert "pass" not in stdout + stderr
+
+
+def test_a_database_url_that_cannot_be_used_is_named_without_its_password(tmp_path, write_config):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url="postgresql+nosuchdriver://monitor:db-pass@127.0.0.1/monitor",
+        smtp_port=25,
+    )
+
+    code, stdout, stderr = monitor(config, "hits")
+
+    assert code == 1 and "cannot use the database 'postgresql+nosuchdriver://monitor:***@127.0.0.1/" in stderr
+    assert "db-pass" not in stdout + stderr
+
+
 def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_path, write_config):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     config = write_config(
