@@ -64,8 +64,29 @@ class Context:
             store.close()
 
 
+# C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates (which can make a
+# line read in another order than it is stored); the marks languages need (LRM, RLM, ALM,
+# ZWJ, ZWNJ) are kept
+_UNSAFE = [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]
+_VISIBLE = str.maketrans({code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNSAFE})
+_VISIBLE_LINES = _VISIBLE | {ord("\n"): "\n", ord("\t"): "\t"}
+
+
+def shown(text: str, lines: bool = False) -> str:
+    """Stored or received ``text`` made safe to write to a terminal: each control character
+    and bidi override written out as its escape (``\\x1b``, ``\\u202e``), so that what a feed
+    or a server put there is seen, not obeyed; newlines and tabs kept when ``lines``. Printed
+    through rich, it goes in a ``Text`` (see ``_cell``) so that "[bold red]" stays text."""
+    return text.translate(_VISIBLE_LINES if lines else _VISIBLE)
+
+
+def _cell(text: str) -> Text:
+    """``text`` for a rich table or line: safe (``shown``), and never read as markup."""
+    return Text(shown(text))
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(shown(message, lines=True))}", markup=True, highlight=False)
     sys.exit(code)
 
 
@@ -200,7 +221,9 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
         alerts = monitor.send_alerts(utcnow()) if summary.new_hits else []
     for outcome in summary.outcomes:
         if outcome.error:
-            err.print(f"[yellow]failed[/] {outcome.feed}: {outcome.error}", highlight=False)
+            err.print(
+                f"[yellow]failed[/] {escape(shown(f'{outcome.feed}: {outcome.error}'))}", highlight=False
+            )
     out.print(summary.line(), highlight=False)
     alert_failed = _report(alerts)
     if (summary.failed and not summary.ok) or alert_failed:
@@ -247,6 +270,7 @@ def _report(outcomes: Iterable[DigestOutcome]) -> bool:
     """A line per digest or alert a run sent or tried; True if any did not reach everyone."""
     failed = False
     for outcome in outcomes:
+        error = escape(shown(outcome.error or ""))  # a server's answer: text, not markup
         name = outcome.watchlist if outcome.kind == "digest" else f"the alert of {outcome.watchlist}"
         if outcome.recorded:
             what = "digest" if outcome.kind == "digest" else "alert"
@@ -256,17 +280,17 @@ def _report(outcomes: Iterable[DigestOutcome]) -> bool:
         elif outcome.state == "sent":
             out.print(f"sent {name}: {outcome.hits} hits", highlight=False)
         elif outcome.state == "busy":
-            why = outcome.error or "another run is sending it now"
+            why = error or "another run is sending it now"
             err.print(f"[yellow]busy[/] {name}: {why}", highlight=False)
         elif outcome.state == "partial":
-            err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {outcome.error}", highlight=False)
+            err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {error}", highlight=False)
         elif outcome.state == "pending":
             err.print(
-                f"[red]pending[/] {name}: {outcome.hits} hits; {outcome.error}; the next run tries again",
+                f"[red]pending[/] {name}: {outcome.hits} hits; {error}; the next run tries again",
                 highlight=False,
             )
         else:
-            err.print(f"[red]not sent[/] {name}: {outcome.error}", highlight=False)
+            err.print(f"[red]not sent[/] {name}: {error}", highlight=False)
         failed = failed or outcome.error is not None
     return failed
 
@@ -323,13 +347,13 @@ def _runs_table(runs: Sequence[DigestRun], now: datetime) -> Table:
         table.add_column("error", overflow="fold")
     for row in rows:
         # names and a server's answer are text, not rich markup
-        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row[: len(table.columns)]))
+        table.add_row(*(_cell(cell) if isinstance(cell, str) else cell for cell in row[: len(table.columns)]))
     return table
 
 
 def _under(text: str) -> Padding:
     """A recipient's line under its run, indented, folded lines too."""
-    return Padding(Text(text), (0, 0, 0, 2))
+    return Padding(_cell(text), (0, 0, 0, 2))
 
 
 def _day_minute(moment: datetime, now: datetime) -> str:
@@ -359,7 +383,11 @@ def digest_preview(context: Context, watchlist: str | None, output: Path | None)
         return
     for rendered in digests:
         if output is None:
-            out.print(f"Subject: {rendered.subject}\n\n{rendered.text}", highlight=False, markup=False)
+            out.print(
+                shown(f"Subject: {rendered.subject}\n\n{rendered.text}", lines=True),
+                highlight=False,
+                markup=False,
+            )
             continue
         path = output if len(digests) == 1 else output.with_stem(f"{output.stem}-{rendered.watchlist}")
         path.write_text(rendered.html, encoding="utf-8")
@@ -403,7 +431,7 @@ def _iso(moment: datetime) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def hits(context: Context, watchlist: str | None, since: timedelta, as_json: bool) -> None:
-    """Recent hits, newest first."""
+    """Recent hits, newest first, each with the id that `monitor explain` takes."""
     with context.monitor() as monitor:
         if watchlist:
             monitor.config.watchlist(watchlist)
@@ -412,25 +440,31 @@ def hits(context: Context, watchlist: str | None, since: timedelta, as_json: boo
         for hit in found:
             click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
         return
-    table = Table(
-        "published (UTC)",
-        "watchlist",
-        "feed",
-        "title",
-        "matched",
-        "sent",
-        title=f"{len(found)} hits",
-    )
+    out.print(_hits_table(found, utcnow()))
+
+
+def _hits_table(found: Sequence[Hit], now: datetime) -> Table:
+    """A row per hit, its id first (what `monitor explain` takes). Readable at 80 columns, as
+    ``_runs_table``: the watchlist and the feed share a column, the terms that matched are a
+    line under the title, the title folds onto more lines rather than being cut, and a time is
+    ``11-21 09:10`` (the year only when it is not this one)."""
+    table = Table(title=f"{len(found)} hits (times UTC)")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("published", no_wrap=True)
+    table.add_column("watchlist, feed", overflow="fold")
+    table.add_column("title, matched", overflow="fold", ratio=1)
+    table.add_column("sent", no_wrap=True)
     for hit in found:
+        about = _cell(hit.item.title)
+        about.append("\n" + shown(", ".join(hit.matched_terms)), style="dim")
         table.add_row(
-            hit.item.published.strftime("%Y-%m-%d %H:%M"),
-            hit.watchlist,
-            hit.item.feed,
-            escape(hit.item.title),  # feed text: "[b]" is text, not rich markup
-            escape(", ".join(hit.matched_terms)),
+            str(hit.id),
+            _day_minute(hit.item.published, now),
+            Text("\n").join([_cell(hit.watchlist), _cell(hit.item.feed)]),
+            about,
             "yes" if hit.delivered else "no",
         )
-    out.print(table)
+    return table
 
 
 def _read_inputs(text: str | None, language: str | None) -> Iterator[tuple[str, str, str | None]]:
@@ -468,7 +502,7 @@ def _explained(explanations: list[Explanation]) -> str:
             places = _spans_text(term.spans)
             role = "NOT " if term.negated else ""
             lines.append(f"        {role}{term.text}: {places or 'not found'}")
-    return "\n".join(lines)
+    return "\n".join(map(shown, lines))
 
 
 @main.command()
@@ -494,7 +528,9 @@ def match(
     chosen = watchlists or None
     for number, (title, summary, hint) in enumerate(_read_inputs(text, language), start=1):
         if explain:
-            click.echo(f"#{number} {title[:70]}\n{_explained(matcher.explain(title, summary, hint, chosen))}")
+            click.echo(
+                f"#{number} {shown(title[:70])}\n{_explained(matcher.explain(title, summary, hint, chosen))}"
+            )
             continue
         found = matcher.match(title, summary, hint, chosen)
         if as_json:
@@ -505,10 +541,10 @@ def match(
             ]
             click.echo(json.dumps({"matches": matches}, ensure_ascii=False))
             continue
-        click.echo(f"#{number} {title[:70]}")
+        click.echo(f"#{number} {shown(title[:70])}")
         for name, listed in found.items():
             for m in listed:
-                click.echo(f"  {name}: {m.query}  →  {_spans_text(m.spans)}")
+                click.echo(shown(f"  {name}: {m.query}  →  {_spans_text(m.spans)}"))
         if not found:
             click.echo("  no match")
 
@@ -517,16 +553,17 @@ def match(
 @click.argument("hit_id", type=int)
 @click.pass_obj
 def explain(context: Context, hit_id: int) -> None:
-    """Why a stored hit matched, term by term (HIT_ID from `monitor hits --json`)."""
+    """Why a stored hit matched, term by term (HIT_ID: the id `monitor hits` shows)."""
     with context.monitor() as monitor:
         found = monitor.store.hits(hit_id=hit_id)
         if not found:
-            raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits --json`")
+            raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits`")
         [hit] = found
         language = {f.name: f.language for f in monitor.config.feeds}.get(hit.item.feed)
         explanations = monitor.matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
-    click.echo(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}\n{hit.item.link}")
-    click.echo("stored matches: " + "; ".join(m.query for m in hit.matches))
+    click.echo(shown(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}"))
+    click.echo(shown(hit.item.link))
+    click.echo(shown("stored matches: " + "; ".join(m.query for m in hit.matches)))
     click.echo(_explained(explanations) or "the watchlist is no longer in the config")
 
 
@@ -611,10 +648,10 @@ def _health_table(context: Context, as_json: bool) -> None:
             notes.append(f"moved to {status.url}; update the config")
         error = "; ".join(note for note in notes if note)
         table.add_row(
-            status.name,
+            _cell(status.name),
             f"[{styles[status.health]}]{status.health}[/]" if status.health in styles else status.health,
             _minute(status.last_success) or "never",
-            escape(error),
+            _cell(hide_passwords(error)),
             str(status.failures or ""),
             "" if status.items_per_day is None else f"{status.items_per_day:.1f}",
             _minute(status.next_poll) or ("never" if status.health in ("gone", "disabled") else "now"),

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, update
 
 from monitor.cli import main
 from monitor.match import forms, release
+from monitor.store.schema import feeds, items
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 
@@ -284,6 +286,60 @@ def test_hits_table_shows_feed_text_that_looks_like_rich_markup_as_written(
     code, stdout, _ = monitor(config, "hits")
 
     assert code == 0 and "[b]BIA[/b]" in stdout
+
+
+def test_hits_at_80_columns_show_the_id_explain_takes_and_each_title_whole(
+    feed_server, tmp_path, write_config, monkeypatch
+):
+    title = (
+        "BIA: Ruski aktivista i relokant proglašen bezbednosnim rizikom posle višemesečne "
+        "istrage o navodnim vezama sa opozicijom u Beogradu"
+    )
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", [("n1-7", title, "")]))
+    config = write_config({"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=25)
+    monitor(config, "poll", "--all")
+    monkeypatch.setenv("COLUMNS", "80")
+
+    code, table, _ = monitor(config, "hits")
+    [hit_id] = re.findall(r"\d+", column(table, 1))
+    explained, why, _ = monitor(config, "explain", hit_id)
+
+    assert code == 0 and "…" not in table
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert "".join(title.split()) + "BIA,relokant*" in column(table, 4)
+    assert column(table, 3) == "relocantsN1" and column(table, 5) == "no"
+    assert explained == 0 and "MATCH relocants: relokant*" in why
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07BIA\x00 o relokantima \u202egnp.exe\u202c [bold red]x[/]"
+
+
+def test_stored_text_is_shown_escaped_never_obeyed_as_terminal_codes_or_rich_markup(
+    feed_server, tmp_path, write_config, monkeypatch
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    database = tmp_path / "m.db"
+    config = write_config({"N1": url}, database_url=f"sqlite:///{database}", smtp_port=25)
+    monitor(config, "poll", "--all")
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:  # as stored before parsing dropped them, or by a feed's error
+        connection.execute(update(items).values(title=HOSTILE))
+        connection.execute(update(feeds).values(last_error=HOSTILE, last_error_kind="http"))
+    engine.dispose()
+    _, lines, _ = monitor(config, "hits", "--json")
+    hit_id = str(json.loads(lines)["id"])
+    monkeypatch.setenv("COLUMNS", "400")  # each text on one line
+
+    outputs = [
+        monitor(config, *command)
+        for command in (["hits"], ["explain", hit_id], ["digest", "preview"], ["feeds"])
+    ]
+
+    for code, stdout, stderr in outputs:
+        assert code == 0, stderr
+        assert not set("\x1b\x00\x07\u202e\u202c") & set(stdout + stderr)
+        assert "[bold red]x[/]" in stdout
+        assert r"\x1b[2J\x1b]0;pwned\x07BIA\x00 o relokantima \u202egnp.exe\u202c [bold red]x[/]" in stdout
 
 
 def test_preview_and_send_use_the_configured_templates_folder(
