@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -15,24 +15,30 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__, loop
 from monitor import config as config_module
 from monitor.config import Config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.fetch import Fetcher
 from monitor.log import configure, hide_passwords
 from monitor.match import Explanation, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
-from monitor.store import Store
+from monitor.send import check_login
+from monitor.store import MIGRATIONS, Store
 from monitor.wordcache import cache_directory, compile_matcher
 
 out = Console(soft_wrap=True)
@@ -134,8 +140,13 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 
 
 @main.command("check-config")
+@click.option(
+    "--connect",
+    is_flag=True,
+    help="Also try the database, the SMTP login and each channel, sending nothing; exit 1 if one fails.",
+)
 @click.pass_obj
-def check_config(context: Context) -> None:
+def check_config(context: Context, connect: bool) -> None:
     """Validate the config file and summarise it on one screen."""
     config = context.config()
     now = utcnow()
@@ -174,6 +185,66 @@ def check_config(context: Context) -> None:
             lines.append("    alerts: after each poll that finds hits")
         lines += [f"    notify: {channel.name}" for channel in watchlist.channels()]
     click.echo("\n".join(lines))
+    if connect and not _connections(config):
+        sys.exit(1)
+
+
+def _connections(config: Config) -> bool:
+    """Try each thing the config reaches, sending nothing, a line each: True if all answered."""
+    checks: list[tuple[str, Callable[[], str]]] = [
+        (f"database {hide_passwords(config.storage.url)}", lambda: _schema_revision(config.storage.url)),
+        (f"smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.security})", lambda: _smtp_login(config)),
+    ]
+    channels = {channel.name: channel for watchlist in config.watchlists for channel in watchlist.channels()}
+    checks += [
+        (
+            f"channel {name}",
+            lambda: (
+                "Apprise reads the URL; not tried, since Apprise cannot try a channel without "
+                "sending it a message (`monitor digest send` does, or `apprise -vv -b test URL`)"
+            ),
+        )
+        for name in channels
+    ]
+    ok = True
+    for what, check in checks:
+        try:
+            said = check()
+        except MonitorError as exc:
+            click.echo(shown(f"FAILED  {what}: {hide_passwords(str(exc))}"))
+            ok = False
+        else:
+            click.echo(shown(f"ok      {what}: {said}"))
+    return ok
+
+
+def _schema_revision(url: str) -> str:
+    """Connect and read the schema's migration revision, changing nothing (no file is made)."""
+    newest = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+            return "no database file yet; the first command that polls creates it"
+        engine = create_engine(parsed)
+        try:
+            with engine.connect() as connection:
+                revision = MigrationContext.configure(connection).get_current_revision()
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise StorageError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    if revision is None:
+        return "connected; no schema yet, the first start creates it"
+    if revision == newest:
+        return f"connected; schema at revision {revision}, the newest"
+    return f"connected; schema at revision {revision}, the next start upgrades it to {newest}"
+
+
+def _smtp_login(config: Config) -> str:
+    check_login(config.smtp)
+    if config.smtp.username:
+        return f"logged in as {config.smtp.username}, then quit"
+    return "the server greeted us, then quit (no username, so no login)"
 
 
 def _human(delta: timedelta) -> str:

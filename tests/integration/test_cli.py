@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, update
 from monitor.cli import main
 from monitor.match import forms, release
 from monitor.store.schema import feeds, items
+from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 
@@ -118,6 +119,50 @@ def test_a_database_url_that_cannot_be_used_is_named_without_its_password(tmp_pa
 
     assert code == 1 and "cannot use the database 'postgresql+nosuchdriver://monitor:***@127.0.0.1/" in stderr
     assert "db-pass" not in stdout + stderr
+
+
+def test_check_config_connect_tries_the_database_smtp_and_channels_sending_nothing(
+    feed_server, smtp_server, database_url, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url},
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+        extra='notify = ["json://127.0.0.1:9/hook"]',
+    )
+
+    before = monitor(config, "check-config", "--connect")
+    monitor(config, "poll", "--all")
+    code, stdout, stderr = monitor(config, "check-config", "--connect")
+
+    assert before[0] == 0 and "ok      database " in before[1]
+    assert code == 0, stdout + stderr
+    assert re.search(r"^ok      database \S+: connected; schema at revision \w+, the newest$", stdout, re.M)
+    assert f"ok      smtp 127.0.0.1:{smtp_server.port} (none): the server greeted us, then quit" in stdout
+    assert "ok      channel json://127.0.0.1:9/hook: Apprise reads the URL; not tried" in stdout
+    assert smtp_server.sink.envelopes == [] and smtp_server.sink.data_commands == 0
+
+
+def test_check_config_connect_fails_naming_each_unreachable_part_without_its_password(
+    tmp_path, write_config, monkeypatch
+):
+    closed = free_port()
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url=f"postgresql://monitor:db-pass@127.0.0.1:{closed}/monitor",
+        smtp_port=closed,
+    )
+
+    code, stdout, stderr = monitor(config, "check-config", "--connect")
+
+    assert code == 1
+    assert f"FAILED  database postgresql+psycopg://monitor:***@127.0.0.1:{closed}/monitor: " in stdout
+    assert (
+        f"FAILED  smtp 127.0.0.1:{closed} (none): SMTP 127.0.0.1:{closed}: connection refused: "
+        "is the mail server running, and is the port right?"
+    ) in stdout
+    assert "db-pass" not in stdout + stderr and "Traceback" not in stdout + stderr
 
 
 def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_path, write_config):

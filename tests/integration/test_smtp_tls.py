@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config import SmtpConfig
-from monitor.send import send_message, wire_bytes
+from monitor.errors import DeliveryError
+from monitor.send import check_login, send_message, wire_bytes
 from tests.conftest import MailSink, free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
@@ -199,3 +200,19 @@ def test_a_refused_connection_leaves_the_digest_in_the_outbox_for_the_next_run(
     assert "connection refused: is the mail server running" in sent.stderr
     [run] = [json.loads(line) for line in status.stdout.splitlines()]
     assert [d["state"] for d in run["deliveries"]] == ["failed_temporary"] * 2
+
+
+def test_the_login_check_starts_tls_and_logs_in_then_quits_sending_nothing(
+    trusted, starttls_server, monkeypatch
+):
+    port, sink = starttls_server
+    smtp = _smtp(port, "starttls", username="monitor")
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", PASSWORD)
+
+    check_login(smtp)
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "wrong")
+    with pytest.raises(DeliveryError, match="535") as refused:
+        check_login(smtp)
+
+    assert not refused.value.temporary
+    assert sink.envelopes == [] and sink.data_commands == 0
