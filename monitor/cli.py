@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -15,24 +15,30 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__, loop, signals
 from monitor import config as config_module
 from monitor.config import Config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.fetch import Fetcher
-from monitor.log import configure, event
+from monitor.log import configure, event, hide_passwords
 from monitor.match import Explanation, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
-from monitor.store import Store
+from monitor.send import check_login
+from monitor.store import MIGRATIONS, Store
 from monitor.wordcache import cache_directory, compile_matcher
 
 log = logging.getLogger("monitor")
@@ -65,8 +71,29 @@ class Context:
             store.close()
 
 
+# C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates (which can make a
+# line read in another order than it is stored); the marks languages need (LRM, RLM, ALM,
+# ZWJ, ZWNJ) are kept
+_UNSAFE = [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]
+_VISIBLE = str.maketrans({code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNSAFE})
+_VISIBLE_LINES = _VISIBLE | {ord("\n"): "\n", ord("\t"): "\t"}
+
+
+def shown(text: str, lines: bool = False) -> str:
+    """Stored or received ``text`` made safe to write to a terminal: each control character
+    and bidi override written out as its escape (``\\x1b``, ``\\u202e``), so that what a feed
+    or a server put there is seen, not obeyed; newlines and tabs kept when ``lines``. Printed
+    through rich, it goes in a ``Text`` (see ``_cell``) so that "[bold red]" stays text."""
+    return text.translate(_VISIBLE_LINES if lines else _VISIBLE)
+
+
+def _cell(text: str) -> Text:
+    """``text`` for a rich table or line: safe (``shown``), and never read as markup."""
+    return Text(shown(text))
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(shown(message, lines=True))}", markup=True, highlight=False)
     sys.exit(code)
 
 
@@ -99,12 +126,17 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     metavar="FILE",
     help="Config file. Default: $MONITOR_CONFIG, else config/monitor.toml, else the example config.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log debug events.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log debug events; -vv also the libraries' (HTTP requests and their paths: a webhook's token).",
+)
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """Media monitoring: poll news feeds, match watchlists, email digests."""
-    configure(10 if verbose else 20)
+    configure(logging.DEBUG if verbose else logging.INFO, logging.DEBUG if verbose > 1 else logging.WARNING)
     if ctx.invoked_subcommand != "run":  # only the daemon stops cleanly on a signal held meanwhile
         signals.release()
     ctx.obj = Context(config_path)
@@ -131,14 +163,19 @@ def init(folder: Path) -> None:
 
 
 @main.command("check-config")
+@click.option(
+    "--connect",
+    is_flag=True,
+    help="Also try the database, the SMTP login and each channel, sending nothing; exit 1 if one fails.",
+)
 @click.pass_obj
-def check_config(context: Context) -> None:
+def check_config(context: Context, connect: bool) -> None:
     """Validate the config file and summarise it on one screen."""
     config = context.config()
     now = utcnow()
     lines = [
         f"ok: {config.path}",
-        f"storage: {config.storage.url}",
+        f"storage: {hide_passwords(config.storage.url)}",
         f"smtp: {config.smtp.host}:{config.smtp.port} ({config.smtp.security}), from {config.smtp.sender}",
         f"{len(config.feeds)} feeds:",
     ]
@@ -153,9 +190,8 @@ def check_config(context: Context) -> None:
         tags = f" [{', '.join(feed.tags)}]" if feed.tags else ""
         every = f"every {_human(feed.interval)}" if feed.interval else "adaptive"
         disabled = " (disabled)" if not feed.enabled else ""
-        lines.append(
-            f"  {feed.name:<{width}}  {feed.language or '--':<2}  {every:<10} {feed.url}{tags}{disabled}"
-        )
+        url = hide_passwords(feed.url)
+        lines.append(f"  {feed.name:<{width}}  {feed.language or '--':<2}  {every:<10} {url}{tags}{disabled}")
     lines.append(f"{len(config.watchlists)} watchlists:")
     for watchlist in config.watchlists:
         schedule = watchlist.digest
@@ -172,6 +208,66 @@ def check_config(context: Context) -> None:
             lines.append("    alerts: after each poll that finds hits")
         lines += [f"    notify: {channel.name}" for channel in watchlist.channels()]
     click.echo("\n".join(lines))
+    if connect and not _connections(config):
+        sys.exit(1)
+
+
+def _connections(config: Config) -> bool:
+    """Try each thing the config reaches, sending nothing, a line each: True if all answered."""
+    checks: list[tuple[str, Callable[[], str]]] = [
+        (f"database {hide_passwords(config.storage.url)}", lambda: _schema_revision(config.storage.url)),
+        (f"smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.security})", lambda: _smtp_login(config)),
+    ]
+    channels = {channel.name: channel for watchlist in config.watchlists for channel in watchlist.channels()}
+    checks += [
+        (
+            f"channel {name}",
+            lambda: (
+                "Apprise reads the URL; not tried, since Apprise cannot try a channel without "
+                "sending it a message (`monitor digest send` does, or `apprise -vv -b test URL`)"
+            ),
+        )
+        for name in channels
+    ]
+    ok = True
+    for what, check in checks:
+        try:
+            said = check()
+        except MonitorError as exc:
+            click.echo(shown(f"FAILED  {what}: {hide_passwords(str(exc))}"))
+            ok = False
+        else:
+            click.echo(shown(f"ok      {what}: {said}"))
+    return ok
+
+
+def _schema_revision(url: str) -> str:
+    """Connect and read the schema's migration revision, changing nothing (no file is made)."""
+    newest = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+            return "no database file yet; the first command that polls creates it"
+        engine = create_engine(parsed)
+        try:
+            with engine.connect() as connection:
+                revision = MigrationContext.configure(connection).get_current_revision()
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise StorageError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    if revision is None:
+        return "connected; no schema yet, the first start creates it"
+    if revision == newest:
+        return f"connected; schema at revision {revision}, the newest"
+    return f"connected; schema at revision {revision}, the next start upgrades it to {newest}"
+
+
+def _smtp_login(config: Config) -> str:
+    check_login(config.smtp)
+    if config.smtp.username:
+        return f"logged in as {config.smtp.username}, then quit"
+    return "the server greeted us, then quit (no username, so no login)"
 
 
 def _human(delta: timedelta) -> str:
@@ -222,7 +318,9 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
         alerts = monitor.send_alerts(utcnow()) if summary.new_hits else []
     for outcome in summary.outcomes:
         if outcome.error:
-            err.print(f"[yellow]failed[/] {outcome.feed}: {outcome.error}", highlight=False)
+            err.print(
+                f"[yellow]failed[/] {escape(shown(f'{outcome.feed}: {outcome.error}'))}", highlight=False
+            )
     out.print(summary.line(), highlight=False)
     alert_failed = _report(alerts)
     if (summary.failed and not summary.ok) or alert_failed:
@@ -269,6 +367,7 @@ def _report(outcomes: Iterable[DigestOutcome]) -> bool:
     """A line per digest or alert a run sent or tried; True if any did not reach everyone."""
     failed = False
     for outcome in outcomes:
+        error = escape(shown(outcome.error or ""))  # a server's answer: text, not markup
         name = outcome.watchlist if outcome.kind == "digest" else f"the alert of {outcome.watchlist}"
         if outcome.recorded:
             what = "digest" if outcome.kind == "digest" else "alert"
@@ -278,17 +377,17 @@ def _report(outcomes: Iterable[DigestOutcome]) -> bool:
         elif outcome.state == "sent":
             out.print(f"sent {name}: {outcome.hits} hits", highlight=False)
         elif outcome.state == "busy":
-            why = outcome.error or "another run is sending it now"
+            why = error or "another run is sending it now"
             err.print(f"[yellow]busy[/] {name}: {why}", highlight=False)
         elif outcome.state == "partial":
-            err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {outcome.error}", highlight=False)
+            err.print(f"[yellow]sent[/] {name}: {outcome.hits} hits, but {error}", highlight=False)
         elif outcome.state == "pending":
             err.print(
-                f"[red]pending[/] {name}: {outcome.hits} hits; {outcome.error}; the next run tries again",
+                f"[red]pending[/] {name}: {outcome.hits} hits; {error}; the next run tries again",
                 highlight=False,
             )
         else:
-            err.print(f"[red]not sent[/] {name}: {outcome.error}", highlight=False)
+            err.print(f"[red]not sent[/] {name}: {error}", highlight=False)
         failed = failed or outcome.error is not None
     return failed
 
@@ -345,13 +444,13 @@ def _runs_table(runs: Sequence[DigestRun], now: datetime) -> Table:
         table.add_column("error", overflow="fold")
     for row in rows:
         # names and a server's answer are text, not rich markup
-        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in row[: len(table.columns)]))
+        table.add_row(*(_cell(cell) if isinstance(cell, str) else cell for cell in row[: len(table.columns)]))
     return table
 
 
 def _under(text: str) -> Padding:
     """A recipient's line under its run, indented, folded lines too."""
-    return Padding(Text(text), (0, 0, 0, 2))
+    return Padding(_cell(text), (0, 0, 0, 2))
 
 
 def _day_minute(moment: datetime, now: datetime) -> str:
@@ -381,7 +480,11 @@ def digest_preview(context: Context, watchlist: str | None, output: Path | None)
         return
     for rendered in digests:
         if output is None:
-            out.print(f"Subject: {rendered.subject}\n\n{rendered.text}", highlight=False, markup=False)
+            out.print(
+                shown(f"Subject: {rendered.subject}\n\n{rendered.text}", lines=True),
+                highlight=False,
+                markup=False,
+            )
             continue
         path = output if len(digests) == 1 else output.with_stem(f"{output.stem}-{rendered.watchlist}")
         path.write_text(rendered.html, encoding="utf-8")
@@ -425,7 +528,7 @@ def _iso(moment: datetime) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.pass_obj
 def hits(context: Context, watchlist: str | None, since: timedelta, as_json: bool) -> None:
-    """Recent hits, newest first."""
+    """Recent hits, newest first, each with the id that `monitor explain` takes."""
     with context.monitor() as monitor:
         if watchlist:
             monitor.config.watchlist(watchlist)
@@ -434,25 +537,31 @@ def hits(context: Context, watchlist: str | None, since: timedelta, as_json: boo
         for hit in found:
             click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
         return
-    table = Table(
-        "published (UTC)",
-        "watchlist",
-        "feed",
-        "title",
-        "matched",
-        "sent",
-        title=f"{len(found)} hits",
-    )
+    out.print(_hits_table(found, utcnow()))
+
+
+def _hits_table(found: Sequence[Hit], now: datetime) -> Table:
+    """A row per hit, its id first (what `monitor explain` takes). Readable at 80 columns, as
+    ``_runs_table``: the watchlist and the feed share a column, the terms that matched are a
+    line under the title, the title folds onto more lines rather than being cut, and a time is
+    ``11-21 09:10`` (the year only when it is not this one)."""
+    table = Table(title=f"{len(found)} hits (times UTC)")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("published", no_wrap=True)
+    table.add_column("watchlist, feed", overflow="fold")
+    table.add_column("title, matched", overflow="fold", ratio=1)
+    table.add_column("sent", no_wrap=True)
     for hit in found:
+        about = _cell(hit.item.title)
+        about.append("\n" + shown(", ".join(hit.matched_terms)), style="dim")
         table.add_row(
-            hit.item.published.strftime("%Y-%m-%d %H:%M"),
-            hit.watchlist,
-            hit.item.feed,
-            escape(hit.item.title),  # feed text: "[b]" is text, not rich markup
-            escape(", ".join(hit.matched_terms)),
+            str(hit.id),
+            _day_minute(hit.item.published, now),
+            Text("\n").join([_cell(hit.watchlist), _cell(hit.item.feed)]),
+            about,
             "yes" if hit.delivered else "no",
         )
-    out.print(table)
+    return table
 
 
 def _read_inputs(text: str | None, language: str | None) -> Iterator[tuple[str, str, str | None]]:
@@ -490,7 +599,7 @@ def _explained(explanations: list[Explanation]) -> str:
             places = _spans_text(term.spans)
             role = "NOT " if term.negated else ""
             lines.append(f"        {role}{term.text}: {places or 'not found'}")
-    return "\n".join(lines)
+    return "\n".join(map(shown, lines))
 
 
 @main.command()
@@ -516,7 +625,9 @@ def match(
     chosen = watchlists or None
     for number, (title, summary, hint) in enumerate(_read_inputs(text, language), start=1):
         if explain:
-            click.echo(f"#{number} {title[:70]}\n{_explained(matcher.explain(title, summary, hint, chosen))}")
+            click.echo(
+                f"#{number} {shown(title[:70])}\n{_explained(matcher.explain(title, summary, hint, chosen))}"
+            )
             continue
         found = matcher.match(title, summary, hint, chosen)
         if as_json:
@@ -527,10 +638,10 @@ def match(
             ]
             click.echo(json.dumps({"matches": matches}, ensure_ascii=False))
             continue
-        click.echo(f"#{number} {title[:70]}")
+        click.echo(f"#{number} {shown(title[:70])}")
         for name, listed in found.items():
             for m in listed:
-                click.echo(f"  {name}: {m.query}  →  {_spans_text(m.spans)}")
+                click.echo(shown(f"  {name}: {m.query}  →  {_spans_text(m.spans)}"))
         if not found:
             click.echo("  no match")
 
@@ -539,18 +650,19 @@ def match(
 @click.argument("hit_id", type=int)
 @click.pass_obj
 def explain(context: Context, hit_id: int) -> None:
-    """Why a stored hit matched, term by term (HIT_ID from `monitor hits --json`)."""
+    """Why a stored hit matched, term by term (HIT_ID: the id `monitor hits` shows)."""
     with context.monitor() as monitor:
         found = monitor.store.hits(hit_id=hit_id)
         if not found:
-            raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits --json`")
+            raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits`")
         [hit] = found
         language = {f.name: f.language for f in monitor.config.feeds}.get(hit.item.feed)
         queries = {w.name: w.queries for w in monitor.config.watchlists if w.name == hit.watchlist}
         matcher = compile_matcher(queries, cache_directory())
         explanations = matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
-    click.echo(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}\n{hit.item.link}")
-    click.echo("stored matches: " + "; ".join(m.query for m in hit.matches))
+    click.echo(shown(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}"))
+    click.echo(shown(hit.item.link))
+    click.echo(shown("stored matches: " + "; ".join(m.query for m in hit.matches)))
     click.echo(_explained(explanations) or "the watchlist is no longer in the config")
 
 
@@ -635,10 +747,10 @@ def _health_table(context: Context, as_json: bool) -> None:
             notes.append(f"moved to {status.url}; update the config")
         error = "; ".join(note for note in notes if note)
         table.add_row(
-            status.name,
+            _cell(status.name),
             f"[{styles[status.health]}]{status.health}[/]" if status.health in styles else status.health,
             _minute(status.last_success) or "never",
-            escape(error),
+            _cell(hide_passwords(error)),
             str(status.failures or ""),
             "" if status.items_per_day is None else f"{status.items_per_day:.1f}",
             _minute(status.next_poll) or ("never" if status.health in ("gone", "disabled") else "now"),

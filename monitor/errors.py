@@ -87,7 +87,8 @@ class ClaimedError(StorageError):
 
 class DeliveryError(MonitorError):
     """A message could not be handed to the mail server. ``temporary``: worth another try
-    soon (a 4xx answer, a refused or dropped connection, a timeout)."""
+    soon (a 4xx answer, a dropped connection, a timeout); not a refused connection or other
+    wrong settings, whose message says what to change."""
 
     def __init__(self, message: str, *, temporary: bool = False) -> None:
         super().__init__(message)

@@ -1,13 +1,37 @@
-"""Structured logging: one line per event, ``key=value`` pairs after the event name (logfmt)."""
+"""Structured logging: one line per event, ``key=value`` pairs after the event name (logfmt).
+
+Only the tool's own loggers (``monitor.*``) follow ``-v``; the libraries' stay at WARNING unless
+asked for with ``-vv``, since their debug lines carry what we never log ourselves (urllib3 writes
+each request's path, and a webhook's token is in its path). A URL's password is masked in every
+line written.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 _FIELDS = "fields"
+
+# scheme://user:password@: the netloc runs to the first "/", "?", "#" or space, its userinfo to
+# the last "@" in it, as urllib and SQLAlchemy read it
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#\s:@]*):[^/?#\s]*@")
+# every control character, and the Unicode line and paragraph separators: a reader of the log
+# must not see one event as two lines
+_CONTROLS = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+_ESCAPES = str.maketrans(
+    {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _CONTROLS}
+    | {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+)
+_QUOTED = re.compile(r'[\s"=\x00-\x1f\x7f-\x9f\u2028\u2029]')
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of each URL in it masked: ``postgresql://u:***@host/db``."""
+    return _USERINFO.sub(r"\g<scheme>\g<user>:***@", text)
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -16,9 +40,9 @@ def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields
 
 
 def _value(value: Any) -> str:
-    text = str(value)
-    if not text or any(c in text for c in ' "=\n\t'):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    text = hide_passwords(str(value))
+    if not text or _QUOTED.search(text):
+        return '"' + text.translate(_ESCAPES) + '"'
     return text
 
 
@@ -36,14 +60,14 @@ class LogfmtFormatter(logging.Formatter):
         return " ".join(parts)
 
 
-def configure(level: int = logging.INFO) -> None:
+def configure(level: int = logging.INFO, libraries: int = logging.WARNING) -> None:
+    """Log events of ``level`` and above from the tool, ``libraries`` and above from the rest."""
     handler = logging.StreamHandler(sys.stderr)
     formatter = LogfmtFormatter()
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "pymorphy3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.setLevel(libraries)
+    logging.getLogger("monitor").setLevel(level)
     logging.getLogger("apprise").propagate = False  # its words go into the delivery's error

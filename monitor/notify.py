@@ -3,7 +3,8 @@
 A channel is configured as an Apprise URL, whose secrets (a bot token, a password) may be
 written ``${NAME}``: read from the environment when the config loads, to check the URL, and
 again at each send. What is stored and shown is the channel's ``name``: the URL without its
-query, its secrets masked by Apprise and the environment's values put back as ``${NAME}``.
+query, its secrets masked by Apprise and the environment's values put back as ``${NAME}``, in
+whatever form Apprise wrote them (percent-encoded, or cut to its first and last characters).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 import apprise
 
@@ -43,6 +45,36 @@ def _expand(url: str, environ: Mapping[str, str]) -> str:
     return _VARIABLE.sub(value, url)
 
 
+def _forms(value: str) -> list[str]:
+    """``value`` as it may stand in a URL that Apprise wrote, longest first: as is,
+    percent-encoded as ``quote`` and ``quote_plus`` do (with "/" kept or not), and cut as
+    Apprise's privacy mode cuts a token (``t...n``, ``...oken``)."""
+    forms = {value, quote(value), quote(value, safe=""), quote_plus(value), quote_plus(value, safe="/")}
+    if len(value) > 4:
+        forms |= {f"{value[0]}...{value[-1]}", f"...{value[-4:]}"}
+    return sorted(forms - {""}, key=len, reverse=True)
+
+
+def _hide(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each of ``values`` (a variable's), in every form, written ``${NAME}``."""
+    for variable, value in values.items():
+        for form in _forms(value):
+            text = text.replace(form, f"${{{variable}}}")
+    return text
+
+
+def _as_written_userinfo(name: str, url: str) -> str:
+    """``name`` with the user as ``url`` writes it, when a ``${NAME}`` is in it: a value with
+    ":" in it moves Apprise's split between user and password, and would leave part of it
+    where no mask reaches. The password stays as Apprise masked it."""
+    user, colon, _ = url.split("://", 1)[-1].split("/", 1)[0].rpartition("@")[0].partition(":")
+    scheme, separator, rest = name.partition("://")
+    host, slash, path = rest.partition("/")
+    if "${" not in user or "@" not in host:
+        return name
+    return f"{scheme}{separator}{user}{colon and ':****'}@{host.rpartition('@')[2]}{slash}{path}"
+
+
 def channel(url: str, environ: Mapping[str, str] = os.environ) -> Channel:
     """The channel at ``url``; a ValueError, naming no secret, if Apprise cannot use it."""
     plugin = apprise.Apprise.instantiate(_expand(url, environ))
@@ -53,9 +85,8 @@ def channel(url: str, environ: Mapping[str, str] = os.environ) -> Channel:
             "its docs show, e.g. tgram://${BOT_TOKEN}/CHAT_ID or json://host:port/path, "
             "and check it with `apprise -vv -b test URL`"
         )
-    name = str(plugin.url(privacy=True)).split("?", 1)[0]  # type: ignore[no-untyped-call]
-    for variable in set(_VARIABLE.findall(url)):
-        name = name.replace(environ[variable], f"${{{variable}}}")
+    name = _as_written_userinfo(str(plugin.url(privacy=True)).split("?", 1)[0], url)  # type: ignore[no-untyped-call]
+    name = _hide(name, {variable: environ[variable] for variable in _VARIABLE.findall(url)})
     if len(name) > _NAME_MAX:
         raise ValueError(f"the URL is too long (over {_NAME_MAX} characters without its secrets)")
     return Channel(url, name)
@@ -76,6 +107,7 @@ def send_notice(target: Channel, title: str, body: str) -> str | None:
     if delivered:
         return None
     said = " ".join(line for line in str(captured.getvalue()).splitlines() if line.strip())
-    for secret in {url, *(os.environ.get(v, "") for v in _VARIABLE.findall(target.url))} - {""}:
-        said = said.replace(secret, "…")
+    said = _hide(
+        said.replace(url, target.name), {v: os.environ.get(v, "") for v in _VARIABLE.findall(target.url)}
+    )
     return f"{target.name}: {said or 'Apprise could not send it'}"

@@ -64,10 +64,13 @@ def send_message(
     """Hand ``message`` (``wire_bytes``) to the SMTP server for ``recipients``: those who do not
     have it, each with why; the others have it, and must not be sent it again.
 
-    A temporary failure (a 4xx answer, a refused or dropped connection, a timeout) is tried
-    again for the recipients it concerns, ``smtp.attempts`` times in all, waiting
+    A temporary failure (a 4xx answer, a dropped connection, a timeout) is tried again for the
+    recipients it concerns, ``smtp.attempts`` times in all, waiting
     ``smtp.retry_wait`` and then twice as long each time; a recipient the server accepted is not
-    sent it again. Every try sends the same bytes, so the same Message-ID.
+    sent it again. Every try sends the same bytes, so the same Message-ID. Wrong settings (a
+    refused connection, no STARTTLS or AUTH offered, TLS against a plain port) are tried once,
+    their answer saying what to change; the outbox still tries them again later, since a
+    refused connection may be a mail server restarting.
     """
     undelivered: dict[str, Undelivered] = {}
     waiting = list(recipients)
@@ -100,13 +103,79 @@ def _try(smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: byte
 
 
 def _temporary(exc: BaseException) -> bool:
-    """Worth another try: a 4xx answer, or no answer at all (connection refused, dropped, slow).
-    Not a TLS failure such as an untrusted certificate: trying again changes nothing."""
-    if isinstance(exc, ssl.SSLError):
+    """Worth another try within this send: a 4xx answer, a dropped or slow connection. Not a
+    TLS failure such as an untrusted certificate, nor a refused connection: trying again in a
+    few seconds changes nothing (the outbox tries again later)."""
+    if isinstance(exc, (ssl.SSLError, ConnectionRefusedError)):
         return False
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
     return isinstance(exc, (smtplib.SMTPServerDisconnected, TimeoutError, OSError))
+
+
+def _misconfigured(exc: BaseException) -> str | None:
+    """What in the ``[smtp]`` settings to change, when ``exc`` says they are wrong."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: is the mail server running, and is the port right?"
+    if isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER":
+        return (
+            "the server speaks plain SMTP on this port, not TLS: "
+            'set security = "starttls" (port 587) or "none"'
+        )
+    return None
+
+
+def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
+    """A session greeted, with TLS and login as configured. A server that does not offer
+    STARTTLS or AUTH is a DeliveryError saying which setting to change."""
+    timeout = smtp.timeout.total_seconds()
+    client: smtplib.SMTP
+    if smtp.security == "ssl":
+        client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+    try:
+        client.ehlo_or_helo_if_needed()
+        if smtp.security == "starttls":
+            if not client.has_extn("starttls"):
+                raise DeliveryError(
+                    f"SMTP {smtp.host}:{smtp.port}: the server does not offer STARTTLS; "
+                    'set security = "none" or use port 587'
+                )
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if smtp.username:
+            if not client.has_extn("auth"):
+                raise DeliveryError(
+                    f"SMTP {smtp.host}:{smtp.port}: the server does not offer AUTH"
+                    + (" before TLS" if smtp.security == "none" else "")
+                    + '; set security = "starttls" (port 587) or "ssl" (port 465), or username = "" '
+                    "if the server takes mail without a login"
+                )
+            client.login(smtp.username, smtp.password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _failed(smtp: SmtpConfig, exc: BaseException) -> DeliveryError:
+    """``exc``, raised by smtplib or the socket, as a DeliveryError: with the fix when the
+    settings are wrong (not temporary), else in the library's words."""
+    where = f"SMTP {smtp.host}:{smtp.port}"
+    fix = _misconfigured(exc)
+    if fix:
+        return DeliveryError(f"{where}: {fix}")
+    return DeliveryError(f"{where}: {type(exc).__name__}: {exc}", temporary=_temporary(exc))
+
+
+def check_login(smtp: SmtpConfig) -> None:
+    """Connect, greet, start TLS and log in as configured, then QUIT, sending nothing: the
+    ``[smtp]`` settings work, or a DeliveryError says what is wrong."""
+    try:
+        _close(_connect(smtp))
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise _failed(smtp, exc) from exc
 
 
 def _send_once(
@@ -115,20 +184,9 @@ def _send_once(
     """One SMTP session: the answer of each recipient the server refused, at RCPT TO, or all
     of them at DATA. A failure of the session itself is a DeliveryError."""
     international = not all(address.isascii() for address in (sender, *recipients))
-    timeout = smtp.timeout.total_seconds()
     try:
-        client: smtplib.SMTP
-        if smtp.security == "ssl":
-            client = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
+        client = _connect(smtp)
         try:
-            if smtp.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if smtp.username:
-                client.login(smtp.username, smtp.password)
             refused: Mapping[str, tuple[int, bytes | str]]
             try:
                 refused = client.sendmail(
@@ -144,9 +202,7 @@ def _send_once(
         finally:
             _close(client)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(
-            f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}", temporary=_temporary(exc)
-        ) from exc
+        raise _failed(smtp, exc) from exc
     return {recipient: (code, _text(reply)) for recipient, (code, reply) in refused.items()}
 
 

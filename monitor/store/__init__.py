@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from monitor.errors import ClaimedError, StorageError
 from monitor.links import canonical_link
+from monitor.log import hide_passwords
 from monitor.models import (
     WAITING,
     Delivery,
@@ -98,7 +99,7 @@ def _create_engine(url: str) -> Engine:
         # A server's connection can drop between polls; a SQLite file's cannot.
         engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except (ArgumentError, ImportError, OSError) as exc:
-        raise StorageError(f"cannot use the database {url!r}: {exc}") from exc
+        raise StorageError(f"cannot use the database {hide_passwords(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, update
 
 from monitor.cli import main
 from monitor.match import forms, release
+from monitor.store.schema import feeds, items
+from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 
@@ -119,6 +122,78 @@ def test_check_config_summarises_feeds_watchlists_and_next_digest(tmp_path, writ
     assert "1 feeds:\n  N1  --  every 1m   http://127.0.0.1:1/n1.xml\n" in stdout
     assert "  relocants: 3 queries, feeds: all; to desk@example.org, lawyer@example.org" in stdout
     assert re.search(r"digest daily 08:00 Europe/Belgrade; next \w{3} \d{4}-\d\d-\d\d 08:00 CES?T", stdout)
+
+
+def test_check_config_shows_no_password_of_the_database_or_a_feed(tmp_path, write_config):
+    config = write_config(
+        {"N1": "https://reader:feed-pass@127.0.0.1:1/n1.xml"},
+        database_url="postgresql://monitor:db-pass@db.example.org:5432/monitor",
+        smtp_port=25,
+    )
+
+    code, stdout, stderr = monitor(config, "check-config")
+
+    assert code == 0
+    assert "storage: postgresql+psycopg://monitor:***@db.example.org:5432/monitor\n" in stdout
+    assert "https://reader:***@127.0.0.1:1/n1.xml" in stdout
+    assert "pass" not in stdout + stderr
+
+
+def test_a_database_url_that_cannot_be_used_is_named_without_its_password(tmp_path, write_config):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url="postgresql+nosuchdriver://monitor:db-pass@127.0.0.1/monitor",
+        smtp_port=25,
+    )
+
+    code, stdout, stderr = monitor(config, "hits")
+
+    assert code == 1 and "cannot use the database 'postgresql+nosuchdriver://monitor:***@127.0.0.1/" in stderr
+    assert "db-pass" not in stdout + stderr
+
+
+def test_check_config_connect_tries_the_database_smtp_and_channels_sending_nothing(
+    feed_server, smtp_server, database_url, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url},
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+        extra='notify = ["json://127.0.0.1:9/hook"]',
+    )
+
+    before = monitor(config, "check-config", "--connect")
+    monitor(config, "poll", "--all")
+    code, stdout, stderr = monitor(config, "check-config", "--connect")
+
+    assert before[0] == 0 and "ok      database " in before[1]
+    assert code == 0, stdout + stderr
+    assert re.search(r"^ok      database \S+: connected; schema at revision \w+, the newest$", stdout, re.M)
+    assert f"ok      smtp 127.0.0.1:{smtp_server.port} (none): the server greeted us, then quit" in stdout
+    assert "ok      channel json://127.0.0.1:9/hook: Apprise reads the URL; not tried" in stdout
+    assert smtp_server.sink.envelopes == [] and smtp_server.sink.data_commands == 0
+
+
+def test_check_config_connect_fails_naming_each_unreachable_part_without_its_password(
+    tmp_path, write_config, monkeypatch
+):
+    closed = free_port()
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url=f"postgresql://monitor:db-pass@127.0.0.1:{closed}/monitor",
+        smtp_port=closed,
+    )
+
+    code, stdout, stderr = monitor(config, "check-config", "--connect")
+
+    assert code == 1
+    assert f"FAILED  database postgresql+psycopg://monitor:***@127.0.0.1:{closed}/monitor: " in stdout
+    assert (
+        f"FAILED  smtp 127.0.0.1:{closed} (none): SMTP 127.0.0.1:{closed}: connection refused: "
+        "is the mail server running, and is the port right?"
+    ) in stdout
+    assert "db-pass" not in stdout + stderr and "Traceback" not in stdout + stderr
 
 
 def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_path, write_config):
@@ -287,6 +362,60 @@ def test_hits_table_shows_feed_text_that_looks_like_rich_markup_as_written(
     code, stdout, _ = monitor(config, "hits")
 
     assert code == 0 and "[b]BIA[/b]" in stdout
+
+
+def test_hits_at_80_columns_show_the_id_explain_takes_and_each_title_whole(
+    feed_server, tmp_path, write_config, monkeypatch
+):
+    title = (
+        "BIA: Ruski aktivista i relokant proglašen bezbednosnim rizikom posle višemesečne "
+        "istrage o navodnim vezama sa opozicijom u Beogradu"
+    )
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", [("n1-7", title, "")]))
+    config = write_config({"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=25)
+    monitor(config, "poll", "--all")
+    monkeypatch.setenv("COLUMNS", "80")
+
+    code, table, _ = monitor(config, "hits")
+    [hit_id] = re.findall(r"\d+", column(table, 1))
+    explained, why, _ = monitor(config, "explain", hit_id)
+
+    assert code == 0 and "…" not in table
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert "".join(title.split()) + "BIA,relokant*" in column(table, 4)
+    assert column(table, 3) == "relocantsN1" and column(table, 5) == "no"
+    assert explained == 0 and "MATCH relocants: relokant*" in why
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07BIA\x00 o relokantima \u202egnp.exe\u202c [bold red]x[/]"
+
+
+def test_stored_text_is_shown_escaped_never_obeyed_as_terminal_codes_or_rich_markup(
+    feed_server, tmp_path, write_config, monkeypatch
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    database = tmp_path / "m.db"
+    config = write_config({"N1": url}, database_url=f"sqlite:///{database}", smtp_port=25)
+    monitor(config, "poll", "--all")
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:  # as stored before parsing dropped them, or by a feed's error
+        connection.execute(update(items).values(title=HOSTILE))
+        connection.execute(update(feeds).values(last_error=HOSTILE, last_error_kind="http"))
+    engine.dispose()
+    _, lines, _ = monitor(config, "hits", "--json")
+    hit_id = str(json.loads(lines)["id"])
+    monkeypatch.setenv("COLUMNS", "400")  # each text on one line
+
+    outputs = [
+        monitor(config, *command)
+        for command in (["hits"], ["explain", hit_id], ["digest", "preview"], ["feeds"])
+    ]
+
+    for code, stdout, stderr in outputs:
+        assert code == 0, stderr
+        assert not set("\x1b\x00\x07\u202e\u202c") & set(stdout + stderr)
+        assert "[bold red]x[/]" in stdout
+        assert r"\x1b[2J\x1b]0;pwned\x07BIA\x00 o relokantima \u202egnp.exe\u202c [bold red]x[/]" in stdout
 
 
 def test_preview_and_send_use_the_configured_templates_folder(

@@ -4,7 +4,10 @@ guarantees: recorded before sent, each channel's delivery recorded, tried again,
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -137,6 +140,29 @@ def test_a_secret_given_by_the_environment_is_never_shown_stored_or_logged(
     assert f"notify: json://monitor:****@127.0.0.1:{webhook.port}/hook" in outputs[0][1]
     assert all("s3cr3t" not in stdout + stderr for _, stdout, stderr in outputs)
     assert len(webhook.delivered) == 1
+
+
+def test_debug_logs_of_a_real_process_never_show_a_webhook_token(webhook, n1_config, tmp_path):
+    """urllib3 logs each request's path at DEBUG, and a webhook's token is in its path."""
+    hook = f"json://127.0.0.1:{webhook.port}/hook/${{HOOK_TOKEN}}"
+    config = n1_config(f"sqlite:///{tmp_path / 'm.db'}", extra=f'{notify(hook)}\nalert = "immediate"')
+    environment = {**os.environ, "HOOK_TOKEN": "s3cr3t-t0ken"}
+
+    said = ""
+    for command in (["poll", "--all"], ["digest", "send"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "-v", "-c", str(config), *command],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        said += done.stdout + done.stderr
+
+    assert len(webhook.delivered) == 2  # the alert and the digest went through urllib3
+    assert "level=debug" in said and "event=alert.sent" in said
+    assert "s3cr3t" not in said
 
 
 def test_a_notify_url_apprise_cannot_use_or_whose_variable_is_unset_is_named_with_a_fix(write_config):

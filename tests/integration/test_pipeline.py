@@ -276,7 +276,7 @@ def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, 
 
     [outcome] = monitor.send_digests(utcnow())
 
-    assert not outcome.sent and "Connection refused" in (outcome.error or "")
+    assert not outcome.sent and "connection refused: is the mail server running" in (outcome.error or "")
     assert [hit.delivered for hit in monitor.store.hits()] == [None]
 
 

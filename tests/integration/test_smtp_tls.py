@@ -1,10 +1,12 @@
 """SMTP over TLS on loopback: STARTTLS and implicit TLS (ssl) with aiosmtpd, a certificate from a
 throwaway CA that trustme makes, the password read from the environment; an untrusted
-certificate is refused, and not tried again."""
+certificate is refused, and not tried again. Wrong settings fail at once, saying what to change."""
 
 from __future__ import annotations
 
+import json
 import ssl
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -13,10 +15,14 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner
 
+from monitor.cli import main
 from monitor.config import SmtpConfig
-from monitor.send import send_message, wire_bytes
+from monitor.errors import DeliveryError
+from monitor.send import check_login, send_message, wire_bytes
 from tests.conftest import MailSink, free_port
+from tests.integration.conftest import SERBIAN_NEWS, rss
 
 PASSWORD = "correct horse"
 
@@ -143,3 +149,70 @@ def test_an_untrusted_certificate_is_refused_once_not_tried_again(
     why = undelivered["d@example.org"]
     assert "CERTIFICATE_VERIFY_FAILED" in why.answer and "after" not in why.answer  # one try
     assert not why.temporary and sink.envelopes == []
+
+
+@pytest.mark.parametrize(
+    ("server", "security", "username", "said"),
+    [
+        ("closed", "none", "", "connection refused: is the mail server running, and is the port right?"),
+        (
+            "plain",
+            "starttls",
+            "",
+            'the server does not offer STARTTLS; set security = "none" or use port 587',
+        ),
+        ("plain", "none", "monitor", 'the server does not offer AUTH before TLS; set security = "starttls"'),
+        ("plain", "ssl", "", 'the server speaks plain SMTP on this port, not TLS: set security = "starttls"'),
+        ("starttls", "none", "monitor", "the server does not offer AUTH before TLS"),
+    ],
+)
+def test_wrong_settings_fail_at_once_saying_what_to_change(
+    smtp_server, starttls_server, server, security, username, said
+):
+    port = {"closed": free_port(), "plain": smtp_server.port, "starttls": starttls_server[0]}[server]
+    smtp = _smtp(port, security, username=username, attempts=3, retry_wait="2s")
+
+    started = time.monotonic()
+    undelivered = send_message(smtp, "m@example.org", ["d@example.org"], _message())
+
+    why = undelivered["d@example.org"]
+    assert why.answer.startswith(f"SMTP 127.0.0.1:{port}: {said}")
+    assert not why.temporary and not why.refused and "after" not in why.answer  # one try
+    assert time.monotonic() - started < 2
+    assert smtp_server.sink.envelopes == []
+
+
+def test_a_refused_connection_leaves_the_digest_in_the_outbox_for_the_next_run(
+    feed_server, tmp_path, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config({"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=free_port())
+
+    def monitor(*args: str) -> Any:
+        return CliRunner().invoke(main, ["-c", str(config), *args], catch_exceptions=False)
+
+    monitor("poll", "--all")
+    sent = monitor("digest", "send")
+    status = monitor("digest", "status", "--json")
+
+    assert sent.exit_code == 1
+    assert "pending relocants: 1 hits; not yet delivered to desk@example.org, " in sent.stderr
+    assert "connection refused: is the mail server running" in sent.stderr
+    [run] = [json.loads(line) for line in status.stdout.splitlines()]
+    assert [d["state"] for d in run["deliveries"]] == ["failed_temporary"] * 2
+
+
+def test_the_login_check_starts_tls_and_logs_in_then_quits_sending_nothing(
+    trusted, starttls_server, monkeypatch
+):
+    port, sink = starttls_server
+    smtp = _smtp(port, "starttls", username="monitor")
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", PASSWORD)
+
+    check_login(smtp)
+    monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "wrong")
+    with pytest.raises(DeliveryError, match="535") as refused:
+        check_login(smtp)
+
+    assert not refused.value.temporary
+    assert sink.envelopes == [] and sink.data_commands == 0

@@ -1,0 +1,65 @@
+"""logfmt lines: one line per event whatever the values hold, and no URL's password in them."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from monitor.log import LogfmtFormatter, hide_passwords
+
+
+def line(**fields: object) -> str:
+    record = logging.LogRecord("monitor", logging.INFO, __file__, 1, "feed.x", None, None)
+    record.fields = fields
+    return LogfmtFormatter().format(record)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("plain", "plain"),
+        ("", '""'),
+        ("two words", '"two words"'),
+        ('say "hi"', r'"say \"hi\""'),
+        ("a=b", '"a=b"'),
+        ("one\ntwo", r'"one\ntwo"'),
+        ("one\rtwo", r'"one\rtwo"'),
+        ("tab\there", r'"tab\there"'),
+        ("back\\slash\n", r'"back\\slash\n"'),
+        ("nul\x00", r'"nul\x00"'),
+        ("esc\x1b[31m", r'"esc\x1b[31m"'),
+        ("del\x7f", r'"del\x7f"'),
+        ("nel\x85", r'"nel\x85"'),
+        ("line\u2028sep\u2029", r'"line\u2028sep\u2029"'),
+        ("Beograd – Moskva", '"Beograd – Moskva"'),
+    ],
+)
+def test_every_control_character_is_escaped_so_an_event_is_one_line(value, written):
+    text = line(value=value)
+
+    assert text.endswith(f" value={written}")
+    assert len(text.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://user:secret@db:5432/m", "postgresql://user:***@db:5432/m"),
+        ("postgresql+psycopg://u:p%40ss@db/m?x=1", "postgresql+psycopg://u:***@db/m?x=1"),
+        ("sqlite:///data/monitor.db", "sqlite:///data/monitor.db"),
+        ("https://reader:pa:ss@example.org/feed", "https://reader:***@example.org/feed"),
+        ("https://a:b@c@example.org/feed", "https://a:***@example.org/feed"),
+        ("https://token@example.org/feed", "https://token@example.org/feed"),
+        ("https://example.org:8443/a@b", "https://example.org:8443/a@b"),
+        ("failed: 'https://u:p@h/x' and http://v:q@k/", "failed: 'https://u:***@h/x' and http://v:***@k/"),
+    ],
+)
+def test_a_url_password_is_masked(text, shown):
+    assert hide_passwords(text) == shown
+
+
+def test_a_logged_url_has_no_password():
+    assert line(url="https://reader:hunter2@example.org/rss") == line(
+        url="https://reader:***@example.org/rss"
+    )

@@ -1,0 +1,29 @@
+"""What the commands write to a terminal: controls and bidi overrides as escapes, marks kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.cli import shown
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "written"),
+    [
+        ("BIA o relokantima", False, "BIA o relokantima"),
+        ("\x1b[31mred", False, r"\x1b[31mred"),
+        ("nul\x00 bel\x07 del\x7f csi\x9b", False, r"nul\x00 bel\x07 del\x7f csi\x9b"),
+        ("one\ntwo\tthree\r", False, r"one\x0atwo\x09three\x0d"),
+        ("one\ntwo\tthree\r", True, "one\ntwo\tthree\\x0d"),
+        ("\u202egnp.exe\u202c \u2066x\u2069", False, r"\u202egnp.exe\u202c \u2066x\u2069"),
+        ("line\u2028break", True, r"line\u2028break"),
+        (
+            "עברית\u200f (RLM), ZWJ 👩\u200d💻, ZWNJ می\u200cخواهم",
+            False,
+            "עברית\u200f (RLM), ZWJ 👩\u200d💻, ZWNJ می\u200cخواهم",
+        ),
+        ("[bold red]x[/]", False, "[bold red]x[/]"),
+    ],
+)
+def test_controls_and_bidi_overrides_are_shown_as_escapes_and_language_marks_kept(text, lines, written):
+    assert shown(text, lines) == written
