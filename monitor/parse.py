@@ -25,6 +25,12 @@ from monitor.models import Item
 from monitor.text import clean
 
 _SPACE = re.compile(r"\s+")
+# What XML 1.0 forbids in a document, raw or as a character reference: C0 controls but tab,
+# newline and carriage return, surrogates, U+FFFE and U+FFFF, and references past U+10FFFF.
+# feedparser's fallback parser turns a reference to a surrogate into a UnicodeEncodeError and
+# one past U+10FFFF into a ValueError or an OverflowError; the others only make the document
+# ill-formed. "&amp;#xD800;" is text, and no match.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 _XML_DECLARATION = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_DECLARATION_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+(["'])""")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
@@ -90,7 +96,7 @@ def plain_text(fragment: str) -> str:
         text = "".join(extractor.parts)
     else:
         text = html.unescape(fragment)
-    return clean(_SPACE.sub(" ", text).strip())
+    return _SPACE.sub(" ", clean(text)).strip()
 
 
 def _raw(entry: dict[str, Any], key: str) -> Any:
@@ -107,10 +113,10 @@ def _published(entry: dict[str, Any], now: datetime) -> datetime:
 
 
 def _item_id(entry: Mapping[str, Any], title: str, published: str) -> str:
-    if guid := (entry.get("id") or "").strip():
-        return str(guid)
-    if link := (entry.get("link") or "").strip():
-        return str(link)
+    if guid := clean(entry.get("id") or "").strip():
+        return guid
+    if link := clean(entry.get("link") or "").strip():
+        return link
     digest = hashlib.sha256(f"{title}\n{published}".encode()).hexdigest()
     return f"sha256:{digest}"
 
@@ -135,31 +141,35 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
     # resolving the links inside it is of use: a third of feedparser's time, measured on the
     # corpus. Entry links and ids are resolved either way.
     headers = {**headers, "content-type": _utf8_label(content_type), "content-location": url}
-    parsed = feedparser.parse(
-        utf8, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        parsed = feedparser.parse(
+            utf8, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except Exception as exc:  # its fallback parser has bugs on broken documents: one feed's error
+        problem = f"feedparser failed ({type(exc).__name__}: {exc})"
+        raise ParseError(url, f"not a readable feed: {problem}") from exc
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         raise ParseError(url, _not_a_feed(body, content_type, url, parsed.get("bozo_exception")))
     if parsed.bozo and not isinstance(parsed.bozo_exception, _ENCODING_NOTICES):
         warnings.append(f"malformed feed, read anyway: {parsed.bozo_exception}")
     items = []
     for entry in parsed.entries:
-        title = plain_text(entry.get("title", ""))
-        summary = plain_text(entry.get("summary", ""))
-        raw_date = _raw(entry, "published") or _raw(entry, "updated") or ""
+        title = plain_text(entry.get("title") or "")  # None from the fallback parser, at times
+        summary = plain_text(entry.get("summary") or "")
+        raw_date = clean(_raw(entry, "published") or _raw(entry, "updated") or "")
         items.append(
             Item(
                 feed=feed,
                 id=_item_id(entry, title, raw_date),
                 title=title,
                 summary=summary,
-                link=(entry.get("link") or "").strip(),
+                link=clean(entry.get("link") or "").strip(),
                 published=_published(entry, now),
             )
         )
     channel = parsed.get("feed", {})
-    language = (channel.get("language") or "").strip() or None
-    return ParsedFeed(items, tuple(warnings), plain_text(channel.get("title", "")), language)
+    language = clean(channel.get("language") or "").strip() or None
+    return ParsedFeed(items, tuple(warnings), plain_text(channel.get("title") or ""), language)
 
 
 def _utf8_label(content_type: str | None) -> str:
@@ -230,7 +240,20 @@ def _header_charset(content_type: str | None) -> str | None:
 
 
 def _declare_utf8(text: str) -> bytes:
+    """``text`` as UTF-8 that says so, without what XML forbids (see _NOT_XML)."""
+    text = _NOT_XML.sub(_xml_allowed, text)
     return _XML_DECLARATION_TEXT.sub(r"\g<1>utf-8\g<2>", text, count=1).encode("utf-8")
+
+
+def _xml_allowed(found: re.Match[str]) -> str:
+    """A character reference kept when XML allows its character, or nothing."""
+    hexadecimal, decimal = found.groups()
+    digits = (hexadecimal or decimal or "").lstrip("0")
+    if not digits or len(digits) > 7:  # a raw character, or a number past any code point
+        return ""
+    code = int(digits, 16 if hexadecimal else 10)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    return found.group() if allowed or 0x10000 <= code <= 0x10FFFF else ""
 
 
 @dataclass(frozen=True, slots=True)

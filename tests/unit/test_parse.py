@@ -275,6 +275,142 @@ def test_entities_in_html_with_tags_are_decoded_only_once():
     assert only(parse(body)).summary == "Write &nbsp; for a space"
 
 
+# --- hostile text: what a feed cannot make us store ------------------------------------------
+
+
+def atom(*entries: str) -> str:
+    """An Atom document around the given <entry> elements (as text, encode it yourself)."""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Test</title><id>urn:test</id>" + "".join(entries) + "</feed>"
+    )
+
+
+def hostile(kind: str, bad: str) -> bytes:
+    """A feed with ``bad`` inside its entry's title, summary, link and id."""
+    if kind == "rss":
+        return rss(
+            f"<item><title>BIA{bad} saopštenje</title><description>Tekst{bad} vesti</description>"
+            f"<link>https://n1info.rs/vesti/1{bad}/</link><guid>urn:n1:1{bad}</guid></item>"
+        ).encode()
+    return atom(
+        f'<entry><title>BIA{bad} saopštenje</title><summary type="html">Tekst{bad} vesti</summary>'
+        f'<link href="https://n1info.rs/vesti/1{bad}/"/><id>urn:n1:1{bad}</id></entry>'
+    ).encode()
+
+
+INVALID_CODE_POINTS = [
+    "&#xD800;",  # a lone surrogate: feedparser's fallback parser raised UnicodeEncodeError
+    "&#xDFFF;",
+    "&#55296;",
+    "&#xDBFF;&#xDFFF;",  # a surrogate pair written as two references is two lone surrogates
+    "&#x110000;",  # past the last code point: ValueError
+    "&#99999999999999999999;",  # OverflowError
+    "&#xFFFE;",  # noncharacters
+    "&#xFFFF;",
+    "&#xFDD0;",
+    "&#x1FFFF;",
+]
+# C1 controls in text become windows-1252's letters in feedparser (&#x9F; is Ÿ): test_text has them
+CONTROLS = ["&#0;", "&#x0;", "\x00", "&#1;", "&#x1B;", "\x1b", "\x08", "\x7f"]
+FORMAT = ["&#x202E;", "\u202e", "\u2066", "&#x2069;", "\u206a", "\U000e0041"]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+@pytest.mark.parametrize("bad", [*INVALID_CODE_POINTS, *CONTROLS, *FORMAT])
+def test_what_no_stored_text_may_hold_is_dropped_from_every_field(kind, bad):
+    item = only(parse(hostile(kind, bad)))
+
+    assert (item.title, item.summary, item.link, item.id) == (
+        "BIA saopštenje",
+        "Tekst vesti",
+        "https://n1info.rs/vesti/1/",
+        "urn:n1:1",
+    )
+    for text in (item.title, item.summary, item.link, item.id):
+        text.encode("utf-8")  # what the database and the digest are given
+
+
+@pytest.mark.parametrize("bad", [*INVALID_CODE_POINTS, "&#0;", "&#x1B;"])
+def test_an_invalid_reference_in_cdata_is_dropped_too(bad):
+    body = rss(
+        f"<item><guid>g</guid><title><![CDATA[BIA{bad} saopštenje]]></title>"
+        f"<description><![CDATA[<p>Tekst{bad} vesti</p>]]></description></item>"
+    ).encode()
+
+    item = only(parse(body))
+
+    assert (item.title, item.summary) == ("BIA saopštenje", "Tekst vesti")
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_an_escaped_reference_is_text_not_a_reference(kind):
+    """ "&amp;#xD800;" is the text "&#xD800;": not dropped from the XML, and the link keeps it."""
+    item = only(parse(hostile(kind, "&amp;#xD800;")))
+
+    assert item.link == "https://n1info.rs/vesti/1&#xD800;/"
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_invalid_references_no_longer_make_the_feed_malformed(kind):
+    parsed = parse_feed(hostile(kind, "&#xD800;&#0;&#xFFFE;"), {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert parsed.warnings == ()
+
+
+def test_a_feed_with_raw_control_bytes_is_read_without_them():
+    body = rss("<item><guid>g</guid><title>BIA\x00 \x1b[31msaopštenje\x07</title></item>").encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.title for item in parsed.items] == ["BIA [31msaopštenje"]
+
+
+def test_read_feed_drops_invalid_references_from_new_entries_too():
+    """The pre-scan's lxml refuses the reference, so it is unsure and the whole body is read."""
+    first = read(channel(FIRST))
+    new = '<item><guid isPermaLink="false">c</guid><title>Novo&#xD800;: BIA&#0;</title></item>'
+
+    again = read(channel(new, FIRST), first.fingerprints)
+
+    assert again.parsed is not None
+    assert [item.title for item in again.parsed.items] == ["Novo: BIA", "BIA i relokanti"]
+
+
+def test_the_marks_languages_need_are_kept():
+    title = "\u05e9\u05dc\u05d5\u05dd\u200e 2026 \u0645\u0631\u062d\u0628\u0627\u200f!"
+
+    assert only(parse(rss(f"<item><guid>g</guid><title>{title}</title></item>").encode())).title == title
+
+
+def test_a_bug_of_feedparser_on_a_broken_document_is_that_feed_s_parse_error():
+    """Its fallback parser raises TypeError on an <image> closing a <width> it never opened."""
+    body = rss("<image></width></image><item><guid>g</guid><title>t</title></item>").encode()
+
+    with pytest.raises(ParseError, match=r"feedparser failed \(TypeError") as raised:
+        parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+    assert raised.value.url == FEED_URL
+
+
+def test_an_unclosed_element_with_an_invalid_reference_is_read_anyway():
+    body = rss("<item><guid>g</guid><title>t</title><description>x&#xD800;</item>").encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [(item.title, item.summary) for item in parsed.items] == [("t", "")]
+    assert parsed.warnings[0].startswith("malformed feed, read anyway: ")
+
+
+def test_an_entry_whose_summary_feedparser_leaves_empty_is_read():
+    """Its fallback parser gives None for a media:description closed by another element."""
+    body = rss(
+        '<item><guid>g</guid><title>t</title><media:description xmlns:media="http://search.yahoo.com/mrss/">'
+        "</content:encoded></item>"
+    ).encode()
+
+    assert only(parse(body)).summary == ""
+
+
 # --- dates ----------------------------------------------------------------------------------
 
 
