@@ -46,6 +46,7 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
 _LEGACY = ("cp1251", "koi8_r", "cp1250", "iso8859_2", "cp1252", "iso8859_5", "cp866", "mac_cyrillic")
 # feedparser's notes about encodings we settled ourselves: not a problem of the feed
 _ENCODING_NOTICES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_NON_ASCII = bytes(range(0x80, 0x100))
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
 
@@ -192,18 +193,24 @@ def _not_a_feed(body: bytes, content_type: str | None, url: str, problem: object
 
 def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
     """The body re-encoded as UTF-8, its XML declaration saying so, and a warning when what
-    the server or the document declared was wrong.
+    the server or the document declared was wrong, or when some bytes were not UTF-8.
 
-    Valid UTF-8 is taken as UTF-8 whatever the labels say (legacy text is almost never valid
-    UTF-8); otherwise the declared encodings are tried, then charset-normalizer guesses
-    (Russian sites still serve cp1251 and koi8-r without saying so).
+    UTF-8 is taken whatever the labels say when the body is UTF-8 but for a few bytes (see
+    _mostly_utf8: legacy text is almost never valid UTF-8); those bytes become U+FFFD. Only a
+    body that is not UTF-8 at all is read in a legacy code page: the declared one, then the
+    one charset-normalizer guesses (Russian sites still serve cp1251 and koi8-r unlabelled).
     """
     declared = [name for name in (_xml_encoding(body), _header_charset(content_type)) if name]
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return _declare_utf8(body[len(bom) :].decode(codec, errors="replace")), []
-    candidates = ["utf-8", *declared]
-    for codec in candidates:
+    text = body.decode("utf-8", errors="replace")
+    if (invalid := _mostly_utf8(body, text)) is not None:
+        plural = "s" if invalid > 1 else ""
+        replaced = [f"UTF-8 but for {invalid} invalid byte sequence{plural}, each read as U+FFFD"]
+        replaced = replaced if invalid else []
+        return _declare_utf8(text), _mislabelled(declared, "utf-8") + replaced
+    for codec in declared:
         try:
             text = body.decode(codec)
         except (UnicodeDecodeError, LookupError):
@@ -213,6 +220,19 @@ def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
     best = best or charset_normalizer.from_bytes(body).best()
     codec = best.encoding if best else "utf-8"
     return _declare_utf8(body.decode(codec, errors="replace")), _mislabelled(declared, codec)
+
+
+def _mostly_utf8(body: bytes, text: str) -> int | None:
+    """How many invalid sequences ``text`` (``body`` decoded as UTF-8, errors replaced) has, or
+    None when it is not UTF-8 at all: when they are as many as its valid non-ASCII
+    characters. Legacy text is nearly all invalid sequences (the corpus's cp1251, koi8-r,
+    iso-8859-1 and cp1252 captures: 0.00-0.03 valid characters per invalid sequence); a UTF-8
+    body with a few bad bytes is nearly all valid ones."""
+    invalid = text.count("\ufffd") - body.count("\ufffd".encode())
+    if not invalid:
+        return 0
+    valid = len(text) - len(body.translate(None, _NON_ASCII)) - invalid
+    return invalid if valid > invalid else None
 
 
 def _mislabelled(declared: list[str], used: str) -> list[str]:

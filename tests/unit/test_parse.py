@@ -552,6 +552,83 @@ def test_utf8_body_labelled_cp1251_is_read_as_utf8():
     assert parsed.warnings == ("declared encoding windows-1251 is wrong; the text is utf-8",)
 
 
+SERBIAN_CYRILLIC = [
+    "БИА позвала руског активисту на информативни разговор",
+    "Релоканти у Србији: Министарство унутрашњих послова одбило захтеве за боравак",
+    "Протеривање држављана Русије из Србије и Црне Горе",
+]
+
+
+def serbian_cyrillic(*damage: int) -> bytes:
+    """A UTF-8 feed of Serbian Cyrillic titles, with one byte of the first title replaced by
+    0xFF (never valid in UTF-8) at each of the ``damage`` offsets into its encoded text."""
+    titles = [title.encode() for title in SERBIAN_CYRILLIC]
+    first = bytearray(titles[0])
+    for offset in damage:
+        first[offset] = 0xFF
+    items = b"".join(
+        b'<item><guid isPermaLink="false">' + str(n).encode() + b"</guid><title>" + title + b"</title></item>"
+        for n, title in enumerate([bytes(first), *titles[1:]])
+    )
+    head, tail = rss("|").encode().split(b"|")
+    return head + items + tail
+
+
+@pytest.mark.parametrize(
+    ("damage", "first", "warning"),
+    [
+        (
+            (0,),
+            "\ufffd\ufffdИА позвала руског",
+            "UTF-8 but for 2 invalid byte sequences, each read as U+FFFD",
+        ),
+        (
+            (2,),
+            "Б\ufffd\ufffdА позвала руског",
+            "UTF-8 but for 2 invalid byte sequences, each read as U+FFFD",
+        ),
+        (
+            (1, 3, 7),  # a lead byte left without its continuation is one sequence, the 0xFF another
+            "\ufffd\ufffd\ufffd\ufffdА \ufffd\ufffdозвала руског",
+            "UTF-8 but for 6 invalid byte sequences, each read as U+FFFD",
+        ),
+    ],
+    ids=["a lead byte", "another", "a few"],
+)
+def test_a_utf8_feed_with_a_few_invalid_bytes_is_read_as_utf8(damage, first, warning):
+    parsed = parse_feed(serbian_cyrillic(*damage), {}, feed="f", url=FEED_URL, now=NOW)
+
+    titles = [item.title for item in parsed.items]
+    assert titles[0].startswith(first)
+    assert titles[1:] == SERBIAN_CYRILLIC[1:]
+    assert parsed.warnings == (warning,)
+
+
+def test_a_utf8_feed_with_one_invalid_byte_labelled_koi8_r_is_still_utf8():
+    """koi8-r, unlike cp1251, decodes any byte: the label alone would make mojibake of it."""
+    body = serbian_cyrillic(0).replace(b'encoding="UTF-8"', b'encoding="koi8-r"')
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.title for item in parsed.items][1:] == SERBIAN_CYRILLIC[1:]
+    assert parsed.warnings[0] == "declared encoding koi8-r is wrong; the text is utf-8"
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_serbian_cp1251_feed_is_still_cp1251(declared):
+    """Serbian in cp1251 holds byte pairs that are valid UTF-8 by chance (ИЈ is C8 A3, ȣ)."""
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{t.upper()}</title></item>" for n, t in enumerate(SERBIAN_CYRILLIC)
+    )
+    document = rss(items, encoding="windows-1251")
+    body = (document if declared else document.replace(' encoding="windows-1251"', "")).encode("cp1251")
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.title for item in parsed.items] == [title.upper() for title in SERBIAN_CYRILLIC]
+    assert parsed.warnings == ()
+
+
 @pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-32"])
 def test_byte_order_marks_decide_the_encoding(codec):
     body = rss(RUSSIAN_ITEM, encoding=codec.removesuffix("-sig")).encode(codec)
