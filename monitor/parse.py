@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import functools
 import hashlib
+import heapq
 import html
 import re
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from lxml import etree
 from monitor.discover import feed_links, looks_like_html
 from monitor.errors import ParseError
 from monitor.models import Item
-from monitor.text import clean
+from monitor.text import SUMMARY_LIMIT, TITLE_LIMIT, clean, shorten
 
 _SPACE = re.compile(r"\s+")
 # What XML 1.0 forbids in a document, raw or as a character reference: C0 controls but tab,
@@ -47,6 +48,9 @@ _LEGACY = ("cp1251", "koi8_r", "cp1250", "iso8859_2", "cp1252", "iso8859_5", "cp
 # feedparser's notes about encodings we settled ourselves: not a problem of the feed
 _ENCODING_NOTICES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _NON_ASCII = bytes(range(0x80, 0x100))
+# Entries taken from one body: a feed of 100,000 would hold the database's write lock for long,
+# and no newsroom publishes a thousand stories between two polls.
+MAX_ENTRIES = 1_000
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
 
@@ -132,8 +136,17 @@ class ParsedFeed:
     language: str | None = None
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime) -> ParsedFeed:
-    """Normalise every entry of a feed document; ``now`` stands in for missing dates."""
+def parse_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    feed: str,
+    url: str,
+    now: datetime,
+    max_entries: int = MAX_ENTRIES,
+) -> ParsedFeed:
+    """Normalise the entries of a feed document, the newest ``max_entries`` of them (in
+    document order); ``now`` stands in for missing dates."""
     headers = {k.lower(): v for k, v in headers.items()}
     content_type = headers.get("content-type")
     utf8, warnings = as_utf8(body, content_type)
@@ -153,10 +166,14 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
         raise ParseError(url, _not_a_feed(body, content_type, url, parsed.get("bozo_exception")))
     if parsed.bozo and not isinstance(parsed.bozo_exception, _ENCODING_NOTICES):
         warnings.append(f"malformed feed, read anyway: {parsed.bozo_exception}")
+    entries = [(entry, _published(entry, now)) for entry in parsed.entries]
+    if len(entries) > max_entries:
+        warnings.append(f"the feed has {len(entries)} entries; read the newest {max_entries}")
+        entries = _newest(entries, max_entries)
     items = []
-    for entry in parsed.entries:
-        title = plain_text(entry.get("title") or "")  # None from the fallback parser, at times
-        summary = plain_text(entry.get("summary") or "")
+    for entry, published in entries:
+        title = shorten(plain_text(entry.get("title") or ""), TITLE_LIMIT)  # None: fallback parser
+        summary = shorten(plain_text(entry.get("summary") or ""), SUMMARY_LIMIT)
         raw_date = clean(_raw(entry, "published") or _raw(entry, "updated") or "")
         items.append(
             Item(
@@ -165,12 +182,19 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
                 title=title,
                 summary=summary,
                 link=clean(entry.get("link") or "").strip(),
-                published=_published(entry, now),
+                published=published,
             )
         )
     channel = parsed.get("feed", {})
     language = clean(channel.get("language") or "").strip() or None
     return ParsedFeed(items, tuple(warnings), plain_text(channel.get("title") or ""), language)
+
+
+def _newest(entries: list[tuple[Any, datetime]], count: int) -> list[tuple[Any, datetime]]:
+    """The ``count`` newest entries, in document order; undated ones are as new as ``now``,
+    which is what they are stored with, and the earlier in the document wins a tie."""
+    newest = heapq.nlargest(count, range(len(entries)), key=lambda n: (entries[n][1], -n))
+    return [entries[n] for n in sorted(newest)]
 
 
 def _utf8_label(content_type: str | None) -> str:
@@ -285,7 +309,14 @@ class Reading:
 
 
 def read_feed(
-    body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime, seen: frozenset[str]
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    feed: str,
+    url: str,
+    now: datetime,
+    seen: frozenset[str],
+    max_entries: int = MAX_ENTRIES,
 ) -> Reading:
     """The body's new and edited entries, parsed; ``parsed`` None when there are none.
 
@@ -293,10 +324,13 @@ def read_feed(
     GET rewrite lastBuildDate on every poll, and feedparser costs some 20 times the pre-scan:
     when every entry is among ``seen``, feedparser is not run, and when some are, it reads a
     copy of the document without them. Runs in a worker process: arguments and result pickle.
+
+    The fingerprints are of every entry, also those past ``max_entries``: the next poll does
+    not read again what this one left out, and still reads what is new.
     """
     scanned = _scan(body)
     if scanned is None:
-        return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), None)
+        return Reading(parse_feed(body, headers, feed=feed, url=url, now=now, max_entries=max_entries), None)
     root, entries = scanned
     fingerprints = frozenset(entries)
     if fingerprints <= seen:
@@ -309,10 +343,16 @@ def read_feed(
         content_type = {key.lower(): value for key, value in headers.items()}.get("content-type")
         with contextlib.suppress(ParseError):  # then the whole body: a copy must never fail a feed
             parsed = parse_feed(
-                reduced, {"content-type": _utf8_label(content_type)}, feed=feed, url=url, now=now
+                reduced,
+                {"content-type": _utf8_label(content_type)},
+                feed=feed,
+                url=url,
+                now=now,
+                max_entries=max_entries,
             )
             return Reading(parsed, fingerprints)
-    return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), fingerprints)
+    parsed = parse_feed(body, headers, feed=feed, url=url, now=now, max_entries=max_entries)
+    return Reading(parsed, fingerprints)
 
 
 def entry_fingerprints(body: bytes) -> frozenset[str] | None:

@@ -27,9 +27,22 @@ _UNWANTED = re.compile(
 
 _SPACES = str.maketrans("\r\x0b\x0c", "   ")
 
+TITLE_LIMIT = 1_000  # characters of a stored title: a headline is under 200
+SUMMARY_LIMIT = 20_000  # characters of a stored summary: a long article's first pages
+_NEAR = 100  # a cut moves back to a word boundary this close to the limit
+
 
 def clean(text: str) -> str:
     """NFC, without what no stored text may hold, soft hyphens and zero-width characters; a
     carriage return, vertical tab or form feed is a space. Dropping comes before NFC, so
     cleaning twice changes nothing."""
     return unicodedata.normalize("NFC", _UNWANTED.sub("", text.translate(_SPACES)))
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a space when one is near, ending "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", max(0, limit - 1 - _NEAR))
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"

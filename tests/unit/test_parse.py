@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import FeedError, ParseError
-from monitor.parse import entry_fingerprints, parse_feed, plain_text, read_feed
+from monitor.parse import MAX_ENTRIES, entry_fingerprints, parse_feed, plain_text, read_feed
+from monitor.text import SUMMARY_LIMIT, TITLE_LIMIT
 
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
 FEED_URL = "https://n1info.rs/feed/"
@@ -409,6 +410,77 @@ def test_an_entry_whose_summary_feedparser_leaves_empty_is_read():
     ).encode()
 
     assert only(parse(body)).summary == ""
+
+
+# --- huge items and feeds -------------------------------------------------------------------
+
+
+def test_a_huge_title_and_summary_are_cut_at_a_word():
+    words = " ".join(f"reč{n}" for n in range(60_000))
+    body = rss(
+        f"<item><guid>g</guid><title>BIA {words}</title><description>{words}</description></item>"
+    ).encode()
+
+    item = only(parse(body))
+
+    assert len(item.title) <= TITLE_LIMIT and len(item.summary) <= SUMMARY_LIMIT
+    assert item.title.endswith("…") and item.summary.endswith("…")
+    assert item.title.startswith("BIA reč0 reč1 ")
+    assert item.title[:-1] in f"BIA {words} "  # whole words: the cut is at a space
+    assert words.startswith(item.summary[:-1] + " ")
+
+
+def dated(n: int) -> str:
+    """An entry published ``n`` minutes after midnight of 1 March 2026."""
+    published = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=n)
+    return (
+        f'<item><guid isPermaLink="false">e{n}</guid><title>Vest {n}</title>'
+        f"<pubDate>{published:%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
+    )
+
+
+def test_the_newest_entries_are_read_in_document_order_and_the_rest_counted():
+    order = [3, 9, 1, 7, 5, 8, 2]  # a feed out of date order
+
+    parsed = parse_feed(rss(*map(dated, order)).encode(), {}, feed="f", url=FEED_URL, now=NOW, max_entries=4)
+
+    assert [item.id for item in parsed.items] == ["e9", "e7", "e5", "e8"]
+    assert parsed.warnings == ("the feed has 7 entries; read the newest 4",)
+
+
+def test_undated_entries_keep_document_order():
+    entries = [f'<item><guid isPermaLink="false">u{n}</guid><title>Vest {n}</title></item>' for n in range(5)]
+
+    parsed = parse_feed(rss(dated(1), *entries).encode(), {}, feed="f", url=FEED_URL, now=NOW, max_entries=3)
+
+    assert [item.id for item in parsed.items] == ["u0", "u1", "u2"]  # as new as now: newer than e1
+
+
+def test_a_feed_of_more_than_max_entries_is_read_to_max_entries():
+    body = rss(*map(dated, range(MAX_ENTRIES + 5))).encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert len(parsed.items) == MAX_ENTRIES
+    assert parsed.items[0].id == "e5"
+    assert parsed.warnings == (f"the feed has {MAX_ENTRIES + 5} entries; read the newest {MAX_ENTRIES}",)
+
+
+def test_entries_left_out_are_not_read_again_and_new_ones_are_read():
+    old = [dated(n) for n in range(10)]
+
+    first = read_feed(channel(*old), {}, feed="f", url=FEED_URL, now=NOW, seen=frozenset(), max_entries=4)
+    same = read_feed(
+        channel(*old), {}, feed="f", url=FEED_URL, now=NOW, seen=first.fingerprints, max_entries=4
+    )
+    newer = read_feed(
+        channel(dated(20), *old), {}, feed="f", url=FEED_URL, now=NOW, seen=first.fingerprints, max_entries=4
+    )
+
+    assert first.parsed is not None and [item.id for item in first.parsed.items] == ["e6", "e7", "e8", "e9"]
+    assert same.parsed is None
+    assert newer.parsed is not None and [item.id for item in newer.parsed.items] == ["e20"]
+    assert newer.parsed.warnings == ()
 
 
 # --- dates ----------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""clean: what every stored field of an item holds, as tables."""
+"""clean and shorten: what every stored field of an item holds, as tables."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.text import clean
+from monitor.text import clean, shorten
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,21 @@ def test_clean(text, expected):
 def test_cleaning_twice_changes_nothing(text):
     """The matcher cleans stored text again, and its spans are offsets into what it cleaned."""
     assert clean(clean(text)) == clean(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("BIA i relokanti", 100, "BIA i relokanti"),
+        ("BIA i relokanti", 15, "BIA i relokanti"),
+        ("BIA i relokanti", 14, "BIA i…"),  # back to the space before the word under way
+        ("BIA i relokanti", 8, "BIA i…"),
+        ("Bezbednosnoinformativna", 10, "Bezbednos…"),  # no space near: cut inside the word
+        ("x " + "y" * 300, 200, "x " + "y" * 197 + "…"),  # the space is not near
+    ],
+)
+def test_shorten(text, limit, expected):
+    shortened = shorten(text, limit)
+
+    assert shortened == expected
+    assert len(shortened) <= limit
