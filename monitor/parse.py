@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import functools
 import hashlib
+import heapq
 import html
 import re
 from collections.abc import Mapping
@@ -22,9 +23,15 @@ from lxml import etree
 from monitor.discover import feed_links, looks_like_html
 from monitor.errors import ParseError
 from monitor.models import Item
-from monitor.text import clean
+from monitor.text import SUMMARY_LIMIT, TITLE_LIMIT, clean, shorten
 
 _SPACE = re.compile(r"\s+")
+# What XML 1.0 forbids in a document, raw or as a character reference: C0 controls but tab,
+# newline and carriage return, surrogates, U+FFFE and U+FFFF, and references past U+10FFFF.
+# feedparser's fallback parser turns a reference to a surrogate into a UnicodeEncodeError and
+# one past U+10FFFF into a ValueError or an OverflowError; the others only make the document
+# ill-formed. "&amp;#xD800;" is text, and no match.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 _XML_DECLARATION = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_DECLARATION_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+(["'])""")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
@@ -40,6 +47,10 @@ _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
 _LEGACY = ("cp1251", "koi8_r", "cp1250", "iso8859_2", "cp1252", "iso8859_5", "cp866", "mac_cyrillic")
 # feedparser's notes about encodings we settled ourselves: not a problem of the feed
 _ENCODING_NOTICES = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_NON_ASCII = bytes(range(0x80, 0x100))
+# Entries taken from one body: a feed of 100,000 would hold the database's write lock for long,
+# and no newsroom publishes a thousand stories between two polls.
+MAX_ENTRIES = 1_000
 _BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 
 
@@ -90,7 +101,7 @@ def plain_text(fragment: str) -> str:
         text = "".join(extractor.parts)
     else:
         text = html.unescape(fragment)
-    return clean(_SPACE.sub(" ", text).strip())
+    return _SPACE.sub(" ", clean(text)).strip()
 
 
 def _raw(entry: dict[str, Any], key: str) -> Any:
@@ -107,10 +118,10 @@ def _published(entry: dict[str, Any], now: datetime) -> datetime:
 
 
 def _item_id(entry: Mapping[str, Any], title: str, published: str) -> str:
-    if guid := (entry.get("id") or "").strip():
-        return str(guid)
-    if link := (entry.get("link") or "").strip():
-        return str(link)
+    if guid := clean(entry.get("id") or "").strip():
+        return guid
+    if link := clean(entry.get("link") or "").strip():
+        return link
     digest = hashlib.sha256(f"{title}\n{published}".encode()).hexdigest()
     return f"sha256:{digest}"
 
@@ -125,8 +136,17 @@ class ParsedFeed:
     language: str | None = None
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime) -> ParsedFeed:
-    """Normalise every entry of a feed document; ``now`` stands in for missing dates."""
+def parse_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    feed: str,
+    url: str,
+    now: datetime,
+    max_entries: int = MAX_ENTRIES,
+) -> ParsedFeed:
+    """Normalise the entries of a feed document, the newest ``max_entries`` of them (in
+    document order); ``now`` stands in for missing dates."""
     headers = {k.lower(): v for k, v in headers.items()}
     content_type = headers.get("content-type")
     utf8, warnings = as_utf8(body, content_type)
@@ -135,31 +155,46 @@ def parse_feed(body: bytes, headers: Mapping[str, str], *, feed: str, url: str, 
     # resolving the links inside it is of use: a third of feedparser's time, measured on the
     # corpus. Entry links and ids are resolved either way.
     headers = {**headers, "content-type": _utf8_label(content_type), "content-location": url}
-    parsed = feedparser.parse(
-        utf8, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        parsed = feedparser.parse(
+            utf8, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except Exception as exc:  # its fallback parser has bugs on broken documents: one feed's error
+        problem = f"feedparser failed ({type(exc).__name__}: {exc})"
+        raise ParseError(url, f"not a readable feed: {problem}") from exc
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         raise ParseError(url, _not_a_feed(body, content_type, url, parsed.get("bozo_exception")))
     if parsed.bozo and not isinstance(parsed.bozo_exception, _ENCODING_NOTICES):
         warnings.append(f"malformed feed, read anyway: {parsed.bozo_exception}")
+    entries = [(entry, _published(entry, now)) for entry in parsed.entries]
+    if len(entries) > max_entries:
+        warnings.append(f"the feed has {len(entries)} entries; read the newest {max_entries}")
+        entries = _newest(entries, max_entries)
     items = []
-    for entry in parsed.entries:
-        title = plain_text(entry.get("title", ""))
-        summary = plain_text(entry.get("summary", ""))
-        raw_date = _raw(entry, "published") or _raw(entry, "updated") or ""
+    for entry, published in entries:
+        title = shorten(plain_text(entry.get("title") or ""), TITLE_LIMIT)  # None: fallback parser
+        summary = shorten(plain_text(entry.get("summary") or ""), SUMMARY_LIMIT)
+        raw_date = clean(_raw(entry, "published") or _raw(entry, "updated") or "")
         items.append(
             Item(
                 feed=feed,
                 id=_item_id(entry, title, raw_date),
                 title=title,
                 summary=summary,
-                link=(entry.get("link") or "").strip(),
-                published=_published(entry, now),
+                link=clean(entry.get("link") or "").strip(),
+                published=published,
             )
         )
     channel = parsed.get("feed", {})
-    language = (channel.get("language") or "").strip() or None
-    return ParsedFeed(items, tuple(warnings), plain_text(channel.get("title", "")), language)
+    language = clean(channel.get("language") or "").strip() or None
+    return ParsedFeed(items, tuple(warnings), plain_text(channel.get("title") or ""), language)
+
+
+def _newest(entries: list[tuple[Any, datetime]], count: int) -> list[tuple[Any, datetime]]:
+    """The ``count`` newest entries, in document order; undated ones are as new as ``now``,
+    which is what they are stored with, and the earlier in the document wins a tie."""
+    newest = heapq.nlargest(count, range(len(entries)), key=lambda n: (entries[n][1], -n))
+    return [entries[n] for n in sorted(newest)]
 
 
 def _utf8_label(content_type: str | None) -> str:
@@ -182,18 +217,24 @@ def _not_a_feed(body: bytes, content_type: str | None, url: str, problem: object
 
 def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
     """The body re-encoded as UTF-8, its XML declaration saying so, and a warning when what
-    the server or the document declared was wrong.
+    the server or the document declared was wrong, or when some bytes were not UTF-8.
 
-    Valid UTF-8 is taken as UTF-8 whatever the labels say (legacy text is almost never valid
-    UTF-8); otherwise the declared encodings are tried, then charset-normalizer guesses
-    (Russian sites still serve cp1251 and koi8-r without saying so).
+    UTF-8 is taken whatever the labels say when the body is UTF-8 but for a few bytes (see
+    _mostly_utf8: legacy text is almost never valid UTF-8); those bytes become U+FFFD. Only a
+    body that is not UTF-8 at all is read in a legacy code page: the declared one, then the
+    one charset-normalizer guesses (Russian sites still serve cp1251 and koi8-r unlabelled).
     """
     declared = [name for name in (_xml_encoding(body), _header_charset(content_type)) if name]
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return _declare_utf8(body[len(bom) :].decode(codec, errors="replace")), []
-    candidates = ["utf-8", *declared]
-    for codec in candidates:
+    text = body.decode("utf-8", errors="replace")
+    if (invalid := _mostly_utf8(body, text)) is not None:
+        plural = "s" if invalid > 1 else ""
+        replaced = [f"UTF-8 but for {invalid} invalid byte sequence{plural}, each read as U+FFFD"]
+        replaced = replaced if invalid else []
+        return _declare_utf8(text), _mislabelled(declared, "utf-8") + replaced
+    for codec in declared:
         try:
             text = body.decode(codec)
         except (UnicodeDecodeError, LookupError):
@@ -203,6 +244,19 @@ def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
     best = best or charset_normalizer.from_bytes(body).best()
     codec = best.encoding if best else "utf-8"
     return _declare_utf8(body.decode(codec, errors="replace")), _mislabelled(declared, codec)
+
+
+def _mostly_utf8(body: bytes, text: str) -> int | None:
+    """How many invalid sequences ``text`` (``body`` decoded as UTF-8, errors replaced) has, or
+    None when it is not UTF-8 at all: when they are as many as its valid non-ASCII
+    characters. Legacy text is nearly all invalid sequences (the corpus's cp1251, koi8-r,
+    iso-8859-1 and cp1252 captures: 0.00-0.03 valid characters per invalid sequence); a UTF-8
+    body with a few bad bytes is nearly all valid ones."""
+    invalid = text.count("\ufffd") - body.count("\ufffd".encode())
+    if not invalid:
+        return 0
+    valid = len(text) - len(body.translate(None, _NON_ASCII)) - invalid
+    return invalid if valid > invalid else None
 
 
 def _mislabelled(declared: list[str], used: str) -> list[str]:
@@ -230,7 +284,20 @@ def _header_charset(content_type: str | None) -> str | None:
 
 
 def _declare_utf8(text: str) -> bytes:
+    """``text`` as UTF-8 that says so, without what XML forbids (see _NOT_XML)."""
+    text = _NOT_XML.sub(_xml_allowed, text)
     return _XML_DECLARATION_TEXT.sub(r"\g<1>utf-8\g<2>", text, count=1).encode("utf-8")
+
+
+def _xml_allowed(found: re.Match[str]) -> str:
+    """A character reference kept when XML allows its character, or nothing."""
+    hexadecimal, decimal = found.groups()
+    digits = (hexadecimal or decimal or "").lstrip("0")
+    if not digits or len(digits) > 7:  # a raw character, or a number past any code point
+        return ""
+    code = int(digits, 16 if hexadecimal else 10)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+    return found.group() if allowed or 0x10000 <= code <= 0x10FFFF else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +309,14 @@ class Reading:
 
 
 def read_feed(
-    body: bytes, headers: Mapping[str, str], *, feed: str, url: str, now: datetime, seen: frozenset[str]
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    feed: str,
+    url: str,
+    now: datetime,
+    seen: frozenset[str],
+    max_entries: int = MAX_ENTRIES,
 ) -> Reading:
     """The body's new and edited entries, parsed; ``parsed`` None when there are none.
 
@@ -250,10 +324,13 @@ def read_feed(
     GET rewrite lastBuildDate on every poll, and feedparser costs some 20 times the pre-scan:
     when every entry is among ``seen``, feedparser is not run, and when some are, it reads a
     copy of the document without them. Runs in a worker process: arguments and result pickle.
+
+    The fingerprints are of every entry, also those past ``max_entries``: the next poll does
+    not read again what this one left out, and still reads what is new.
     """
     scanned = _scan(body)
     if scanned is None:
-        return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), None)
+        return Reading(parse_feed(body, headers, feed=feed, url=url, now=now, max_entries=max_entries), None)
     root, entries = scanned
     fingerprints = frozenset(entries)
     if fingerprints <= seen:
@@ -266,10 +343,16 @@ def read_feed(
         content_type = {key.lower(): value for key, value in headers.items()}.get("content-type")
         with contextlib.suppress(ParseError):  # then the whole body: a copy must never fail a feed
             parsed = parse_feed(
-                reduced, {"content-type": _utf8_label(content_type)}, feed=feed, url=url, now=now
+                reduced,
+                {"content-type": _utf8_label(content_type)},
+                feed=feed,
+                url=url,
+                now=now,
+                max_entries=max_entries,
             )
             return Reading(parsed, fingerprints)
-    return Reading(parse_feed(body, headers, feed=feed, url=url, now=now), fingerprints)
+    parsed = parse_feed(body, headers, feed=feed, url=url, now=now, max_entries=max_entries)
+    return Reading(parsed, fingerprints)
 
 
 def entry_fingerprints(body: bytes) -> frozenset[str] | None:

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.errors import FeedError, ParseError
-from monitor.parse import entry_fingerprints, parse_feed, plain_text, read_feed
+from monitor.parse import MAX_ENTRIES, entry_fingerprints, parse_feed, plain_text, read_feed
+from monitor.text import SUMMARY_LIMIT, TITLE_LIMIT
 
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
 FEED_URL = "https://n1info.rs/feed/"
@@ -275,6 +276,213 @@ def test_entities_in_html_with_tags_are_decoded_only_once():
     assert only(parse(body)).summary == "Write &nbsp; for a space"
 
 
+# --- hostile text: what a feed cannot make us store ------------------------------------------
+
+
+def atom(*entries: str) -> str:
+    """An Atom document around the given <entry> elements (as text, encode it yourself)."""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Test</title><id>urn:test</id>" + "".join(entries) + "</feed>"
+    )
+
+
+def hostile(kind: str, bad: str) -> bytes:
+    """A feed with ``bad`` inside its entry's title, summary, link and id."""
+    if kind == "rss":
+        return rss(
+            f"<item><title>BIA{bad} saopštenje</title><description>Tekst{bad} vesti</description>"
+            f"<link>https://n1info.rs/vesti/1{bad}/</link><guid>urn:n1:1{bad}</guid></item>"
+        ).encode()
+    return atom(
+        f'<entry><title>BIA{bad} saopštenje</title><summary type="html">Tekst{bad} vesti</summary>'
+        f'<link href="https://n1info.rs/vesti/1{bad}/"/><id>urn:n1:1{bad}</id></entry>'
+    ).encode()
+
+
+INVALID_CODE_POINTS = [
+    "&#xD800;",  # a lone surrogate: feedparser's fallback parser raised UnicodeEncodeError
+    "&#xDFFF;",
+    "&#55296;",
+    "&#xDBFF;&#xDFFF;",  # a surrogate pair written as two references is two lone surrogates
+    "&#x110000;",  # past the last code point: ValueError
+    "&#99999999999999999999;",  # OverflowError
+    "&#xFFFE;",  # noncharacters
+    "&#xFFFF;",
+    "&#xFDD0;",
+    "&#x1FFFF;",
+]
+# C1 controls in text become windows-1252's letters in feedparser (&#x9F; is Ÿ): test_text has them
+CONTROLS = ["&#0;", "&#x0;", "\x00", "&#1;", "&#x1B;", "\x1b", "\x08", "\x7f"]
+FORMAT = ["&#x202E;", "\u202e", "\u2066", "&#x2069;", "\u206a", "\U000e0041"]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+@pytest.mark.parametrize("bad", [*INVALID_CODE_POINTS, *CONTROLS, *FORMAT])
+def test_what_no_stored_text_may_hold_is_dropped_from_every_field(kind, bad):
+    item = only(parse(hostile(kind, bad)))
+
+    assert (item.title, item.summary, item.link, item.id) == (
+        "BIA saopštenje",
+        "Tekst vesti",
+        "https://n1info.rs/vesti/1/",
+        "urn:n1:1",
+    )
+    for text in (item.title, item.summary, item.link, item.id):
+        text.encode("utf-8")  # what the database and the digest are given
+
+
+@pytest.mark.parametrize("bad", [*INVALID_CODE_POINTS, "&#0;", "&#x1B;"])
+def test_an_invalid_reference_in_cdata_is_dropped_too(bad):
+    body = rss(
+        f"<item><guid>g</guid><title><![CDATA[BIA{bad} saopštenje]]></title>"
+        f"<description><![CDATA[<p>Tekst{bad} vesti</p>]]></description></item>"
+    ).encode()
+
+    item = only(parse(body))
+
+    assert (item.title, item.summary) == ("BIA saopštenje", "Tekst vesti")
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_an_escaped_reference_is_text_not_a_reference(kind):
+    """ "&amp;#xD800;" is the text "&#xD800;": not dropped from the XML, and the link keeps it."""
+    item = only(parse(hostile(kind, "&amp;#xD800;")))
+
+    assert item.link == "https://n1info.rs/vesti/1&#xD800;/"
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_invalid_references_no_longer_make_the_feed_malformed(kind):
+    parsed = parse_feed(hostile(kind, "&#xD800;&#0;&#xFFFE;"), {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert parsed.warnings == ()
+
+
+def test_a_feed_with_raw_control_bytes_is_read_without_them():
+    body = rss("<item><guid>g</guid><title>BIA\x00 \x1b[31msaopštenje\x07</title></item>").encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.title for item in parsed.items] == ["BIA [31msaopštenje"]
+
+
+def test_read_feed_drops_invalid_references_from_new_entries_too():
+    """The pre-scan's lxml refuses the reference, so it is unsure and the whole body is read."""
+    first = read(channel(FIRST))
+    new = '<item><guid isPermaLink="false">c</guid><title>Novo&#xD800;: BIA&#0;</title></item>'
+
+    again = read(channel(new, FIRST), first.fingerprints)
+
+    assert again.parsed is not None
+    assert [item.title for item in again.parsed.items] == ["Novo: BIA", "BIA i relokanti"]
+
+
+def test_the_marks_languages_need_are_kept():
+    title = "\u05e9\u05dc\u05d5\u05dd\u200e 2026 \u0645\u0631\u062d\u0628\u0627\u200f!"
+
+    assert only(parse(rss(f"<item><guid>g</guid><title>{title}</title></item>").encode())).title == title
+
+
+def test_a_bug_of_feedparser_on_a_broken_document_is_that_feed_s_parse_error():
+    """Its fallback parser raises TypeError on an <image> closing a <width> it never opened."""
+    body = rss("<image></width></image><item><guid>g</guid><title>t</title></item>").encode()
+
+    with pytest.raises(ParseError, match=r"feedparser failed \(TypeError") as raised:
+        parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+    assert raised.value.url == FEED_URL
+
+
+def test_an_unclosed_element_with_an_invalid_reference_is_read_anyway():
+    body = rss("<item><guid>g</guid><title>t</title><description>x&#xD800;</item>").encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [(item.title, item.summary) for item in parsed.items] == [("t", "")]
+    assert parsed.warnings[0].startswith("malformed feed, read anyway: ")
+
+
+def test_an_entry_whose_summary_feedparser_leaves_empty_is_read():
+    """Its fallback parser gives None for a media:description closed by another element."""
+    body = rss(
+        '<item><guid>g</guid><title>t</title><media:description xmlns:media="http://search.yahoo.com/mrss/">'
+        "</content:encoded></item>"
+    ).encode()
+
+    assert only(parse(body)).summary == ""
+
+
+# --- huge items and feeds -------------------------------------------------------------------
+
+
+def test_a_huge_title_and_summary_are_cut_at_a_word():
+    words = " ".join(f"reč{n}" for n in range(60_000))
+    body = rss(
+        f"<item><guid>g</guid><title>BIA {words}</title><description>{words}</description></item>"
+    ).encode()
+
+    item = only(parse(body))
+
+    assert len(item.title) <= TITLE_LIMIT and len(item.summary) <= SUMMARY_LIMIT
+    assert item.title.endswith("…") and item.summary.endswith("…")
+    assert item.title.startswith("BIA reč0 reč1 ")
+    assert item.title[:-1] in f"BIA {words} "  # whole words: the cut is at a space
+    assert words.startswith(item.summary[:-1] + " ")
+
+
+def dated(n: int) -> str:
+    """An entry published ``n`` minutes after midnight of 1 March 2026."""
+    published = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=n)
+    return (
+        f'<item><guid isPermaLink="false">e{n}</guid><title>Vest {n}</title>'
+        f"<pubDate>{published:%a, %d %b %Y %H:%M:%S} +0000</pubDate></item>"
+    )
+
+
+def test_the_newest_entries_are_read_in_document_order_and_the_rest_counted():
+    order = [3, 9, 1, 7, 5, 8, 2]  # a feed out of date order
+
+    parsed = parse_feed(rss(*map(dated, order)).encode(), {}, feed="f", url=FEED_URL, now=NOW, max_entries=4)
+
+    assert [item.id for item in parsed.items] == ["e9", "e7", "e5", "e8"]
+    assert parsed.warnings == ("the feed has 7 entries; read the newest 4",)
+
+
+def test_undated_entries_keep_document_order():
+    entries = [f'<item><guid isPermaLink="false">u{n}</guid><title>Vest {n}</title></item>' for n in range(5)]
+
+    parsed = parse_feed(rss(dated(1), *entries).encode(), {}, feed="f", url=FEED_URL, now=NOW, max_entries=3)
+
+    assert [item.id for item in parsed.items] == ["u0", "u1", "u2"]  # as new as now: newer than e1
+
+
+def test_a_feed_of_more_than_max_entries_is_read_to_max_entries():
+    body = rss(*map(dated, range(MAX_ENTRIES + 5))).encode()
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert len(parsed.items) == MAX_ENTRIES
+    assert parsed.items[0].id == "e5"
+    assert parsed.warnings == (f"the feed has {MAX_ENTRIES + 5} entries; read the newest {MAX_ENTRIES}",)
+
+
+def test_entries_left_out_are_not_read_again_and_new_ones_are_read():
+    old = [dated(n) for n in range(10)]
+
+    first = read_feed(channel(*old), {}, feed="f", url=FEED_URL, now=NOW, seen=frozenset(), max_entries=4)
+    same = read_feed(
+        channel(*old), {}, feed="f", url=FEED_URL, now=NOW, seen=first.fingerprints, max_entries=4
+    )
+    newer = read_feed(
+        channel(dated(20), *old), {}, feed="f", url=FEED_URL, now=NOW, seen=first.fingerprints, max_entries=4
+    )
+
+    assert first.parsed is not None and [item.id for item in first.parsed.items] == ["e6", "e7", "e8", "e9"]
+    assert same.parsed is None
+    assert newer.parsed is not None and [item.id for item in newer.parsed.items] == ["e20"]
+    assert newer.parsed.warnings == ()
+
+
 # --- dates ----------------------------------------------------------------------------------
 
 
@@ -414,6 +622,83 @@ def test_utf8_body_labelled_cp1251_is_read_as_utf8():
 
     assert only(parsed.items).summary == "Граждане России, выступавшие против войны, получили отказ."
     assert parsed.warnings == ("declared encoding windows-1251 is wrong; the text is utf-8",)
+
+
+SERBIAN_CYRILLIC = [
+    "БИА позвала руског активисту на информативни разговор",
+    "Релоканти у Србији: Министарство унутрашњих послова одбило захтеве за боравак",
+    "Протеривање држављана Русије из Србије и Црне Горе",
+]
+
+
+def serbian_cyrillic(*damage: int) -> bytes:
+    """A UTF-8 feed of Serbian Cyrillic titles, with one byte of the first title replaced by
+    0xFF (never valid in UTF-8) at each of the ``damage`` offsets into its encoded text."""
+    titles = [title.encode() for title in SERBIAN_CYRILLIC]
+    first = bytearray(titles[0])
+    for offset in damage:
+        first[offset] = 0xFF
+    items = b"".join(
+        b'<item><guid isPermaLink="false">' + str(n).encode() + b"</guid><title>" + title + b"</title></item>"
+        for n, title in enumerate([bytes(first), *titles[1:]])
+    )
+    head, tail = rss("|").encode().split(b"|")
+    return head + items + tail
+
+
+@pytest.mark.parametrize(
+    ("damage", "first", "warning"),
+    [
+        (
+            (0,),
+            "\ufffd\ufffdИА позвала руског",
+            "UTF-8 but for 2 invalid byte sequences, each read as U+FFFD",
+        ),
+        (
+            (2,),
+            "Б\ufffd\ufffdА позвала руског",
+            "UTF-8 but for 2 invalid byte sequences, each read as U+FFFD",
+        ),
+        (
+            (1, 3, 7),  # a lead byte left without its continuation is one sequence, the 0xFF another
+            "\ufffd\ufffd\ufffd\ufffdА \ufffd\ufffdозвала руског",
+            "UTF-8 but for 6 invalid byte sequences, each read as U+FFFD",
+        ),
+    ],
+    ids=["a lead byte", "another", "a few"],
+)
+def test_a_utf8_feed_with_a_few_invalid_bytes_is_read_as_utf8(damage, first, warning):
+    parsed = parse_feed(serbian_cyrillic(*damage), {}, feed="f", url=FEED_URL, now=NOW)
+
+    titles = [item.title for item in parsed.items]
+    assert titles[0].startswith(first)
+    assert titles[1:] == SERBIAN_CYRILLIC[1:]
+    assert parsed.warnings == (warning,)
+
+
+def test_a_utf8_feed_with_one_invalid_byte_labelled_koi8_r_is_still_utf8():
+    """koi8-r, unlike cp1251, decodes any byte: the label alone would make mojibake of it."""
+    body = serbian_cyrillic(0).replace(b'encoding="UTF-8"', b'encoding="koi8-r"')
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.title for item in parsed.items][1:] == SERBIAN_CYRILLIC[1:]
+    assert parsed.warnings[0] == "declared encoding koi8-r is wrong; the text is utf-8"
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_serbian_cp1251_feed_is_still_cp1251(declared):
+    """Serbian in cp1251 holds byte pairs that are valid UTF-8 by chance (ИЈ is C8 A3, ȣ)."""
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{t.upper()}</title></item>" for n, t in enumerate(SERBIAN_CYRILLIC)
+    )
+    document = rss(items, encoding="windows-1251")
+    body = (document if declared else document.replace(' encoding="windows-1251"', "")).encode("cp1251")
+
+    parsed = parse_feed(body, {}, feed="f", url=FEED_URL, now=NOW)
+
+    assert [item.title for item in parsed.items] == [title.upper() for title in SERBIAN_CYRILLIC]
+    assert parsed.warnings == ()
 
 
 @pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-32"])
