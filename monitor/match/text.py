@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from itertools import islice
 
 from monitor.match.languages import known_language
 
@@ -47,6 +48,7 @@ _RUSSIAN_WORDS = _function_words(
     "в во к от для что это как так его её ее был была были было который которая которые"
     " также уже еще ещё чтобы года"
 )
+_SAMPLE = 48  # words whose function words are counted: plenty, and an item's length costs nothing
 _CYRILLIC = SR | RU | OTHER  # what Cyrillic text may be in
 _LATIN = EN | SR | OTHER
 
@@ -85,6 +87,8 @@ def _finder(letters: str) -> Callable[[str], bool]:
 
 
 has_cyrillic = _finder("\u0400-\u04ff")
+# one search, which stops at the first letter only one of the two languages has
+_decisive_letter = re.compile(f"([{''.join(sorted(SERBIAN_ONLY))}])|[{''.join(sorted(RUSSIAN_ONLY))}]").search
 _has_serbian_cyrillic = _finder("".join(sorted(SERBIAN_ONLY)))
 _has_russian = _finder("".join(sorted(RUSSIAN_ONLY)))
 has_serbian_latin = _finder("".join(sorted(SERBIAN_LATIN_ONLY)))
@@ -101,21 +105,20 @@ def fold_russian(token: str) -> str:
 
 
 def guess_languages(text: str, tokens: Iterable[str], hint: str | None) -> int:
-    """The item's languages as bits. The text decides where it is clear: Serbian or Russian
-    letters in Cyrillic, then the function words of each language. The feed's ``hint`` breaks
-    ties, where its language can be written in the text's script; then, for Latin text, the
-    letters č ć š ž đ mean Serbian (an English story may name Vučić, so they only come last).
-    When nothing decides, every candidate applies."""
+    """The item's languages as bits. The text decides where it is clear: in Cyrillic, the first
+    letter that only Serbian or only Russian has; then the function words among its first
+    words. The feed's ``hint`` breaks ties, where its language can be written in the text's
+    script; then, for Latin text, č ć š ž đ mean Serbian (an English story may name Vučić, so
+    they come last). When nothing decides, every candidate applies."""
     if has_cyrillic(text):
-        serbian, russian = _has_serbian_cyrillic(text), _has_russian(text)
-        if serbian != russian:
-            return SR if serbian else RU
-        written = set(tokens)
+        if letter := _decisive_letter(text):
+            return SR if letter.group(1) else RU
+        written = set(islice(tokens, _SAMPLE))
         votes = len(written & _SERBIAN_WORDS) - len(written & _RUSSIAN_WORDS)
         if votes:
             return SR if votes > 0 else RU
         return _hint_languages(hint) & _CYRILLIC or SR | RU
-    written = set(tokens)
+    written = set(islice(tokens, _SAMPLE))
     votes = len(written & _ENGLISH_WORDS) - len(written & _SERBIAN_WORDS)
     if votes:
         return EN if votes > 0 else SR
