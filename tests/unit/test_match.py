@@ -112,6 +112,39 @@ def test_phrase_words_match_in_any_inflected_form(title):
     assert finds('"ruska dijaspora"', title, language="sr")
 
 
+@pytest.mark.parametrize(
+    ("query", "title", "expected"),
+    [
+        ('"Crna Gora"', "Proteran iz Crne Gore", True),  # gora is also "worse", of zao
+        ('"Crna Gora"', "Живи у Црној Гори", True),
+        ('"Црна Гора"', "Proteran iz Crne Gore", True),
+        ('"Novi Sad"', "Koncert u Novom Sadu", True),
+        ('"Novi Sad"', "Iz Novog Sada", True),  # sada is also "now"
+        ('"Nikola Tesla"', "Na aerodromu Nikole Tesle", True),  # Tesle: not in the dictionary
+        ('"Nikola Tesla"', "Аеродром Никола Тесла", True),
+        ("Sad", "Sada je kasno", False),  # the regular endings are for names in phrases only
+        ("Gora", "Sve je gore", False),
+        ('"crna gora"', "crne gore", False),  # small letters: words, not a name
+        ('"BIA Srbije"', "Bia Srbije", False),  # an acronym in a phrase keeps its capitals
+        ('"BIA Srbije"', "BIA Srbije", True),
+    ],
+)
+def test_a_name_in_a_phrase_is_found_in_every_case(query, title, expected):
+    assert finds(query, title, language="sr") is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("zabranjen", "Zabranjenog ulaska nije bilo"),
+        ("proteran", "Proteranom novinaru je zabranjen ulazak"),
+        ("odbijen", "Rešenje o odbijenom zahtevu"),
+    ],
+)
+def test_serbian_participle_matches_its_long_adjective_forms(query, title):
+    assert finds(query, title, language="sr")
+
+
 @pytest.mark.parametrize("language", ["sr", None])
 @pytest.mark.parametrize(
     "title",
