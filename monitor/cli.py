@@ -33,7 +33,7 @@ from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.fetch import Fetcher
 from monitor.log import configure, event, hide_passwords
-from monitor.match import Explanation, release
+from monitor.match import Explanation, known_language, language_code, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
@@ -114,6 +114,16 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         return None
     try:
         return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _language(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--language``, as the config's ``language`` takes it: sr_RS, Serbian and srp are sr."""
+    if value is None:
+        return None
+    try:
+        return language_code(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -605,7 +615,9 @@ def _explained(explanations: list[Explanation]) -> str:
 @main.command()
 @click.option("--watchlist", "-w", "watchlists", metavar="NAME", multiple=True, help="Only these watchlists.")
 @click.option("--text", help="Match this text (as a title) instead of JSON lines on stdin.")
-@click.option("--language", help="Language hint for the input: en, sr, ru (default: guessed).")
+@click.option(
+    "--language", callback=_language, help="Language hint for the input: en, sr, ru (default: guessed)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input line, in order.")
 @click.option("--explain", is_flag=True, help="Show every query, term by term.")
 @click.pass_obj
@@ -679,7 +691,11 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
 @feeds.command("add")
 @click.argument("url")
 @click.option("--name", help="The feed's name (default: from its title).")
-@click.option("--language", help="Language hint, e.g. sr, ru, en (default: what the feed declares).")
+@click.option(
+    "--language",
+    callback=_language,
+    help="Language hint, e.g. sr, ru, en (default: what the feed declares, if the matcher reads it).",
+)
 @click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
 @click.option("--dry-run", is_flag=True, help="Find the feed and print its table; change nothing.")
 @click.pass_obj
@@ -697,7 +713,7 @@ def feeds_add(
     if located.url != url:
         err.print(f"found the feed {located.url} announced by {url}", highlight=False)
     chosen = name or config_module.feed_name(feed.title, _host(located.url))
-    language = language or (feed.language.split("-")[0].lower() if feed.language else None)
+    language = language or (known_language(feed.language) if feed.language else None)
     summary = f"{chosen}: {len(feed.items)} items, language {language or 'not declared'}"
     if dry_run:
         click.echo(summary)

@@ -36,7 +36,7 @@ from monitor.cadence import Cadence
 from monitor.digest import check_templates
 from monitor.errors import ConfigError
 from monitor.fetch import Limits
-from monitor.match import parse_query
+from monitor.match import language_code, parse_query
 from monitor.notify import Channel, channel
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
@@ -88,6 +88,12 @@ def _email(value: str) -> str:
 def _query(value: str) -> str:
     parse_query(value)
     return value
+
+
+def _language(value: str | None) -> str | None:
+    """The matcher's code (``sr`` for "sr_RS", "Serbian", "srp"): a hint it cannot read would
+    cost the feed every hit it decides."""
+    return None if value is None else language_code(value)
 
 
 def _name(value: str) -> str:
@@ -218,7 +224,7 @@ class PollingConfig(_Strict):
 class FeedConfig(_Strict):
     url: Annotated[str, AfterValidator(_http_url)]
     name: Name
-    language: str | None = None
+    language: Annotated[str | None, AfterValidator(_language)] = None
     interval: Duration | None = None  # None: adaptive, between polling.min_interval and max_interval
     enabled: bool = True
     tags: list[Name] = []

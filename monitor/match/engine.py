@@ -25,10 +25,10 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from monitor.match.forms import Forms, case_shape, literal, prepare
+from monitor.match.forms import Forms, case_shape, literal, name_forms, prepare
 from monitor.match.lexicon import Lexicon
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
-from monitor.match.text import guess_languages, key_functions, words
+from monitor.match.text import SR, guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
 from monitor.text import clean
 
@@ -252,6 +252,11 @@ class Matcher:
         forms = Forms(literal(text)) if exact else lexicon.forms_of(text)
         for key, languages in forms.exact:
             self._patterns[f" {key} "].append(entry(languages))
+        if word.name:  # in a phrase, a name is found in every case, as regular endings make it
+            known = {key for key, _ in forms.exact}
+            for key in name_forms(text):
+                if key not in known:
+                    self._patterns[f" {key} "].append(entry(SR))
         for key, languages, max_length in forms.prefixes:
             self._patterns[f" {key}"].append(_Entry(word_id, languages, max_length, written))
 

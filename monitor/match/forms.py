@@ -195,6 +195,47 @@ def _serbian_fleeting_a(word: str) -> set[str]:
     return set()
 
 
+# Regular Serbian case endings of a name by its last letter: a-nouns (Gora, Tesla, Nikola),
+# o-nouns (Kosovo, Marko), adjectives (Novi), and nouns ending in a consonant (Sad, Beograd).
+_NAME_ENDINGS = {
+    "a": ("a", "e", "i", "u", "o", "om"),
+    "o": ("o", "a", "u", "om"),
+    "i": ("i", "og", "oga", "om", "ome", "im"),
+}
+_CONSONANT_ENDINGS = ("", "a", "u", "om", "e")
+# The long forms of an adjective, which simplemma lacks for passive participles (zabranjen has
+# zabranjena, zabranjeni… but not zabranjenog, zabranjenom).
+_SHORT_ADJECTIVE = ("a", "e", "i", "o")
+_LONG_ADJECTIVE = ("og", "oga", "om", "ome", "omu", "oj", "u", "im", "ima", "ih")
+
+
+def name_forms(word: str) -> tuple[str, ...]:
+    """The caseless keys of a name's regular Serbian case forms, in both scripts.
+
+    A name in a phrase ("Crna Gora", "Nikola Tesla", "Novi Sad") must be found in every case, and
+    the dictionary misses some: it lacks Tesle, and gives forms that are also other words to
+    those words only (gora to zao, "bad"; Sada to sada, "now"). Regular endings fill in; the
+    other words of the phrase keep them from matching on their own.
+    """
+    latin = serbian_latin(word)
+    if latin[-1:] in _NAME_ENDINGS:
+        forms = [latin[:-1] + ending for ending in _NAME_ENDINGS[latin[-1]]]
+    elif latin[-1:].isalpha() and latin[-1] not in "eu":
+        forms = [latin + ending for ending in _CONSONANT_ENDINGS]
+    else:
+        return ()
+    return tuple(dict.fromkeys(fold_serbian(form) for form in forms))
+
+
+def _long_adjective(latin: str, serbian: set[str]) -> set[str]:
+    """An adjective's long forms, when the dictionary has only its short ones (zabranjen,
+    zabranjena, zabranjeno…): news writes "zabranjenog ulaska" as often."""
+    known = {serbian_latin(form) for form in serbian}
+    if latin[-1:] in "aeiou" or not all(latin + ending in known for ending in _SHORT_ADJECTIVE):
+        return set()
+    return {latin + ending for ending in _LONG_ADJECTIVE}
+
+
 def _russian_forms(word: str) -> set[str]:
     """The lexeme of the word's likeliest reading, without imperatives: news rarely uses them,
     and they collide with common words (выслать's "вышли" reads as "went out")."""
@@ -236,6 +277,7 @@ def expand(word: str) -> Forms:
         latin = serbian_latin(word)
         stem = _stemmer("serbian").stemWord(latin) if len(latin) >= STEM_MIN else ""
         add(serbian or _serbian_fleeting_a(stem if len(stem) >= STEM_MIN else latin), SR)
+        add(_long_adjective(latin, serbian), SR)
         if len(stem) >= STEM_MIN:
             prefixes.append((fold_serbian(stem), SR, len(stem) + STEM_EXTRA))
     if languages & RU:

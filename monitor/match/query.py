@@ -44,6 +44,7 @@ class Word:
     text: str
     prefix: bool = False
     exact: bool = False
+    name: bool = False  # a capitalised word of a phrase: part of a name, as in "Crna Gora"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,11 @@ def _lex(text: str) -> list[_Token]:
     return found
 
 
+def _capitalised(word: str) -> bool:
+    """Nikola, Gora, Сад: a capital and then small letters (not BIA, not BiH)."""
+    return word[:1].isupper() and word[1:].islower()
+
+
 def _term(token: _Token) -> Term:
     raw = token.text
     exact = raw.startswith("=")
@@ -113,7 +119,8 @@ def _term(token: _Token) -> Term:
         words = _WORD.findall(body[1:-1])
         if not words:
             raise QueryError("empty phrase: put words between the quotes", token.column)
-        return Term(raw, tuple(Word(word, exact=exact) for word in words))
+        named = not exact and len(words) > 1
+        return Term(raw, tuple(Word(word, exact=exact, name=named and _capitalised(word)) for word in words))
     prefix = body.endswith("*")
     if "*" in body.rstrip("*") or body.endswith("**"):
         raise QueryError(f"{raw!r}: '*' may only end a word, as in relokan*", token.column)

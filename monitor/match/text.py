@@ -11,6 +11,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from itertools import islice
+
+from monitor.match.languages import known_language
 
 SERBIAN_ONLY = frozenset("јљњћђџЈЉЊЋЂЏ")
 RUSSIAN_ONLY = frozenset("ыэъьяюёйщЫЭЪЬЯЮЁЙЩ")
@@ -19,11 +22,35 @@ SERBIAN_LATIN_ONLY = frozenset("čćšžđČĆŠŽĐ")
 # Languages as bits, so a form can be valid in several and an item can be in several.
 EN, SR, RU, OTHER = 1, 2, 4, 8
 ANY = EN | SR | RU | OTHER
-LANGUAGE_BITS = {"en": EN, "sr": SR, "hbs": SR, "bs": SR, "hr": SR, "cnr": SR, "sh": SR, "ru": RU}
 
 _TOKEN = re.compile(r"\w+")
-_ENGLISH_WORDS = frozenset("the of and to in is was for on with that by from at as after has have".split())
-_SERBIAN_WORDS = frozenset("je i u na da se su za od sa iz ili koji koja posle nije kao".split())
+
+
+def _function_words(text: str) -> frozenset[str]:
+    """Words as written in lower case or capitalised, so a text's tokens need no case folding."""
+    return frozenset(form for word in text.split() for form in (word, word.capitalize()))
+
+
+# Common function words of each language that are not words of the other one written in the
+# same script: English "to", "on", "a" and "do" are also Serbian; Russian "и", "на", "после",
+# "она" also Serbian Cyrillic, so they are left out. Serbian in both scripts, diacritics or not.
+_ENGLISH_WORDS = _function_words(
+    "the of and in is was for with that by from at as after has have are be it its an this"
+    " will said not but were been their over against into about who which says had would"
+)
+_SERBIAN_WORDS = _function_words(
+    "je i u na da se su za od sa iz ili koji koja koje posle nije kao što sto ali će ce bio bila"
+    " biti ima još jos samo već vec prema nakon tokom protiv pre kada kako ovo zbog"
+    " је се су од са који која које није као што али ће био била бити има још само већ према"
+    " након током пре када како ово због"
+)
+_RUSSIAN_WORDS = _function_words(
+    "в во к от для что это как так его её ее был была были было который которая которые"
+    " также уже еще ещё чтобы года"
+)
+_SAMPLE = 48  # words whose function words are counted: plenty, and an item's length costs nothing
+_CYRILLIC = SR | RU | OTHER  # what Cyrillic text may be in
+_LATIN = EN | SR | OTHER
 
 
 def _latin_folding() -> dict[int, str]:
@@ -60,6 +87,8 @@ def _finder(letters: str) -> Callable[[str], bool]:
 
 
 has_cyrillic = _finder("\u0400-\u04ff")
+# one search, which stops at the first letter only one of the two languages has
+_decisive_letter = re.compile(f"([{''.join(sorted(SERBIAN_ONLY))}])|[{''.join(sorted(RUSSIAN_ONLY))}]").search
 _has_serbian_cyrillic = _finder("".join(sorted(SERBIAN_ONLY)))
 _has_russian = _finder("".join(sorted(RUSSIAN_ONLY)))
 has_serbian_latin = _finder("".join(sorted(SERBIAN_LATIN_ONLY)))
@@ -76,24 +105,38 @@ def fold_russian(token: str) -> str:
 
 
 def guess_languages(text: str, tokens: Iterable[str], hint: str | None) -> int:
-    """The item's languages as bits: the feed's hint, else what its letters (and, for Latin, its
-    function words among ``tokens``) say, else all candidates."""
-    if hint:
-        return LANGUAGE_BITS.get(hint.lower().split("-")[0], OTHER)
-    if _has_serbian_cyrillic(text):
-        return SR
-    if _has_russian(text):
-        return RU
+    """The item's languages as bits. The text decides where it is clear: in Cyrillic, the first
+    letter that only Serbian or only Russian has; then the function words among its first
+    words. The feed's ``hint`` breaks ties, where its language can be written in the text's
+    script; then, for Latin text, č ć š ž đ mean Serbian (an English story may name Vučić, so
+    they come last). When nothing decides, every candidate applies."""
     if has_cyrillic(text):
-        return SR | RU
-    # Latin: function words vote first, so an English story naming Vučić stays English
-    lowered = set(map(str.lower, tokens))
-    english, serbian = len(lowered & _ENGLISH_WORDS), len(lowered & _SERBIAN_WORDS)
-    if english > serbian:
-        return EN
-    if serbian > english or has_serbian_latin(text):
-        return SR
-    return EN | SR | OTHER
+        if letter := _decisive_letter(text):
+            return SR if letter.group(1) else RU
+        written = set(islice(tokens, _SAMPLE))
+        votes = len(written & _SERBIAN_WORDS) - len(written & _RUSSIAN_WORDS)
+        if votes:
+            return SR if votes > 0 else RU
+        return _hint_languages(hint) & _CYRILLIC or SR | RU
+    written = set(islice(tokens, _SAMPLE))
+    votes = len(written & _ENGLISH_WORDS) - len(written & _SERBIAN_WORDS)
+    if votes:
+        return EN if votes > 0 else SR
+    if hinted := _hint_languages(hint) & _LATIN:
+        return hinted
+    return SR if has_serbian_latin(text) else _LATIN
+
+
+@lru_cache(maxsize=256)
+def _hint_languages(hint: str | None) -> int:
+    """A feed's language hint as bits: none for no hint, OTHER for a language the matcher does
+    not read (the config refuses those, ``monitor match`` passes them on)."""
+    if not hint:
+        return 0
+    code = known_language(hint)
+    if code is None:
+        return OTHER
+    return EN if code == "en" else RU if code == "ru" else SR
 
 
 def word_languages(word: str) -> int:

@@ -538,6 +538,29 @@ def test_match_refuses_a_bad_input_line_naming_it(tmp_path, write_config):
     assert "stdin line 2:" in result.stderr and "one JSON object per line" in result.stderr
 
 
+@pytest.mark.parametrize("language", ["serbian", "sr_RS", "srp", "sr-Latn"])
+def test_match_takes_a_language_as_the_config_does(tmp_path, write_config, language):
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25, queries=("Srbija",)
+    )
+    command = ["-c", str(config), "match", "--json", "--text", "Srbiji"]  # no word says which language
+
+    named = CliRunner().invoke(main, [*command, "--language", language])
+    coded = CliRunner().invoke(main, [*command, "--language", "sr"])
+
+    assert named.exit_code == coded.exit_code == 0, named.stderr
+    assert json.loads(named.stdout) == json.loads(coded.stdout) != {"matches": []}
+
+
+def test_match_refuses_a_language_the_matcher_cannot_read(tmp_path, write_config):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
+
+    result = CliRunner().invoke(main, ["-c", str(config), "match", "--language", "serbain", "--text", "BIA"])
+
+    assert result.exit_code == 2
+    assert "'serbain' is not a language the matcher reads (did you mean 'serbian'?)" in result.stderr
+
+
 def test_explain_shows_each_term_of_a_stored_hit(feed_server, smtp_server, tmp_path, write_config):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     config = write_config(
@@ -600,6 +623,8 @@ def test_feeds_add_of_a_page_announcing_no_feed_changes_nothing(feed_server, tmp
         "feeds",
         "add",
         "--dry-run",
+        "--language",
+        "sr_RS",
         feed_server.serve("/f.xml", rss("F", "https://f.rs", SERBIAN_NEWS)),
     )
 

@@ -261,6 +261,62 @@ def test_storage_url_from_the_environment_applies_without_a_storage_table(write,
     assert config.storage.url == "postgresql+psycopg://monitor@db/monitor"
 
 
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("sr", "sr"),
+        ("SR", "sr"),
+        ("sr-Latn", "sr"),
+        ("sr-Cyrl-RS", "sr"),
+        ("sr_RS", "sr"),
+        ("sr_RS.UTF-8@latin", "sr"),
+        ("srp", "sr"),
+        ("scc", "sr"),
+        ("serbian", "sr"),
+        ("Serbian", "sr"),
+        ("srpski", "sr"),
+        ("српски", "sr"),
+        ("ru", "ru"),
+        ("ru-RU", "ru"),
+        ("rus", "ru"),
+        ("russian", "ru"),
+        ("русский", "ru"),
+        ("en", "en"),
+        ("en-GB", "en"),
+        ("eng", "en"),
+        ("English", "en"),
+        ("hr", "hr"),
+        ("hrv", "hr"),
+        ("Croatian", "hr"),
+        ("bs-Latn-BA", "bs"),
+        ("bosanski", "bs"),
+        ("cnr", "cnr"),
+        ("Montenegrin", "cnr"),
+        ("sh", "sh"),
+        ("hbs", "sh"),
+        ("Serbo-Croatian", "sh"),
+    ],
+)
+def test_feed_language_is_normalised_to_the_matchers_code(write, written, code):
+    config = load(write(edited('language = "ru"', f'language = "{written}"')))
+
+    assert config.feeds[2].language == code
+
+
+@pytest.mark.parametrize("written", ["serbain", "sr-", "sr--RS", "Serbian_RS", "uk", "de-DE", "klingon", ""])
+def test_unknown_feed_language_names_its_key_and_the_accepted_forms(write, written):
+    path = write(edited('language = "ru"', f'language = "{written}"'))
+
+    message = load_error(path)
+
+    assert f"{path}: feeds[2].language: {written!r} is not a language the matcher reads" in message
+    assert "as a code (en, ru, sr, hr, bs, cnr), a BCP 47 tag (sr-Latn, sr_RS)" in message
+
+
+def test_misspelt_feed_language_gets_a_suggestion(write):
+    assert "(did you mean 'serbian'?)" in load_error(write(edited('language = "ru"', 'language = "serbain"')))
+
+
 # --- errors: where and what -----------------------------------------------------------------
 
 

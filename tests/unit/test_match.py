@@ -10,6 +10,7 @@ import unicodedata
 import pytest
 
 from monitor.match import Matcher
+from monitor.match.text import EN, OTHER, RU, SR, guess_languages, words
 from monitor.models import Span
 from tests.unit.matching import finds, spans
 
@@ -109,6 +110,39 @@ def test_serbian_word_matches_its_genitive_plural_with_an_inserted_a(query, titl
 )
 def test_phrase_words_match_in_any_inflected_form(title):
     assert finds('"ruska dijaspora"', title, language="sr")
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "expected"),
+    [
+        ('"Crna Gora"', "Proteran iz Crne Gore", True),  # gora is also "worse", of zao
+        ('"Crna Gora"', "Живи у Црној Гори", True),
+        ('"Црна Гора"', "Proteran iz Crne Gore", True),
+        ('"Novi Sad"', "Koncert u Novom Sadu", True),
+        ('"Novi Sad"', "Iz Novog Sada", True),  # sada is also "now"
+        ('"Nikola Tesla"', "Na aerodromu Nikole Tesle", True),  # Tesle: not in the dictionary
+        ('"Nikola Tesla"', "Аеродром Никола Тесла", True),
+        ("Sad", "Sada je kasno", False),  # the regular endings are for names in phrases only
+        ("Gora", "Sve je gore", False),
+        ('"crna gora"', "crne gore", False),  # small letters: words, not a name
+        ('"BIA Srbije"', "Bia Srbije", False),  # an acronym in a phrase keeps its capitals
+        ('"BIA Srbije"', "BIA Srbije", True),
+    ],
+)
+def test_a_name_in_a_phrase_is_found_in_every_case(query, title, expected):
+    assert finds(query, title, language="sr") is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("zabranjen", "Zabranjenog ulaska nije bilo"),
+        ("proteran", "Proteranom novinaru je zabranjen ulazak"),
+        ("odbijen", "Rešenje o odbijenom zahtevu"),
+    ],
+)
+def test_serbian_participle_matches_its_long_adjective_forms(query, title):
+    assert finds(query, title, language="sr")
 
 
 @pytest.mark.parametrize("language", ["sr", None])
@@ -274,20 +308,68 @@ def test_item_language_decides_whether_cyrillic_is_read_as_serbian(title, langua
 @pytest.mark.parametrize(
     ("query", "title", "language", "expected"),
     [
-        ("Srbija", "Rusi u Srbiji", "sr", True),
-        ("Srbija", "Rusi u Srbiji", "en", False),  # the hint wins; inflection only in its language
-        ("expel", "Serbia expelled an activist", "en", True),
-        ("expel", "Serbia expelled an activist", "ru", False),
-        ("высылка", "Против высылки", "ru", True),
-        ("высылка", "Против высылки", "sr", False),
+        ("Srbija", "Srbiji", "sr", True),
+        ("Srbija", "Srbiji", "en", False),  # nothing in the text decides: the hint does
+        ("Srbija", "Srbiji", "sr-RS", True),  # feeds write a region too
+        ("Srbija", "Srbiji", "sr-Latn", True),
+        ("Srbija", "Srbiji", "Serbian", True),
+        ("Srbija", "Srbiji", "hr", True),  # read with the same Serbo-Croatian dictionary
         ("Srbija", "Srbija", "en", True),  # the form written matches in every language
-        ("Srbija", "Rusi u Srbiji", "sr-RS", True),  # feeds write a region too
-        ("expel", "Serbia expelled an activist", "en-US", True),
-        ("высылка", "Против высылки", "ru-RU", True),
+        ("expel", "Expelled", "en-US", True),
+        ("высылка", "Высылки", "ru-RU", True),
     ],
 )
 def test_language_hint_chooses_the_inflection(query, title, language, expected):
     assert finds(query, title, language=language) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "language"),
+    [
+        ("Srbija", "Rusi u Srbiji", "en"),  # "u" is Serbian
+        ("expel", "Serbia expelled an activist", "ru"),  # "an" is English; Latin is never Russian
+        ("высылка", "Против высылки", "sr"),  # ы is Russian
+        ("proterivanje", "Протеривање Руса из Србије", "ru"),  # ј is Serbian
+        ("proterivanje", "Протеривање руских активиста се наставља", "ru"),  # се: Serbian
+    ],
+)
+def test_the_text_decides_over_a_wrong_hint(query, title, language):
+    assert finds(query, title, language=language)
+
+
+@pytest.mark.parametrize(
+    ("title", "hint", "expected"),
+    [
+        # Cyrillic: letters decide, then function words, then the hint
+        ("После высылки нескольких активистов в Сербии", "sr", RU),  # ы
+        ("Съезд в Белграде", "sr", RU),  # ъ
+        ("Эмигранты в Белграде", None, RU),  # э
+        ("Её выслали", "sr", RU),  # ё
+        ("Протеривање Руса из Србије", "ru", SR),  # ј
+        ("Ђоковић победио", "ru", SR),  # ђ
+        ("Протест у Београду", None, SR | RU),  # neither: all candidates
+        ("Протест у Београду", "sr", SR),  # the hint breaks the tie
+        ("Протест у Београду", "ru", RU),
+        ("Протест у Београду", "en", SR | RU),  # English is not written in Cyrillic
+        ("Протест у Београду", "uk", OTHER),  # a language the matcher does not read
+        ("Протест се наставља", "ru", SR),  # се is a Serbian function word
+        ("Протест в Москве", "sr", RU),  # в is a Russian one
+        ("Протест: что это было", "sr", RU),
+        ("Вучић: Москва и Београд", "ru", SR),  # ћ, though the words would not decide
+        # Latin: function words decide, then the hint, then Serbian diacritics
+        ("Serbia expels Russian activist after BIA report, Vučić says", "sr", EN),
+        ("Rusi u Srbiji", "en", SR),
+        ("Srbija je proterala aktivistu", None, SR),
+        ("Srbiji", "en", EN),
+        ("Srbiji", "sr", SR),
+        ("Srbiji", None, EN | SR | OTHER),
+        ("Srbiji", "ru", EN | SR | OTHER),  # Russian is not written in Latin letters
+        ("Vučić: Brussels talks", "en", EN),  # a Serbian name in an English feed's title
+        ("Vučić: Brussels talks", None, SR),
+    ],
+)
+def test_item_language_from_letters_function_words_and_hint(title, hint, expected):
+    assert guess_languages(title, words(title), hint) == expected
 
 
 @pytest.mark.parametrize(
