@@ -10,6 +10,8 @@ from typing import Any, TypeVar, get_args
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from monitor.errors import ClaimedError, StorageError
 from monitor.links import canonical_link
@@ -65,6 +68,7 @@ from monitor.store.schema import (
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6D6F6E69746F72  # "monitor": the PostgreSQL advisory lock key migrations hold
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
 HEALTH_ORDER: tuple[Health, ...] = get_args(Health)
@@ -83,24 +87,43 @@ def _health(enabled: bool, gone_at: datetime | None, failures: int, last_success
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """WAL lets readers (the CLI) run beside the daemon; a busy timeout absorbs short locks."""
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def _create_engine(url: str) -> Engine:
+def _sqlite_driver_leaves_transactions_to_us(connection: Any, _record: Any) -> None:
+    """pysqlite begins a transaction only before DML, so DDL would commit statement by
+    statement; with no isolation level it begins none, and the engine's "begin" does."""
+    connection.isolation_level = None
+
+
+def _begin_exclusive(connection: Connection) -> None:
+    """One migrating process at a time; readers go on (WAL)."""
+    connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+
+def _create_engine(url: str, migrating: bool = False) -> Engine:
+    """The store's engine; ``migrating``: a SQLite engine of one connection whose transactions
+    are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite)."""
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # A server's connection can drop between polls; a SQLite file's cannot.
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        options: dict[str, Any] = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
+        if migrating:
+            options["poolclass"] = NullPool
+        engine = create_engine(parsed, **options)
     except (ArgumentError, ImportError, OSError) as exc:
         raise StorageError(f"cannot use the database {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if migrating:
+            event.listen(engine, "connect", _sqlite_driver_leaves_transactions_to_us)
+            event.listen(engine, "begin", _begin_exclusive)
     return engine
 
 
@@ -171,21 +194,36 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, engine: Engine | None = None) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as connection:
+            with (engine or self.engine).begin() as connection:
                 yield connection
         except SQLAlchemyError as exc:
             safe_url = make_url(self.url).render_as_string(hide_password=True)
             raise StorageError(f"database error on {safe_url}: {exc.__class__.__name__}: {exc}") from exc
 
     def _migrate(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision."""
+        """Create or upgrade the schema to the newest Alembic revision, in one transaction under
+        a lock, so processes starting together migrate once and a killed one leaves the
+        revision it started from: a PostgreSQL advisory lock, or SQLite's exclusive transaction.
+        A database already at the newest revision is only read."""
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
         with self._tx() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if MigrationContext.configure(connection).get_current_revision() == head:
+                return
+        sqlite_file = self.engine.dialect.name == "sqlite"
+        engine = _create_engine(self.url, migrating=True) if sqlite_file else self.engine
+        try:
+            with self._tx(engine) as connection:
+                if not sqlite_file:
+                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")  # from the revision read under the lock
+        finally:
+            if sqlite_file:
+                engine.dispose()
 
     def _insert(self, connection: Connection) -> Any:
         return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
