@@ -68,6 +68,7 @@ from monitor.store.schema import (
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
+SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
 MIGRATION_LOCK = 0x6D6F6E69746F72  # "monitor": the PostgreSQL advisory lock key migrations hold
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
@@ -432,46 +433,63 @@ class Store:
         matches: Mapping[str, Mapping[str, Sequence[Match]]],
         now: datetime,
     ) -> Saved:
-        """Record a successful poll in one transaction: the feed's state, and its entries.
+        """Record a successful poll: its entries, then the feed's state.
 
-        An entry not ``known`` is a new item; a known one is sighted under this feed and guid
-        (once), and updated when its text changed. ``matches`` maps guid → watchlist → matches;
-        a hit is made once per item and watchlist, so an edit makes one only if the item did
-        not match before, and saving the same poll twice stores nothing twice.
+        Entries are written a few hundred per transaction, each with its sightings and hits, so
+        a huge feed never holds SQLite's write lock for long; the feed's state (validators,
+        hashes, next poll, lease) comes last, so a process that dies in between polls the feed
+        again and finds what it had stored as known. An entry not ``known`` is a new item; a
+        known one is sighted under this feed and guid (once), and updated when its text
+        changed. ``matches`` maps guid → watchlist → matches; a hit is made once per item and
+        watchlist, so an edit makes one only if the item did not match before, and saving the
+        same poll twice stores nothing twice.
         """
-        edited = 0
+        made = []
+        for chunk in _chunks(entries, SAVE_BATCH):
+            with self._tx() as connection:
+                made.append(self._save_entries(connection, feed, chunk, known, matches, now))
         with self._tx() as connection:
             self._update_feeds(connection, [(feed, record, now)])
-            if not entries:
-                return Saved(0, 0, 0)
-            feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
-            inserted = self._insert_items(connection, feed_id, [e for e in entries if e.id not in known], now)
-            targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
-            for entry in entries:
-                if entry.id in inserted:
-                    continue
-                found = known.get(entry.id) or self._same_story(connection, feed_id, entry)
-                if found is None:
-                    continue
-                text = content_hash(entry.title, entry.summary)
-                changed = found.sighted and found.content_hash != text
-                if changed:
-                    self._update_text(connection, found.item_id, feed_id, entry)
-                    edited += 1
-                if not found.sighted:
-                    connection.execute(
-                        self._insert(connection)(sightings)
-                        .values(
-                            item_id=found.item_id,
-                            feed_id=feed_id,
-                            guid=entry.id,
-                            first_seen_at=now,
-                            content_hash=text,
-                        )
-                        .on_conflict_do_nothing()
+        return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
+
+    def _save_entries(
+        self,
+        connection: Connection,
+        feed: str,
+        entries: Sequence[Item],
+        known: Mapping[str, Known],
+        matches: Mapping[str, Mapping[str, Sequence[Match]]],
+        now: datetime,
+    ) -> Saved:
+        edited = 0
+        feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
+        inserted = self._insert_items(connection, feed_id, [e for e in entries if e.id not in known], now)
+        targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
+        for entry in entries:
+            if entry.id in inserted:
+                continue
+            found = known.get(entry.id) or self._same_story(connection, feed_id, entry)
+            if found is None:
+                continue
+            text = content_hash(entry.title, entry.summary)
+            changed = found.sighted and found.content_hash != text
+            if changed:
+                self._update_text(connection, found.item_id, feed_id, entry)
+                edited += 1
+            if not found.sighted:
+                connection.execute(
+                    self._insert(connection)(sightings)
+                    .values(
+                        item_id=found.item_id,
+                        feed_id=feed_id,
+                        guid=entry.id,
+                        first_seen_at=now,
+                        content_hash=text,
                     )
-                targets[entry.id] = (found.item_id, changed)
-            new_hits = self._save_hits(connection, targets, matches, now)
+                    .on_conflict_do_nothing()
+                )
+            targets[entry.id] = (found.item_id, changed)
+        new_hits = self._save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 
     def save_quiet_polls(self, polls: Sequence[tuple[str, PollRecord, datetime]]) -> None:

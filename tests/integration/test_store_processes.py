@@ -5,13 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
+from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
 from monitor.store import MIGRATIONS, Store
 
+NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+MATCH = Match("BIA", ("BIA",), (Span("title", 9, 12, "BIA"),))
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 # A process that opens the store when it reads a line: imports are done by then, so several
 # start their migrations within a millisecond of each other, or one is killed inside its own.
@@ -105,3 +109,109 @@ def _emptied(database_url: str, fresh_file: Path) -> str:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     return database_url
+
+
+def news(count: int) -> tuple[list[Item], dict[str, dict[str, list[Match]]]]:
+    """``count`` entries of N1's, every tenth a hit."""
+    entries = [
+        Item("N1", f"n1-{n}", f"Vest {n}: BIA", "Tekst " * 40, f"https://n1info.rs/{n}/", NOW)
+        for n in range(count)
+    ]
+    return entries, {entry.id: {"relocants": [MATCH]} for entry in entries[::10]}
+
+
+# Commands beside the daemon: a read and a small write every 10 ms, as long as its stdin stays
+# open, each with a busy timeout of a second; prints each "database is locked" it meets.
+NEIGHBOUR = """
+import sqlite3, sys, threading, time
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+database = sqlite3.connect(sys.argv[1], timeout=1, isolation_level=None)
+print("ready", flush=True)
+rounds = 0
+while not done.is_set():
+    try:
+        database.execute("SELECT count(*) FROM items").fetchone()
+        database.execute("UPDATE feeds SET warning = ? WHERE name = 'Danas'", (str(rounds),))
+        rounds += 1
+        time.sleep(0.01)
+    except sqlite3.OperationalError as exc:
+        print(exc, flush=True)
+print(f"rounds {rounds}", flush=True)
+"""
+
+
+def test_a_huge_poll_is_saved_without_locking_out_a_command_beside_it(tmp_path: Path):
+    database = tmp_path / "monitor.db"
+    store = Store(f"sqlite:///{database}")
+    store.sync_feeds([("N1", "https://n1info.rs/", True), ("Danas", "https://danas.rs/", True)], NOW)
+    entries, matches = news(100_000)
+    neighbour = subprocess.Popen(
+        [sys.executable, "-c", NEIGHBOUR, str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert neighbour.stdout is not None and neighbour.stdout.readline() == "ready\n"
+
+    began = time.monotonic()
+    saved = store.save_poll("N1", PollRecord(Validators('"v2"'), NOW), entries, {}, matches, NOW)
+    took = time.monotonic() - began
+    said, _ = neighbour.communicate("", timeout=60)
+
+    assert saved == Saved(100_000, 0, 10_000)
+    assert said.startswith("rounds ") and int(said.split()[1]) > 0, f"{said!r} after {took:.1f} s"
+    assert store.feed_state("N1", NOW).validators.etag == '"v2"'
+    store.close()
+
+
+SAVER = """
+import sys
+from tests.integration.test_store_processes import NOW, news, poll_again
+from monitor.store import Store
+store = Store(sys.argv[1])
+entries, matches = news(int(sys.argv[2]))
+print("ready", flush=True)
+sys.stdin.readline()
+poll_again(store, entries, matches)
+print("saved", flush=True)
+"""
+
+
+def poll_again(store: Store, entries: list[Item], matches: dict[str, dict[str, list[Match]]]) -> None:
+    """A poll of N1 as the pipeline makes it: what is known is looked up, the rest saved."""
+    known = store.lookup("N1", entries)
+    fresh = [entry for entry in entries if entry.id not in known]
+    store.save_poll("N1", PollRecord(Validators('"v2"'), NOW), fresh, known, matches, NOW)
+
+
+def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(database_url, tmp_path: Path):
+    """The entries go in a few hundred at a time and the feed's validators last: a kill in
+    between leaves the old validators, so the next poll fetches the feed again and stores
+    exactly what is missing."""
+    count = 20_000
+    entries, matches = news(count)
+    for attempt in range(5):
+        fresh = engine_url(_emptied(database_url, tmp_path / f"{attempt}.db"))
+        Store(fresh).sync_feeds([("N1", "https://n1info.rs/feed/", True)], NOW)
+        saver = subprocess.Popen(
+            [sys.executable, "-c", SAVER, fresh, str(count)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert saver.stdout is not None and saver.stdout.readline() == "ready\n"
+        go(saver)
+        time.sleep(0.1 + 0.15 * attempt)
+        saver.kill()
+        saver.wait()
+        store = Store(fresh)
+        stored = len(store.lookup("N1", entries))
+        state = store.feed_state("N1", NOW)
+
+        assert state.validators.etag == ('"v2"' if stored == count else None), (stored, state)
+        poll_again(store, entries, matches)
+        assert len(store.lookup("N1", entries)) == count
+        assert len(store.hits()) == count // 10
+        assert store.feed_state("N1", NOW).validators.etag == '"v2"'
+        store.close()
