@@ -55,6 +55,7 @@ from monitor.models import (
     digest_error,
     digest_state,
 )
+from monitor.store.holders import Holder, dead, running, this_process
 from monitor.store.schema import (
     alert_hits,
     deliveries,
@@ -188,6 +189,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.owner: Holder = this_process()  # who this process's claims name
         self.engine = _create_engine(url)
         self._migrate()
 
@@ -334,21 +336,28 @@ class Store:
         return rates
 
     def claim_due(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[str]:
-        """Lease up to ``limit`` enabled feeds that are due and not leased (or whose lease ran
-        out: a crashed worker's feeds come back), soonest due first. Safe under concurrency:
-        PostgreSQL skips rows another worker is claiming; SQLite has one writer at a time."""
-        due = (
-            select(feeds.c.id)
-            .where(
-                feeds.c.enabled.is_(True),
-                feeds.c.gone_at.is_(None),
-                or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
-                or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
-            )
-            .order_by(feeds.c.next_poll_at)
-            .limit(limit)
-        )
+        """Lease up to ``limit`` enabled feeds that are due and not leased, soonest due first, as
+        ``owner`` (``str(self.owner)`` for a process's own). A crashed worker's feeds come back
+        when their lease runs out, or at once when it ran on this host (see ``holders.dead``).
+        Safe under concurrency: PostgreSQL skips rows another worker is claiming; SQLite has
+        one writer at a time."""
         with self._tx() as connection:
+            gone = self._dead_holders(connection, feeds.c.lease_owner, feeds.c.lease_until, now)
+            due = (
+                select(feeds.c.id)
+                .where(
+                    feeds.c.enabled.is_(True),
+                    feeds.c.gone_at.is_(None),
+                    or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+                    or_(
+                        feeds.c.lease_until.is_(None),
+                        feeds.c.lease_until < now,
+                        feeds.c.lease_owner.in_(gone),
+                    ),
+                )
+                .order_by(feeds.c.next_poll_at)
+                .limit(limit)
+            )
             if connection.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             claimed = connection.execute(
@@ -358,6 +367,19 @@ class Store:
                 .returning(feeds.c.name)
             ).scalars()
             return sorted(claimed)
+
+    def _dead_holders(self, connection: Connection, holder: Any, until: Any, now: datetime) -> list[str]:
+        """The holders of claims still running (``until`` ahead of ``now``) that are processes
+        of this host known to be dead."""
+        held = connection.execute(select(holder).distinct().where(until >= now, holder.is_not(None)))
+        found = [(name, Holder.parse(name)) for name in held.scalars()]
+        return [
+            name
+            for name, parsed in found
+            if parsed is not None
+            and parsed.host == self.owner.host
+            and dead(parsed, self.owner.host, running(parsed.pid))
+        ]
 
     def release_leases(self, owner: str) -> None:
         """A worker stopping hands back the feeds it claimed and did not poll."""
@@ -816,6 +838,7 @@ class Store:
                     hit_count=len(hit_ids),
                     status="pending",
                     sending_until=now + lease if lease else None,
+                    sending_owner=str(self.owner) if lease else None,
                     kind=kind,
                     notice=None if notice is None else {"title": notice[0], "body": notice[1]},
                 )
@@ -876,16 +899,22 @@ class Store:
         """Hold a waiting digest for ``lease`` to send it, as it now is (whom it still waits
         for); None when another sender holds it, or nobody waits for it any more. Whoever holds
         it records the attempt, which lets it go; a sender that dies holds it until the lease
-        runs out. One UPDATE decides, so two processes never hold one digest at once."""
+        runs out, or until a process on its host sees it dead. One UPDATE decides, so two
+        processes never hold one digest at once."""
         with self._tx() as connection:
+            gone = self._dead_holders(connection, digests.c.sending_owner, digests.c.sending_until, now)
             claimed = connection.execute(
                 update(digests)
                 .where(
                     digests.c.id == digest_id,
                     digests.c.status == "pending",
-                    or_(digests.c.sending_until.is_(None), digests.c.sending_until < now),
+                    or_(
+                        digests.c.sending_until.is_(None),
+                        digests.c.sending_until < now,
+                        digests.c.sending_owner.in_(gone),
+                    ),
                 )
-                .values(sending_until=now + lease)
+                .values(sending_until=now + lease, sending_owner=str(self.owner))
             ).rowcount
             if claimed != 1:
                 return None
@@ -948,6 +977,7 @@ class Store:
                     error=digest_error(found),
                     retry_at=retry_at if status == "pending" else None,
                     sending_until=None,
+                    sending_owner=None,
                 )
             )
             if status != "pending":

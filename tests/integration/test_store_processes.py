@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -215,3 +215,39 @@ def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(dat
         assert len(store.hits()) == count // 10
         assert store.feed_state("N1", NOW).validators.etag == '"v2"'
         store.close()
+
+
+# A process that claims every due feed and holds a digest, as the daemon and a sender do, then
+# is killed: its claims stay behind with their leases running.
+CLAIMER = """
+import os, signal, sys
+from datetime import timedelta
+from tests.integration.test_store_processes import NOW
+from monitor.store import Store
+store = Store(sys.argv[1])
+store.claim_due(str(store.owner), NOW, 100, timedelta(minutes=5))
+store.record_digest(
+    watchlist="relocants", recipients=["desk@example.org"], message_id="<1@monitor>", message=b"x",
+    hit_ids=[], now=NOW, lease=timedelta(minutes=24),
+)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_what_a_killed_process_on_this_host_held_is_taken_back_at_once(database_url):
+    url = engine_url(database_url)
+    store = Store(url)
+    store.sync_feeds([(name, f"https://{name.lower()}.example/", True) for name in ("N1", "Danas")], NOW)
+    killed = subprocess.run([sys.executable, "-c", CLAIMER, url], capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    [held] = store.outbox("relocants")
+
+    claimed = store.claim_due(str(store.owner), NOW, 100, timedelta(minutes=5))
+    taken = store.claim(held.id, NOW, timedelta(minutes=24))
+
+    assert claimed == ["Danas", "N1"]
+    assert taken is not None and taken.message_id == "<1@monitor>"
+    # this process is alive: what it holds now stays held
+    assert store.claim_due("another", NOW, 100, timedelta(minutes=5)) == []
+    assert store.claim(held.id, NOW, timedelta(minutes=24)) is None
+    store.close()
