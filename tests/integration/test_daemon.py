@@ -168,7 +168,8 @@ def test_a_catch_up_that_fails_is_one_logged_event_and_polling_goes_on(
         )
 
     assert feed_server.statuses("/n1.xml") == [200]
-    assert sorted((record.getMessage(), record.fields["error"]) for record in caplog.records) == [
+    events = [record for record in caplog.records if record.name == "monitor.daemon"]
+    assert sorted((record.getMessage(), record.fields["error"]) for record in events) == [
         ("daemon.catch_up_failed", "RuntimeError: a bug in the catch-up"),
         ("poll.claim_failed", "KeyError: 'a bug in a claim'"),
     ]
