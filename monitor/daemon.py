@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
-import socket
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,7 +55,7 @@ class Daemon:
         self._alert_again = False
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = str(monitor.store.owner)  # host:pid:start, see monitor.store.holders
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -79,8 +79,10 @@ class Daemon:
 
     async def _poll_due(self, fetcher: Fetcher, stop: asyncio.Event) -> None:
         """Claim the feeds that are due and poll them, keeping the fetcher's slots busy, until
-        ``stop``. Claims are leases in the database: a restart loses no schedule, and several
-        workers could share the feeds."""
+        ``stop``. Claims are leases in the database, taken a batch at a time (as many as there
+        are free slots): a restart loses no schedule, several workers could share the feeds,
+        and a crash holds back no more than one batch. Nothing that goes wrong in one round
+        stops the loop: it is logged, and the next round tries again."""
         capacity = 2 * fetcher.limits.concurrency  # enough queued to keep every slot busy
         running: set[asyncio.Task[FeedOutcome]] = set()
         stopping = asyncio.create_task(stop.wait())
@@ -94,8 +96,8 @@ class Daemon:
                     states = await asyncio.to_thread(
                         self.monitor.store.feed_states, [feed.name for feed in claimed], utcnow()
                     )
-                except MonitorError as exc:  # the database is away: try again, do not stop polling
-                    event(log, "poll.claim_failed", logging.ERROR, error=str(exc))
+                except Exception as exc:  # the database is away, or a bug: try again, keep polling
+                    event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
                     claimed = []
                 else:
                     running |= {
@@ -125,7 +127,7 @@ class Daemon:
     def _until_next_due(self) -> timedelta:
         try:
             due = self.monitor.store.next_due()
-        except MonitorError:
+        except Exception:  # the loop's next claim says what went wrong
             return self.idle_pause
         if due is None:
             return self.idle_pause
@@ -209,37 +211,44 @@ class Daemon:
         )
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
+        """Start the poll loop, which polls first the feeds that fell due while the daemon was
+        down, a batch at a time; beside it, catch up. Whatever goes wrong in the catch-up is
+        logged as one event, and polling goes on."""
+        polling = asyncio.create_task(self._poll_due(fetcher, stop))
+        try:
+            await self._catch_up(now, stop)
+        except Exception as exc:
+            event(log, "daemon.catch_up_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+        await polling
+
+    async def _catch_up(self, now: datetime, stop: asyncio.Event) -> None:
         """Send the digests recorded but not delivered before a crash or an outage (those
-        whose backoff has run out: a restart keeps it); poll the feeds that are due, then send
-        the digests that fell due while the daemon was down (so that they carry the news
-        published meanwhile), then keep polling."""
+        whose backoff has run out: a restart keeps it); once the feeds due at ``now`` are
+        polled (or a lease's time has passed: one may keep failing in our code), send the
+        digests that fell due while the daemon was down, so that they carry the news published
+        meanwhile."""
         await self._retry()
         missed = [
             watchlist
             for watchlist in self.monitor.config.watchlists
-            if digest_missed(watchlist, self.monitor.store.digest_due_since(watchlist.name), now)
-        ]
-        try:
-            due = self.monitor.claim_due(self.owner, len(self.monitor.config.feeds), LEASE)
-            summary = await self.monitor.poll(due, fetcher)
-        except MonitorError as exc:  # the loop below tries again
-            event(log, "poll.catch_up_failed", logging.ERROR, error=str(exc))
-        else:
-            event(
-                log,
-                "poll.catch_up",
-                feeds=len(due),
-                ok=summary.ok,
-                failed=summary.failed,
-                new_items=summary.new_items,
-                new_hits=summary.new_hits,
+            if digest_missed(
+                watchlist, await asyncio.to_thread(self.monitor.store.digest_due_since, watchlist.name), now
             )
-            if summary.new_hits:
-                self._alert_soon()
+        ]
+        if not missed:
+            return
+        began = time.monotonic()
+        while not stop.is_set() and time.monotonic() - began < LEASE.total_seconds():
+            due = await asyncio.to_thread(self.monitor.store.next_due)
+            if due is None or due > now:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), BUSY_PAUSE.total_seconds())
         for watchlist in missed:
+            if stop.is_set():
+                return
             event(log, "digest.catch_up", watchlist=watchlist.name)
             await self._digest(watchlist)
-        await self._poll_due(fetcher, stop)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or SIGTERM/SIGINT arrives (also before: see

@@ -10,6 +10,8 @@ from typing import Any, TypeVar, get_args
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from monitor.errors import ClaimedError, StorageError
 from monitor.links import canonical_link
@@ -53,6 +56,7 @@ from monitor.models import (
     digest_error,
     digest_state,
 )
+from monitor.store.holders import Holder, dead, running, this_process
 from monitor.store.schema import (
     alert_hits,
     deliveries,
@@ -66,6 +70,8 @@ from monitor.store.schema import (
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
+SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
+MIGRATION_LOCK = 0x6D6F6E69746F72  # "monitor": the PostgreSQL advisory lock key migrations hold
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
 HEALTH_ORDER: tuple[Health, ...] = get_args(Health)
@@ -84,24 +90,43 @@ def _health(enabled: bool, gone_at: datetime | None, failures: int, last_success
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """WAL lets readers (the CLI) run beside the daemon; a busy timeout absorbs short locks."""
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def _create_engine(url: str) -> Engine:
+def _sqlite_driver_leaves_transactions_to_us(connection: Any, _record: Any) -> None:
+    """pysqlite begins a transaction only before DML, so DDL would commit statement by
+    statement; with no isolation level it begins none, and the engine's "begin" does."""
+    connection.isolation_level = None
+
+
+def _begin_exclusive(connection: Connection) -> None:
+    """One migrating process at a time; readers go on (WAL)."""
+    connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+
+def _create_engine(url: str, migrating: bool = False) -> Engine:
+    """The store's engine; ``migrating``: a SQLite engine of one connection whose transactions
+    are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite)."""
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # A server's connection can drop between polls; a SQLite file's cannot.
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        options: dict[str, Any] = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
+        if migrating:
+            options["poolclass"] = NullPool
+        engine = create_engine(parsed, **options)
     except (ArgumentError, ImportError, OSError) as exc:
         raise StorageError(f"cannot use the database {hide_passwords(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if migrating:
+            event.listen(engine, "connect", _sqlite_driver_leaves_transactions_to_us)
+            event.listen(engine, "begin", _begin_exclusive)
     return engine
 
 
@@ -165,6 +190,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.owner: Holder = this_process()  # who this process's claims name
         self.engine = _create_engine(url)
         self._migrate()
 
@@ -172,21 +198,36 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, engine: Engine | None = None) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as connection:
+            with (engine or self.engine).begin() as connection:
                 yield connection
         except SQLAlchemyError as exc:
             safe_url = make_url(self.url).render_as_string(hide_password=True)
             raise StorageError(f"database error on {safe_url}: {exc.__class__.__name__}: {exc}") from exc
 
     def _migrate(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision."""
+        """Create or upgrade the schema to the newest Alembic revision, in one transaction under
+        a lock, so processes starting together migrate once and a killed one leaves the
+        revision it started from: a PostgreSQL advisory lock, or SQLite's exclusive transaction.
+        A database already at the newest revision is only read."""
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
         with self._tx() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if MigrationContext.configure(connection).get_current_revision() == head:
+                return
+        sqlite_file = self.engine.dialect.name == "sqlite"
+        engine = _create_engine(self.url, migrating=True) if sqlite_file else self.engine
+        try:
+            with self._tx(engine) as connection:
+                if not sqlite_file:
+                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")  # from the revision read under the lock
+        finally:
+            if sqlite_file:
+                engine.dispose()
 
     def _insert(self, connection: Connection) -> Any:
         return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
@@ -296,21 +337,28 @@ class Store:
         return rates
 
     def claim_due(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[str]:
-        """Lease up to ``limit`` enabled feeds that are due and not leased (or whose lease ran
-        out: a crashed worker's feeds come back), soonest due first. Safe under concurrency:
-        PostgreSQL skips rows another worker is claiming; SQLite has one writer at a time."""
-        due = (
-            select(feeds.c.id)
-            .where(
-                feeds.c.enabled.is_(True),
-                feeds.c.gone_at.is_(None),
-                or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
-                or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
-            )
-            .order_by(feeds.c.next_poll_at)
-            .limit(limit)
-        )
+        """Lease up to ``limit`` enabled feeds that are due and not leased, soonest due first, as
+        ``owner`` (``str(self.owner)`` for a process's own). A crashed worker's feeds come back
+        when their lease runs out, or at once when it ran on this host (see ``holders.dead``).
+        Safe under concurrency: PostgreSQL skips rows another worker is claiming; SQLite has
+        one writer at a time."""
         with self._tx() as connection:
+            gone = self._dead_holders(connection, feeds.c.lease_owner, feeds.c.lease_until, now)
+            due = (
+                select(feeds.c.id)
+                .where(
+                    feeds.c.enabled.is_(True),
+                    feeds.c.gone_at.is_(None),
+                    or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+                    or_(
+                        feeds.c.lease_until.is_(None),
+                        feeds.c.lease_until < now,
+                        feeds.c.lease_owner.in_(gone),
+                    ),
+                )
+                .order_by(feeds.c.next_poll_at)
+                .limit(limit)
+            )
             if connection.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             claimed = connection.execute(
@@ -320,6 +368,19 @@ class Store:
                 .returning(feeds.c.name)
             ).scalars()
             return sorted(claimed)
+
+    def _dead_holders(self, connection: Connection, holder: Any, until: Any, now: datetime) -> list[str]:
+        """The holders of claims still running (``until`` ahead of ``now``) that are processes
+        of this host known to be dead."""
+        held = connection.execute(select(holder).distinct().where(until >= now, holder.is_not(None)))
+        found = [(name, Holder.parse(name)) for name in held.scalars()]
+        return [
+            name
+            for name, parsed in found
+            if parsed is not None
+            and parsed.host == self.owner.host
+            and dead(parsed, self.owner.host, running(parsed.pid))
+        ]
 
     def release_leases(self, owner: str) -> None:
         """A worker stopping hands back the feeds it claimed and did not poll."""
@@ -395,46 +456,63 @@ class Store:
         matches: Mapping[str, Mapping[str, Sequence[Match]]],
         now: datetime,
     ) -> Saved:
-        """Record a successful poll in one transaction: the feed's state, and its entries.
+        """Record a successful poll: its entries, then the feed's state.
 
-        An entry not ``known`` is a new item; a known one is sighted under this feed and guid
-        (once), and updated when its text changed. ``matches`` maps guid → watchlist → matches;
-        a hit is made once per item and watchlist, so an edit makes one only if the item did
-        not match before, and saving the same poll twice stores nothing twice.
+        Entries are written a few hundred per transaction, each with its sightings and hits, so
+        a huge feed never holds SQLite's write lock for long; the feed's state (validators,
+        hashes, next poll, lease) comes last, so a process that dies in between polls the feed
+        again and finds what it had stored as known. An entry not ``known`` is a new item; a
+        known one is sighted under this feed and guid (once), and updated when its text
+        changed. ``matches`` maps guid → watchlist → matches; a hit is made once per item and
+        watchlist, so an edit makes one only if the item did not match before, and saving the
+        same poll twice stores nothing twice.
         """
-        edited = 0
+        made = []
+        for chunk in _chunks(entries, SAVE_BATCH):
+            with self._tx() as connection:
+                made.append(self._save_entries(connection, feed, chunk, known, matches, now))
         with self._tx() as connection:
             self._update_feeds(connection, [(feed, record, now)])
-            if not entries:
-                return Saved(0, 0, 0)
-            feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
-            inserted = self._insert_items(connection, feed_id, [e for e in entries if e.id not in known], now)
-            targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
-            for entry in entries:
-                if entry.id in inserted:
-                    continue
-                found = known.get(entry.id) or self._same_story(connection, feed_id, entry)
-                if found is None:
-                    continue
-                text = content_hash(entry.title, entry.summary)
-                changed = found.sighted and found.content_hash != text
-                if changed:
-                    self._update_text(connection, found.item_id, feed_id, entry)
-                    edited += 1
-                if not found.sighted:
-                    connection.execute(
-                        self._insert(connection)(sightings)
-                        .values(
-                            item_id=found.item_id,
-                            feed_id=feed_id,
-                            guid=entry.id,
-                            first_seen_at=now,
-                            content_hash=text,
-                        )
-                        .on_conflict_do_nothing()
+        return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
+
+    def _save_entries(
+        self,
+        connection: Connection,
+        feed: str,
+        entries: Sequence[Item],
+        known: Mapping[str, Known],
+        matches: Mapping[str, Mapping[str, Sequence[Match]]],
+        now: datetime,
+    ) -> Saved:
+        edited = 0
+        feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
+        inserted = self._insert_items(connection, feed_id, [e for e in entries if e.id not in known], now)
+        targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
+        for entry in entries:
+            if entry.id in inserted:
+                continue
+            found = known.get(entry.id) or self._same_story(connection, feed_id, entry)
+            if found is None:
+                continue
+            text = content_hash(entry.title, entry.summary)
+            changed = found.sighted and found.content_hash != text
+            if changed:
+                self._update_text(connection, found.item_id, feed_id, entry)
+                edited += 1
+            if not found.sighted:
+                connection.execute(
+                    self._insert(connection)(sightings)
+                    .values(
+                        item_id=found.item_id,
+                        feed_id=feed_id,
+                        guid=entry.id,
+                        first_seen_at=now,
+                        content_hash=text,
                     )
-                targets[entry.id] = (found.item_id, changed)
-            new_hits = self._save_hits(connection, targets, matches, now)
+                    .on_conflict_do_nothing()
+                )
+            targets[entry.id] = (found.item_id, changed)
+        new_hits = self._save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 
     def save_quiet_polls(self, polls: Sequence[tuple[str, PollRecord, datetime]]) -> None:
@@ -761,6 +839,7 @@ class Store:
                     hit_count=len(hit_ids),
                     status="pending",
                     sending_until=now + lease if lease else None,
+                    sending_owner=str(self.owner) if lease else None,
                     kind=kind,
                     notice=None if notice is None else {"title": notice[0], "body": notice[1]},
                 )
@@ -821,16 +900,22 @@ class Store:
         """Hold a waiting digest for ``lease`` to send it, as it now is (whom it still waits
         for); None when another sender holds it, or nobody waits for it any more. Whoever holds
         it records the attempt, which lets it go; a sender that dies holds it until the lease
-        runs out. One UPDATE decides, so two processes never hold one digest at once."""
+        runs out, or until a process on its host sees it dead. One UPDATE decides, so two
+        processes never hold one digest at once."""
         with self._tx() as connection:
+            gone = self._dead_holders(connection, digests.c.sending_owner, digests.c.sending_until, now)
             claimed = connection.execute(
                 update(digests)
                 .where(
                     digests.c.id == digest_id,
                     digests.c.status == "pending",
-                    or_(digests.c.sending_until.is_(None), digests.c.sending_until < now),
+                    or_(
+                        digests.c.sending_until.is_(None),
+                        digests.c.sending_until < now,
+                        digests.c.sending_owner.in_(gone),
+                    ),
                 )
-                .values(sending_until=now + lease)
+                .values(sending_until=now + lease, sending_owner=str(self.owner))
             ).rowcount
             if claimed != 1:
                 return None
@@ -893,6 +978,7 @@ class Store:
                     error=digest_error(found),
                     retry_at=retry_at if status == "pending" else None,
                     sending_until=None,
+                    sending_owner=None,
                 )
             )
             if status != "pending":

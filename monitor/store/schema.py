@@ -70,7 +70,7 @@ feeds = Table(
     Column("gone_at", UTCDateTime),
     Column("warning", Text),
     Column("next_poll_at", UTCDateTime),
-    Column("lease_owner", String(200)),
+    Column("lease_owner", String(200)),  # host:pid:start of the claiming process (see holders.py)
     Column("lease_until", UTCDateTime),
     Index("ix_feeds_due", "next_poll_at"),
 )
@@ -140,6 +140,8 @@ digests = Table(
     # retry before ``retry_at``; while ``sending_until`` is ahead, one sender holds it
     Column("retry_at", UTCDateTime),
     Column("sending_until", UTCDateTime),
+    # its holder, host:pid:start (migration 0008): taken back at once once that process is dead
+    Column("sending_owner", String(200)),
     # digest or alert (migration 0006): both go through the outbox; each kind claims its hits
     Column("kind", String(10), nullable=False, server_default="digest"),
     # for channels (migration 0007): {"title", "body"}, the short text that Apprise sends

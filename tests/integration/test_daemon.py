@@ -1,12 +1,22 @@
-"""The daemon in-process: its first poll, and a digest missed while it was down."""
+"""The daemon in-process (its first poll, a digest missed while it was down, what it survives),
+and as processes: one killed, the next taking over its feeds."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+
+from sqlalchemy import create_engine, func, select
 
 from monitor.daemon import Daemon
 from monitor.pipeline import utcnow
+from monitor.store.schema import feeds
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 
@@ -100,7 +110,7 @@ def test_the_poll_loop_outlives_a_database_that_is_away_for_a_while(
 
     def flaky(*args, **kwargs):
         calls.append(1)
-        if len(calls) <= 3:  # the start's catch-up and the loop's first two tries
+        if len(calls) <= 3:  # the loop's first three tries
             raise StorageError("database error: the server closed the connection")
         return claim(*args, **kwargs)
 
@@ -130,3 +140,81 @@ def test_no_heartbeat_once_polling_has_stopped(
         return alive, heartbeat.exists()
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+def test_a_catch_up_that_fails_is_one_logged_event_and_polling_goes_on(
+    feed_server, smtp_server, database_url, write_config, open_monitor, caplog
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
+    claim = monitor.claim_due
+    claims = []
+
+    def broken(watchlist: str):
+        raise RuntimeError("a bug in the catch-up")
+
+    def first_claim_broken(*args, **kwargs):
+        claims.append(1)
+        if len(claims) == 1:
+            raise KeyError("a bug in a claim")
+        return claim(*args, **kwargs)
+
+    monitor.store.digest_due_since = broken
+    monitor.claim_due = first_claim_broken
+
+    with caplog.at_level(logging.ERROR, logger="monitor.daemon"):
+        asyncio.run(
+            run_until(Daemon(monitor, idle_pause=timedelta(seconds=0.1)), lambda: monitor.store.hits())
+        )
+
+    assert feed_server.statuses("/n1.xml") == [200]
+    events = [record for record in caplog.records if record.name == "monitor.daemon"]
+    assert sorted((record.getMessage(), record.fields["error"]) for record in events) == [
+        ("daemon.catch_up_failed", "RuntimeError: a bug in the catch-up"),
+        ("poll.claim_failed", "KeyError: 'a bug in a claim'"),
+    ]
+
+
+def test_a_daemon_started_after_one_was_killed_polls_its_feeds_at_once(
+    feed_server, smtp_server, database_url, write_config, tmp_path
+):
+    """The killed daemon was fetching every feed (slow answers) when it died, holding their
+    leases for five minutes; the next one on this host sees it is dead and takes them."""
+    names = [f"F{number}" for number in range(6)]
+    slow = {
+        name: feed_server.serve(f"/{name}.xml", rss(name, "https://n1info.rs", []), delay=60)
+        for name in names
+    }
+    config = write_config(slow, database_url=database_url, smtp_port=smtp_server.port)
+    command = [sys.executable, "-m", "monitor", "-c", str(config), "run"]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    database = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    leased = select(func.count()).where(feeds.c.lease_until.is_not(None))
+
+    first = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=environment)
+    try:
+        deadline = time.monotonic() + 30
+        while feed_server.max_in_flight < 2:  # two at a time per host
+            assert time.monotonic() < deadline, "the first daemon did not fetch"
+            time.sleep(0.05)
+    finally:
+        first.kill()
+        first.wait()
+    with database.connect() as connection:
+        assert connection.execute(leased).scalar() == len(names)
+    database.dispose()
+    for name in names:
+        feed_server.serve(f"/{name}.xml", rss(name, "https://n1info.rs", SERBIAN_NEWS[:1]))
+    second = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment)
+    try:
+        deadline = time.monotonic() + 20
+        while not all(feed_server.statuses(f"/{name}.xml") == [200] for name in names):
+            assert time.monotonic() < deadline, f"polled: {feed_server.log}"
+            time.sleep(0.1)
+        second.send_signal(signal.SIGTERM)
+        _, log = second.communicate(timeout=30)
+    finally:
+        second.kill()
+
+    assert second.returncode == 0, log

@@ -161,12 +161,29 @@ def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them
     assert all(hit.delivered for hit in monitor.store.hits())
 
 
-def test_a_crash_after_the_digest_is_recorded_is_finished_by_the_next_send_once_its_lease_runs_out(
+def test_a_crash_after_the_digest_is_recorded_is_finished_at_once_by_the_next_send_on_its_host(
     smtp_server, database_url, n1_polled
 ):
     config, monitor = n1_polled(database_url)
 
     crash_in_digest_send(config, DIES_SENDING)
+    [recorded] = monitor.store.outbox("relocants")
+    code, sent, _ = cli(config, "digest", "send")  # its sender is dead: no lease to wait out
+
+    assert code == 0 and "sent relocants (the digest of " in sent
+    assert message_ids(smtp_server) == [recorded.message_id]
+    assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
+    assert monitor.store.outbox("relocants") == []
+
+
+def test_a_crash_after_the_digest_is_recorded_on_another_host_waits_for_its_lease_to_run_out(
+    smtp_server, database_url, n1_polled
+):
+    config, monitor = n1_polled(database_url)
+
+    crash_in_digest_send(config, DIES_SENDING)
+    with monitor.store.engine.begin() as connection:  # as if that sender had run elsewhere
+        connection.execute(update(digests).values(sending_owner="elsewhere:4242:17"))
     [recorded] = monitor.store.outbox("relocants")
     held_code, _, held = cli(config, "digest", "send")  # the dead sender still holds it
     received_meanwhile = len(smtp_server.sink.envelopes)

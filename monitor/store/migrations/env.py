@@ -1,4 +1,5 @@
-"""Alembic environment: the store hands over an open connection; nothing is read from alembic.ini."""
+"""Alembic environment: the store hands over a connection already in its transaction, under its
+lock (see ``Store._migrate``), so every revision is applied in that one transaction."""
 
 from alembic import context
 
@@ -6,5 +7,5 @@ from monitor.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-with context.begin_transaction():
+with context.begin_transaction():  # a no-op inside the store's transaction
     context.run_migrations()
