@@ -174,3 +174,94 @@ def test_any_error_in_one_feed_becomes_its_recorded_failure(
 async def _poll(monitor: Monitor) -> PollSummary:
     async with Fetcher(Limits()) as fetcher:
         return await monitor.poll(monitor.config.feeds, fetcher)
+
+
+def _hostile(feed_server) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    """Feeds that have stopped daemons or garbled text, served; name → (url, the error kind
+    expected, or None when its items are stored)."""
+    news = rss("N1", "https://n1info.rs", SERBIAN_NEWS)
+
+    def entry(name: str, title: str) -> str:  # a document with one item titled ``title`` (XML as is)
+        return news.replace("Vučić o odnosima Srbije i Rusije", title).replace("n1-", f"{name}-")
+
+    cyrillic = rss("РТС", "https://rts.rs", [("rts-1", "Протеривање руског активисте", "БИА")])
+    many = rss("Many", "https://many.example", [(f"m-{n}", f"Vest {n}", "") for n in range(2_500)])
+    served = {
+        "Surrogate": (entry("s", "BIA &#xD800; proterala"), None),
+        "Nul": (entry("nul", "BIA&#0; i \x00 nul"), None),
+        "Escape": (entry("esc", "\x1b[31mBIA\x1b[0m [bold red]x[/]"), None),
+        "Bidi": (entry("bidi", "BIA \u202eproterala"), None),
+        "Huge title": (entry("huge", "BIA " + "reč " * 250_000), None),
+        "Many": (many, None),
+        "Bad byte": (cyrillic.encode("utf-8").replace("активисте".encode(), b"\xff\xfe", 1), None),
+        "Page": ("<html><body>Not a feed</body></html>", "not_a_feed"),
+        "Truncated": (news[: len(news) // 2], None),
+        "Namespace": (
+            '<?xml version="1.0"?><rss version="2.0"><channel><x:y/></channel></rss>',
+            "not_a_feed",
+        ),
+        "Down": ("", "http"),
+        "Bomb": ("", "too_large"),
+    }
+    options = {
+        "Page": {"content_type": "text/html"},
+        "Down": {"status": 500},
+        "Bomb": {"gzip_bomb": 50_000_000},
+    }
+    return {
+        name: (feed_server.serve(f"/{number}.xml", body, **options.get(name, {})), kind)
+        for number, (name, (body, kind)) in enumerate(served.items())
+    }
+
+
+def test_the_daemon_keeps_polling_beside_every_hostile_feed(feed_server, smtp_server, tmp_path, write_config):
+    hostile = _hostile(feed_server)
+    good = {
+        f"Good {n}": feed_server.serve(
+            f"/good-{n}.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS).replace("n1-", f"g{n}-")
+        )
+        for n in range(PARALLEL_FROM - len(hostile))  # enough feeds for parse workers
+    }
+    database = tmp_path / "m.db"
+    feeds = {name: url for name, (url, _) in hostile.items()} | good
+    config = write_config(feeds, database_url=f"sqlite:///{database}", smtp_port=smtp_server.port)
+    daemon = _daemon(config)
+    try:
+        wait_until(lambda: _polled(database) >= len(feeds), 90, "every feed was not polled")
+        assert daemon.poll() is None, "the daemon died"
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+
+    assert daemon.returncode == 0, log
+    assert "Traceback" not in log and "poll.bug" not in log and "parser_died" not in log
+    with sqlite3.connect(database) as db:
+        kinds = dict(db.execute("SELECT name, last_error_kind FROM feeds"))
+        titles = {title for (title,) in db.execute("SELECT title FROM items")}
+        stored = dict(
+            db.execute(
+                "SELECT feeds.name, count(*) FROM sightings JOIN feeds ON feeds.id = sightings.feed_id "
+                "GROUP BY feeds.name"
+            )
+        )
+    assert {name: kinds[name] for name in hostile} == {name: kind for name, (_, kind) in hostile.items()}
+    assert all(stored[name] == 3 for name in good)
+    assert stored["Many"] == 1_000
+    assert "BIA  proterala" in titles or "BIA proterala" in titles
+    assert not any(ch in title for title in titles for ch in "\x00\x1b\u202e\ud800")
+    assert max(len(title) for title in titles) <= 1_000
+    assert "Протеривање руског \ufffd" in {
+        title.split("\ufffd")[0] + "\ufffd" for title in titles if "\ufffd" in title
+    }
+
+
+def _polled(database: Path) -> int:
+    """How many feeds have been polled, well or not."""
+    try:
+        with sqlite3.connect(database) as db:
+            return db.execute(
+                "SELECT count(*) FROM feeds WHERE last_success_at IS NOT NULL OR last_error_kind IS NOT NULL"
+            ).fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
