@@ -7,8 +7,12 @@ them, so an item republished with a new guid, or carried by two feeds, is recogn
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from rapidfuzz.fuzz import token_sort_ratio
+from rapidfuzz.utils import default_process
 
 # Parameters that identify a campaign or a click, never the story.
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "__twitter", "_hs")
@@ -18,6 +22,10 @@ _TRACKING = frozenset(
     "ncid cid_source spm".split()
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Titles under one link are one story from this token_sort_ratio up: a headline edited or
+# tagged ("(VIDEO)", "UPDATE:") scores 89-94, a ticker's different posts 39-55.
+ONE_STORY = 70
+_TITLE_PREFIX = 300  # the comparison takes time in the product of the lengths
 
 
 @lru_cache(maxsize=1 << 16)  # a poll looks a link up, then stores it: parsing it once is enough
@@ -45,3 +53,29 @@ def canonical_link(link: str) -> str | None:
     ]
     # http and https, www. or not: one story. The canonical form identifies, it is not fetched.
     return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))
+
+
+def one_story(title: str, other: str) -> bool:
+    """Whether two entries under one canonical link tell one story. Live blogs and tickers
+    publish every post under the page's link, each with a guid and a headline of its own:
+    those are stories of their own, not copies."""
+    if not title or not other:
+        return True
+    return (
+        token_sort_ratio(title[:_TITLE_PREFIX], other[:_TITLE_PREFIX], processor=default_process) >= ONE_STORY
+    )
+
+
+def tickers(entries: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """The canonical links under which one feed's (link, title) entries tell more than one
+    story: a ticker or a live blog, whose posts are told apart by their titles."""
+    first: dict[str, str] = {}
+    found = set()
+    for link, title in entries:
+        if (canonical := canonical_link(link)) is None:
+            continue
+        if canonical not in first:
+            first[canonical] = title
+        elif not one_story(first[canonical], title):
+            found.add(canonical)
+    return frozenset(found)

@@ -32,7 +32,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from monitor.errors import ClaimedError, StorageError
-from monitor.links import canonical_link
+from monitor.links import canonical_link, one_story, tickers
 from monitor.log import hide_passwords
 from monitor.models import (
     WAITING,
@@ -423,7 +423,9 @@ class Store:
 
     def lookup(self, feed: str, entries: Sequence[Item]) -> dict[str, Known]:
         """Which of a feed's parsed entries the store holds, by guid: under this feed and guid,
-        or as the same story (canonical link) under another guid or from another feed."""
+        or as the same story (canonical link) under another guid or from another feed. Under a
+        link where this feed tells several stories, or whose story it carried under another
+        guid, only an entry with a title like the stored one's is that story."""
         known: dict[str, Known] = {}
         with self._tx() as connection:
             feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
@@ -435,16 +437,30 @@ class Store:
                     )
                 )
                 known.update({guid: Known(item_id, content, True) for guid, item_id, content in rows})
-            by_link = {
-                link: entry.id
-                for entry in entries
-                if entry.id not in known and (link := canonical_link(entry.link))
-            }
+            several = tickers((entry.link, entry.title) for entry in entries)
+            by_link: dict[str, list[Item]] = {}
+            for entry in entries:
+                if entry.id not in known and (link := canonical_link(entry.link)):
+                    by_link.setdefault(link, []).append(entry)
             for chunk in _chunks(list(by_link)):
                 linked = connection.execute(
-                    select(items.c.canonical_link, items.c.id).where(items.c.canonical_link.in_(chunk))
+                    select(items.c.canonical_link, items.c.id, items.c.title).where(
+                        items.c.canonical_link.in_(chunk)
+                    )
+                ).all()
+                here = select(sightings.c.item_id).where(
+                    sightings.c.feed_id == feed_id, sightings.c.item_id.in_([row.id for row in linked])
                 )
-                known.update({by_link[link]: Known(item_id, None, False) for link, item_id in linked})
+                sighted = set(connection.execute(here).scalars())
+                for row in linked:
+                    told_apart = row.canonical_link in several or row.id in sighted
+                    known.update(
+                        {
+                            entry.id: Known(row.id, None, False)
+                            for entry in by_link[row.canonical_link]
+                            if not told_apart or one_story(row.title, entry.title)
+                        }
+                    )
         return known
 
     def save_poll(
@@ -550,27 +566,25 @@ class Store:
     def _insert_items(
         self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime
     ) -> dict[str, int]:
-        """New items and their first sightings, in one statement each; guid → item id. An
-        entry whose story is already stored (a race, or two guids with one link) is left out."""
+        """New items and their first sightings; guid → item id. An entry whose story is
+        already stored (a race, or two guids with one link and one title) is left out; one whose
+        link another story holds (a ticker's posts share the page's link) is stored without a
+        canonical link."""
         if not entries:
             return {}
-        rows = connection.execute(
-            self._insert(connection)(items).on_conflict_do_nothing().returning(items.c.guid, items.c.id),
-            [
-                {
-                    "feed_id": feed_id,
-                    "guid": entry.id,
-                    "title": entry.title,
-                    "summary": entry.summary,
-                    "link": entry.link,
-                    "published_at": entry.published,
-                    "first_seen_at": now,
-                    "canonical_link": canonical_link(entry.link),
-                }
-                for entry in entries
-            ],
-        )
-        inserted: dict[str, int] = {guid: item_id for guid, item_id in rows}
+        inserted = self._insert_rows(connection, feed_id, entries, now, linked=True)
+        left = [
+            (link, entry)
+            for entry in entries
+            if entry.id not in inserted and (link := canonical_link(entry.link))
+        ]
+        holders: dict[str, str] = {}  # canonical link → the title of the story stored under it
+        if left:
+            held = select(items.c.canonical_link, items.c.title)
+            rows = connection.execute(held.where(items.c.canonical_link.in_({link for link, _ in left})))
+            holders = {row.canonical_link: row.title for row in rows}
+        others = [entry for link, entry in left if not one_story(holders.get(link, entry.title), entry.title)]
+        inserted |= self._insert_rows(connection, feed_id, others, now, linked=False)
         texts = {entry.id: content_hash(entry.title, entry.summary) for entry in entries}
         if inserted:
             connection.execute(
@@ -587,6 +601,31 @@ class Store:
                 ],
             )
         return inserted
+
+    def _insert_rows(
+        self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime, *, linked: bool
+    ) -> dict[str, int]:
+        """``entries`` as items, with their canonical links if ``linked``; guid → item id of
+        those not already stored."""
+        if not entries:
+            return {}
+        rows = connection.execute(
+            self._insert(connection)(items).on_conflict_do_nothing().returning(items.c.guid, items.c.id),
+            [
+                {
+                    "feed_id": feed_id,
+                    "guid": entry.id,
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "link": entry.link,
+                    "published_at": entry.published,
+                    "first_seen_at": now,
+                    "canonical_link": canonical_link(entry.link) if linked else None,
+                }
+                for entry in entries
+            ],
+        )
+        return {guid: item_id for guid, item_id in rows}
 
     def _same_story(self, connection: Connection, feed_id: int, entry: Item) -> Known | None:
         """The item another worker stored a moment ago under this guid or canonical link."""

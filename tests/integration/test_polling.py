@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 from datetime import timedelta
@@ -283,6 +284,36 @@ def test_a_story_in_two_feeds_is_one_hit_and_an_edit_that_now_matches_makes_one(
     [hit] = monitor.store.hits()
     assert hit.item.summary == "BIA je pozvala relokante na razgovor."
     assert len(hit.also_in) == 1 and {hit.item.feed, *hit.also_in} == {"N1", "Copy"}
+
+
+def test_a_tickers_posts_under_one_link_are_stories_of_their_own_and_a_copy_is_not(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    posts = [
+        ("t-1", "BIA saslušala ruskog aktivistu", ""),
+        ("t-2", "Vlada usvojila budžet za 2027. godinu", ""),
+        ("t-3", "BIA saslušala ruskog aktivistu (VIDEO)", ""),  # the first post again, tagged
+    ]
+    ticker = re.sub(r"https://rbc\.ru/t-\d/", "https://rbc.ru/live/", rss("RBC", "https://rbc.ru", posts))
+    later = re.sub(
+        r"https://rbc\.ru/t-\d/",
+        "https://rbc.ru/live/",
+        rss("RBC", "https://rbc.ru", [*posts, ("t-4", "Požar u Novom Sadu ugašen", "")]),
+    )
+    copy = re.sub(
+        r"https://rbc\.ru/c-\d/",
+        "https://rbc.ru/live/?utm_source=rss",
+        rss("Copy", "https://rbc.ru", [("c-1", "BIA saslušala ruskog aktivistu", "")]),
+    )
+    feeds = {"RBC": feed_server.serve("/rbc.xml", ticker), "Copy": feed_server.serve("/copy.xml", copy)}
+    monitor = open_monitor(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
+
+    first = poll(monitor)
+    feed_server.serve("/rbc.xml", later)
+    second = poll(monitor)
+
+    assert (first.new_items, second.new_items) == (2, 1)
+    assert sum(status.items for status in health(monitor).values()) == 3  # the copy is the first post
 
 
 def test_a_rebuilt_body_with_no_new_entry_is_not_parsed_but_an_edit_is(

@@ -377,6 +377,39 @@ def test_two_outlets_wording_one_story_differently_is_not_an_edit(database_url):
     store.close()
 
 
+def test_posts_under_one_link_with_other_titles_are_stories_of_their_own(database_url):
+    store = open_store(database_url, ("Ticker",))
+    live = "https://rbc.ru/live/"
+    posts = [story("Ticker", f"t-{n}", live, title=title) for n, title in enumerate(TICKER)]
+    tagged = story("Ticker", "t-9", live, title=TICKER[0] + " (VIDEO)")  # the first post again
+
+    saved = [save(store, "Ticker", posts[:2]), save(store, "Ticker", [*posts, tagged])]
+
+    assert [each.items for each in saved] == [2, 1]
+    assert {s.name: s.items for s in store.feed_statuses(NOW)} == {"Ticker": 3}
+    store.close()
+
+
+TICKER = (
+    "BIA saslušala ruskog aktivistu",
+    "Vlada usvojila budžet za 2027. godinu",
+    "Požar u Novom Sadu ugašen",
+)
+
+
+def test_a_feed_showing_only_the_latest_post_under_one_link_keeps_each_post(database_url):
+    store = open_store(database_url, ("Latest",))
+    live = "https://rbc.ru/live/"
+
+    saved = [
+        save(store, "Latest", [story("Latest", f"l-{n}", live, title=title)])
+        for n, title in enumerate(TICKER)
+    ]
+
+    assert [each.items for each in saved] == [1, 1, 1]
+    store.close()
+
+
 def test_a_stopping_worker_hands_back_what_it_claimed(database_url):
     store = open_store(database_url, ("N1", "Danas"))
     assert len(store.claim_due("stopping", NOW, limit=10, lease=LEASE)) == 2

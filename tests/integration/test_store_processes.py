@@ -121,12 +121,15 @@ def news(count: int) -> tuple[list[Item], dict[str, dict[str, list[Match]]]]:
 
 
 # Commands beside the daemon: a read and a small write every 10 ms, as long as its stdin stays
-# open, each with a busy timeout of a second; prints each "database is locked" it meets.
+# open, each with a busy timeout of 3 s (the store's is 10 s; one poll held the lock for 6 s
+# before its writes were split); prints each "database is locked" it meets. SQLite's busy
+# handler looks for a gap between the saver's transactions only every 100 ms, so one second
+# was sometimes missed on a loaded machine.
 NEIGHBOUR = """
 import sqlite3, sys, threading, time
 done = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
-database = sqlite3.connect(sys.argv[1], timeout=1, isolation_level=None)
+database = sqlite3.connect(sys.argv[1], timeout=3, isolation_level=None)
 print("ready", flush=True)
 rounds = 0
 while not done.is_set():
