@@ -120,7 +120,7 @@ def _create_engine(url: str, migrating: bool = False) -> Engine:
         if migrating:
             options["poolclass"] = NullPool
         engine = create_engine(parsed, **options)
-    except (ArgumentError, ImportError, OSError) as exc:
+    except (ArgumentError, ImportError, OSError, ValueError) as exc:  # ValueError: a port that is no number
         raise StorageError(f"cannot use the database {hide_passwords(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

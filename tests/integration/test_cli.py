@@ -139,17 +139,22 @@ def test_check_config_shows_no_password_of_the_database_or_a_feed(tmp_path, writ
     assert "pass" not in stdout + stderr
 
 
-def test_a_database_url_that_cannot_be_used_is_named_without_its_password(tmp_path, write_config):
-    config = write_config(
-        {"N1": "http://127.0.0.1:1/n1.xml"},
-        database_url="postgresql+nosuchdriver://monitor:db-pass@127.0.0.1/monitor",
-        smtp_port=25,
-    )
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+nosuchdriver://monitor:db-pass@127.0.0.1/monitor",
+        "postgresql://monitor:db-pass@127.0.0.1:port/monitor",  # a port that is no number
+    ],
+)
+def test_a_database_url_that_cannot_be_used_is_named_without_its_password(tmp_path, write_config, url):
+    config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url=url, smtp_port=25)
 
     code, stdout, stderr = monitor(config, "hits")
 
-    assert code == 1 and "cannot use the database 'postgresql+nosuchdriver://monitor:***@127.0.0.1/" in stderr
-    assert "db-pass" not in stdout + stderr
+    assert (
+        code == 1 and "cannot use the database 'postgresql+" in stderr and "monitor:***@127.0.0.1" in stderr
+    )
+    assert "db-pass" not in stdout + stderr and "Traceback" not in stdout + stderr
 
 
 def test_check_config_connect_tries_the_database_smtp_and_channels_sending_nothing(
