@@ -448,6 +448,8 @@ class Store:
                         items.c.canonical_link.in_(chunk)
                     )
                 ).all()
+                if not linked:
+                    continue
                 here = select(sightings.c.item_id).where(
                     sightings.c.feed_id == feed_id, sightings.c.item_id.in_([row.id for row in linked])
                 )

@@ -154,6 +154,24 @@ def test_feeds_that_fail_to_parse_fail_alone_among_many_good_ones(
     }
 
 
+def test_nul_and_controls_in_items_are_stored_without_them_on_every_backend(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    assert "BIA: Ruski aktivista" in N1
+    dirty = N1.replace("BIA: Ruski aktivista", "BIA: Ruski&#0; akti\x00vista\x1b[31m&#x7;")
+    feeds = {
+        "Dirty": feed_server.serve("/dirty.xml", dirty),
+        "Clean": feed_server.serve("/clean.xml", N1.replace("n1-", "c-").replace("n1info", "clean")),
+    }
+    monitor = open_monitor(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
+
+    summary = poll(monitor)
+
+    assert (summary.ok, summary.failed, summary.new_items) == (2, 0, 6)
+    [dirty_hit] = [hit for hit in monitor.store.hits() if hit.item.feed == "Dirty"]
+    assert dirty_hit.item.title == "BIA: Ruski aktivista[31m proglašen bezbednosnim rizikom"
+
+
 def test_retry_after_puts_the_next_poll_at_least_that_far_away(
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):
