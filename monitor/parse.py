@@ -30,8 +30,10 @@ _SPACE = re.compile(r"\s+")
 # newline and carriage return, surrogates, U+FFFE and U+FFFF, and references past U+10FFFF.
 # feedparser's fallback parser turns a reference to a surrogate into a UnicodeEncodeError and
 # one past U+10FFFF into a ValueError or an OverflowError; the others only make the document
-# ill-formed. "&amp;#xD800;" is text, and no match.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+# ill-formed. "&amp;#xD800;" is text, and no match. Two patterns, not one alternation: a
+# character class and a literal start are each scanned in C, twice as fast over a body.
+_NOT_XML_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 _XML_DECLARATION = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_DECLARATION_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+(["'])""")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
@@ -284,16 +286,18 @@ def _header_charset(content_type: str | None) -> str | None:
 
 
 def _declare_utf8(text: str) -> bytes:
-    """``text`` as UTF-8 that says so, without what XML forbids (see _NOT_XML)."""
-    text = _NOT_XML.sub(_xml_allowed, text)
+    """``text`` as UTF-8 that says so, without what XML forbids (see _NOT_XML_CHARACTER)."""
+    text = _NOT_XML_CHARACTER.sub("", text)
+    if "&#" in text:
+        text = _REFERENCE.sub(_xml_allowed, text)
     return _XML_DECLARATION_TEXT.sub(r"\g<1>utf-8\g<2>", text, count=1).encode("utf-8")
 
 
 def _xml_allowed(found: re.Match[str]) -> str:
     """A character reference kept when XML allows its character, or nothing."""
     hexadecimal, decimal = found.groups()
-    digits = (hexadecimal or decimal or "").lstrip("0")
-    if not digits or len(digits) > 7:  # a raw character, or a number past any code point
+    digits = (hexadecimal or decimal).lstrip("0")
+    if not digits or len(digits) > 7:  # NUL, or a number past any code point
         return ""
     code = int(digits, 16 if hexadecimal else 10)
     allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
