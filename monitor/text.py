@@ -19,11 +19,16 @@ import unicodedata
 # Soft hyphens and zero-width characters (space, non-joiner, joiner, word joiner, BOM) are
 # invisible but split words (proteri\u00advanje, B\u200dIA): they go too, so the matcher
 # sees the word a reader sees, and a span's offsets hold in the stored text.
-_NONCHARACTERS = "".join(chr(plane << 16 | last) for plane in range(17) for last in (0xFFFE, 0xFFFF))
+# Two patterns: a character class of the Basic Multilingual Plane only is a bitmap in re, one
+# with a character beyond it a list of ranges tried one by one, far slower; so what lies
+# beyond (tag characters, noncharacters of the other planes) is looked for only in text that
+# has such characters.
 _UNWANTED = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200d\u202a-\u202e\u2060\u2066-\u206f\ufeff"
-    f"\ud800-\udfff\ufdd0-\ufdef\ufff9-\ufffb\U000e0000-\U000e007f{_NONCHARACTERS}]"
+    "\ud800-\udfff\ufdd0-\ufdef\ufff9-\ufffb\ufffe\uffff]"
 )
+_NONCHARACTERS = "".join(chr(plane << 16 | last) for plane in range(1, 17) for last in (0xFFFE, 0xFFFF))
+_UNWANTED_BEYOND = re.compile(f"[\U000e0000-\U000e007f{_NONCHARACTERS}]")
 
 _SPACES = str.maketrans("\r\x0b\x0c", "   ")
 
@@ -36,7 +41,12 @@ def clean(text: str) -> str:
     """NFC, without what no stored text may hold, soft hyphens and zero-width characters; a
     carriage return, vertical tab or form feed is a space. Dropping comes before NFC, so
     cleaning twice changes nothing."""
-    return unicodedata.normalize("NFC", _UNWANTED.sub("", text.translate(_SPACES)))
+    if "\r" in text or "\x0b" in text or "\x0c" in text:
+        text = text.translate(_SPACES)
+    text = _UNWANTED.sub("", text)
+    if not text.isascii() and max(text) > "\uffff":
+        text = _UNWANTED_BEYOND.sub("", text)
+    return unicodedata.normalize("NFC", text)
 
 
 def shorten(text: str, limit: int) -> str:
