@@ -4,22 +4,28 @@ A query "elections AND relegated" is worth evaluating only where "relegated" is,
 "the relegated side" is best found from "relegated": the word to look for is the rarest one,
 which length alone guesses badly ("elections" is long and common). wordfreq's lists give each
 word's share of running text in English, Russian and Serbo-Croatian (one list, in Latin
-letters); its "small" lists hold every word at least once per million words.
+letters); its "small" lists hold every word at least once per million words. They are shipped
+in ``wordlists/`` (CC BY-SA 4.0, see NOTICE), made by tools/wordlists.py: wordfreq itself is
+no longer updated, and installing it cost 72 MB for these 620 KB.
 """
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 from collections.abc import Iterable
-from pathlib import Path
-
-import msgpack
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 from monitor.match.query import Word
 from monitor.match.text import EN, RU, SR, serbian_latin, word_languages
 
-_LISTS = ((EN, "en", str.lower), (SR, "sh", serbian_latin), (RU, "ru", str.lower))
+_FOLDER = resources.files("monitor.match") / "wordlists"
+_LISTS = (
+    (EN, _FOLDER / "en.txt.gz", str.lower),
+    (SR, _FOLDER / "sh.txt.gz", serbian_latin),
+    (RU, _FOLDER / "ru.txt.gz", str.lower),
+)
+LIST_FILES = tuple(path for _, path, _ in _LISTS)  # what the answers depend on, with this module
 UNLISTED = 1e-6  # the lists stop at one in a million: a word they lack is rarer still
 
 
@@ -32,11 +38,11 @@ def frequencies(words: Iterable[Word]) -> dict[Word, float]:
     words = list(words)  # by position: a Word's hash is Python code
     shares = [0.0] * len(words)
     languages = [word_languages(word.text) for word in words]
-    for bit, language, key in _LISTS:
+    for bit, path, key in _LISTS:
         keyed = [(at, key(word.text)) for at, word in enumerate(words) if languages[at] & bit]
         if not keyed:
             continue
-        buckets = _buckets(language)
+        buckets = _buckets(path)
         found = _word_shares(buckets, {text for at, text in keyed if not words[at].prefix})
         found |= _prefix_shares(buckets, {text for at, text in keyed if words[at].prefix})
         for at, text in keyed:
@@ -44,21 +50,11 @@ def frequencies(words: Iterable[Word]) -> dict[Word, float]:
     return {word: share or UNLISTED / len(word.text) for word, share in zip(words, shares, strict=True)}
 
 
-def _buckets(language: str) -> list[list[str]]:
-    """wordfreq's list for ``language``, read from its documented cBpack file: gzipped msgpack, a
-    header, then the words of each centibel of frequency (0 cB being every word). Importing
-    wordfreq itself would bring ftfy, langcodes and regex: 0.15 s and 16 MB kept for the life
-    of the daemon, for two lines of reading."""
-    spec = importlib.util.find_spec("wordfreq")  # found, not imported
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("wordfreq is not installed", name="wordfreq")
-    path = Path(spec.submodule_search_locations[0], "data", f"small_{language}.msgpack.gz")
-    with gzip.open(path) as packed:
-        header, *buckets = msgpack.unpack(packed)
-    if header != {"format": "cB", "version": 1}:
-        raise ValueError(f"{path}: not a cBpack file of version 1: {header!r}")
-    words: list[list[str]] = buckets
-    return words
+def _buckets(path: Traversable) -> list[list[str]]:
+    """A list as shipped: gzipped text whose line n holds the words at n centibels of frequency
+    (0 cB being every word), separated by spaces, in wordfreq's order."""
+    packed = path.read_bytes()
+    return [line.split(" ") if line else [] for line in gzip.decompress(packed).decode().split("\n")]
 
 
 def _share(centibels: int) -> float:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 from pathlib import Path
 
 import pytest
 
 from monitor import wordcache
-from monitor.match import Lexicon, Matcher, forms, release
+from monitor.match import Lexicon, Matcher, forms, frequency, release
 from monitor.wordcache import cache_directory, compile_matcher, fingerprint, load, save
 
 WATCHLISTS = {
@@ -58,6 +59,18 @@ def test_a_new_word_is_learned_and_saved_beside_the_known_ones(tmp_path: Path) -
     compile_matcher(WATCHLISTS, tmp_path)
     compile_matcher({**WATCHLISTS, "more": ["izbačen"]}, tmp_path)
     assert {"protjerivanje", "izbačen"} <= load(tmp_path).forms.keys()
+
+
+def test_other_word_lists_are_another_fingerprint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = fingerprint()
+    edited = tmp_path / "en.txt.gz"
+    edited.write_bytes(gzip.compress(b"\n\nthe"))
+    monkeypatch.setattr(frequency, "LIST_FILES", (edited, *frequency.LIST_FILES[1:]))
+    fingerprint.cache_clear()
+    try:
+        assert fingerprint() != before
+    finally:
+        fingerprint.cache_clear()
 
 
 def test_files_of_other_versions_are_removed_at_the_next_save(tmp_path: Path) -> None:
