@@ -427,7 +427,7 @@ def measure(
     rss_after = rss_mb()
     log(f"  {size:>6} queries: compile cold {cold:.2f} s")
     kept = Path(tempfile.mkdtemp())  # the cold compile's words, read back as a restart reads them
-    save(kept, lexicon)
+    save(kept, lexicon, time.time())
     del lexicon
     warm = again = peak = retained = restart = None
     if not (quick and cold > QUICK_COMPILE_LIMIT):

@@ -5,7 +5,7 @@ it needs the word lists; both answers depend only on the word and the libraries'
 A ``Lexicon`` handed to ``Matcher`` is read first and filled with what was missing; saving it
 between runs (``monitor.wordcache``) lets a restart, or ``monitor match`` tried again on an
 edited watchlist, compile without loading any dictionary for the words it already knows.
-Entries read or added move to the end, so the most recently used are the last.
+It notes the words a compile used, so the cache keeps those and can drop words long unused.
 """
 
 from __future__ import annotations
@@ -22,24 +22,19 @@ from monitor.match.query import Word
 class Lexicon:
     forms: dict[str, Forms] = field(default_factory=dict)  # word as written → its forms
     frequencies: dict[tuple[str, bool], float] = field(default_factory=dict)  # (word, prefix): share
-    learned: bool = False  # something was added: worth saving
+    days: dict[str, int] = field(default_factory=dict)  # word → day last used, as the word cache kept it
+    used: set[str] = field(default_factory=set)  # words read or learned since it was made
 
     def forms_of(self, word: str) -> Forms:
-        forms = self.forms.pop(word, None)
-        if forms is None:
-            forms = expand(word)
-            self.learned = True
-        self.forms[word] = forms
-        return forms
+        if word not in self.forms:
+            self.forms[word] = expand(word)
+        self.used.add(word)
+        return self.forms[word]
 
     def frequencies_of(self, words: Collection[Word]) -> dict[Word, float]:
         known = self.frequencies
         missing = [word for word in words if (word.text, word.prefix) not in known]
         if missing:
             known.update(((word.text, word.prefix), share) for word, share in frequencies(missing).items())
-            self.learned = True
-        shares = {}
-        for word in words:
-            key = word.text, word.prefix
-            shares[word] = known[key] = known.pop(key)
-        return shares
+        self.used.update(word.text for word in words)
+        return {word: known[word.text, word.prefix] for word in words}

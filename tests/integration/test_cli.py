@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, update
 from monitor.cli import main
 from monitor.match import forms, release
 from monitor.store.schema import feeds, items
+from monitor.wordcache import load
 from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
@@ -532,6 +533,7 @@ def test_match_again_answers_the_same_from_the_word_cache_without_dictionaries(
     assert json.loads(again.stdout) == json.loads(first.stdout) != {"matches": []}
     assert forms._simplemma.cache_info().currsize == forms._morph.cache_info().currsize == 0
     assert list(lexicon_cache.iterdir()) == [kept]
+    assert load(lexicon_cache).forms.keys() == {"BIA", "релоканты"}  # the config's words, not the text's
 
 
 def test_match_refuses_a_bad_input_line_naming_it(tmp_path, write_config):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from monitor import wordcache
 from monitor.match import Lexicon, Matcher, forms, frequency, release
-from monitor.wordcache import cache_directory, compile_matcher, fingerprint, load, save
+from monitor.wordcache import DAY, cache_directory, compile_matcher, fingerprint, load
+
+NOW = (time.time() // DAY) * DAY + DAY / 2  # today at noon: a minute later is still today
 
 WATCHLISTS = {
     "expulsions": ['"ruska dijaspora" AND protjerivanje', "высылка OR релокант*", "BIA"],
@@ -33,12 +37,13 @@ def matches(matcher: Matcher) -> list[dict[str, list[tuple[str, tuple[str, ...]]
 def test_a_compile_with_a_lexicon_needs_no_dictionary_for_the_words_it_knows() -> None:
     lexicon = Lexicon()
     expected = matches(Matcher(WATCHLISTS, lexicon))
-    assert lexicon.learned and "protjerivanje" in lexicon.forms and ("релокант", True) in lexicon.frequencies
+    assert "protjerivanje" in lexicon.forms and ("релокант", True) in lexicon.frequencies
+    assert lexicon.used == set("ruska dijaspora protjerivanje высылка релокант BIA relocant Serbia".split())
     release()
     known = Lexicon(dict(lexicon.forms), dict(lexicon.frequencies))
     again = Matcher(WATCHLISTS, known)
     assert forms._simplemma.cache_info().currsize == 0 and forms._morph.cache_info().currsize == 0
-    assert not known.learned
+    assert known.forms == lexicon.forms and known.frequencies == lexicon.frequencies
     assert matches(again) == expected and all(expected)
 
 
@@ -73,11 +78,19 @@ def test_other_word_lists_are_another_fingerprint(tmp_path: Path, monkeypatch: p
         fingerprint.cache_clear()
 
 
-def test_files_of_other_versions_are_removed_at_the_next_save(tmp_path: Path) -> None:
-    stale = tmp_path / "lexicon-0123456789abcdef.msgpack"
-    stale.write_bytes(b"from older libraries")
-    compile_matcher(WATCHLISTS, tmp_path)
-    assert not stale.exists() and len(list(tmp_path.glob("lexicon-*.msgpack"))) == 1
+def test_files_of_other_versions_are_removed_only_when_unused_for_30_days(tmp_path: Path) -> None:
+    recent, stale = (
+        tmp_path / "lexicon-0123456789abcdef.msgpack",
+        tmp_path / "lexicon-fedcba9876543210.msgpack",
+    )
+    left = tmp_path / ".lexicon-k1ll3d"  # a write killed half-way
+    for path, days_ago in ((recent, 29), (stale, 31), (left, 31)):
+        path.write_bytes(b"from another install")
+        os.utime(path, (NOW - days_ago * DAY, NOW - days_ago * DAY))
+    compile_matcher(WATCHLISTS, tmp_path, now=NOW)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [recent.name, f"lexicon-{fingerprint()}.msgpack"]
+    )
 
 
 @pytest.mark.parametrize("damage", [b"", b"\x93\x01\x02", b"\x81\xa5forms\x01", b"not msgpack at all \xc1"])
@@ -105,13 +118,47 @@ def test_a_folder_that_cannot_be_written_costs_only_the_speed_up(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["file"]
 
 
-def test_only_the_most_recently_used_words_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_compile_keeps_its_own_words_and_at_most_keep_others_the_most_recent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(wordcache, "KEEP", 2)
-    lexicon = Lexicon()
-    Matcher({"a": ["alpha", "beta"]}, lexicon)
-    Matcher({"b": ["gamma", "alpha"]}, lexicon)
-    save(tmp_path, lexicon)
-    assert list(load(tmp_path).forms) == ["gamma", "alpha"]
+    compile_matcher({"a": ["alpha", "beta", "gamma"]}, tmp_path, now=NOW - 2 * DAY)
+    compile_matcher({"b": ["delta", "epsilon", "zeta"]}, tmp_path, now=NOW - DAY)
+    kept = load(tmp_path).forms.keys()
+    assert len(kept) == 5 and kept > {"delta", "epsilon", "zeta"}  # its own 3, and 2 others
+    compile_matcher({"c": ["eta"]}, tmp_path, now=NOW)
+    kept = load(tmp_path).forms.keys()
+    assert len(kept) == 3 and kept - {"eta"} < {"delta", "epsilon", "zeta"}  # the 2 others most recent
+
+
+def test_one_odd_compile_of_many_words_is_pruned_by_the_next_even_if_it_learns_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wordcache, "KEEP", 2)
+    compile_matcher({"usual": ["alpha"]}, tmp_path, now=NOW)
+    compile_matcher({"odd": ["beta", "gamma", "delta", "epsilon", "zeta"]}, tmp_path, now=NOW)
+    assert len(load(tmp_path).forms) == 6
+    compile_matcher({"usual": ["alpha"]}, tmp_path, now=NOW)  # nothing to learn
+    assert len(load(tmp_path).forms) == 3 and "alpha" in load(tmp_path).forms
+
+
+def test_words_unused_for_30_days_are_dropped_and_words_in_use_are_kept(tmp_path: Path) -> None:
+    compile_matcher({"a": ["alpha"]}, tmp_path, now=NOW)
+    compile_matcher({"b": ["beta"]}, tmp_path, now=NOW)
+    compile_matcher({"b": ["beta"]}, tmp_path, now=NOW + 20 * DAY)  # used again: a new day noted
+    assert load(tmp_path).days == {"alpha": NOW // DAY, "beta": NOW // DAY + 20}
+    compile_matcher({"c": ["gamma"]}, tmp_path, now=NOW + 31 * DAY)
+    assert load(tmp_path).forms.keys() == {"beta", "gamma"}
+
+
+def test_a_file_is_written_at_most_once_a_day_when_nothing_is_learned(tmp_path: Path) -> None:
+    compile_matcher(WATCHLISTS, tmp_path, now=NOW)
+    (kept,) = tmp_path.glob("lexicon-*.msgpack")
+    os.utime(kept, (NOW, NOW))
+    compile_matcher(WATCHLISTS, tmp_path, now=NOW + 60)
+    assert kept.stat().st_mtime == NOW
+    compile_matcher(WATCHLISTS, tmp_path, now=NOW + DAY)
+    assert kept.stat().st_mtime > NOW
 
 
 def test_the_cache_folder_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
