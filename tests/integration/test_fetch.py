@@ -384,16 +384,14 @@ def test_hosts_in_no_proxy_are_fetched_directly(forward_proxy, monkeypatch):
     assert proxy.requests == []
 
 
-def test_a_proxy_of_another_kind_is_a_clear_fetch_error(forward_proxy, monkeypatch):
-    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+def test_a_proxy_of_a_kind_httpx_cannot_use_is_a_clear_fetch_error(forward_proxy, monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "ftp://127.0.0.1:2121")
 
     error = fetch_error(NOWHERE)
 
     assert error.kind == "network"
-    assert (
-        str(error)
-        == "the proxy 'socks5://127.0.0.1:1080' in the environment is not an http:// or https:// proxy"
-    )
+    assert str(error).startswith("the proxy in the environment is unusable: ")
+    assert "ftp://127.0.0.1:2121" in str(error)
 
 
 # --- caching ----------------------------------------------------------------------------------
