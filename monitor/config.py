@@ -200,6 +200,7 @@ class PollingConfig(_Strict):
     per_host: int = Field(2, ge=1, le=100)
     timeout: Duration = timedelta(seconds=60)
     max_body_mb: int = Field(10, ge=1, le=1000)
+    allow_private_redirects: bool = False  # may a feed at a public address redirect to a private one
 
     @model_validator(mode="after")
     def _ordered(self) -> PollingConfig:
@@ -218,6 +219,7 @@ class PollingConfig(_Strict):
             per_host=self.per_host,
             deadline=self.timeout.total_seconds(),
             max_bytes=self.max_body_mb * 1024 * 1024,
+            allow_private_redirects=self.allow_private_redirects,
         )
 
 

@@ -1,49 +1,47 @@
-"""HTTP only: download feed bodies with a connection pool per host, politely and within limits.
+"""HTTP only: download feed bodies with httpx's client, politely and within limits.
 
 Politeness: a global limit and a per-host limit on concurrent requests, conditional GET, and
 what the server says about when to come back (Retry-After, Cache-Control max-age) handed to
-the caller. Safety: every fetch has a total deadline, and bodies are read as a stream and
-abandoned past a size cap, counted after decompression (a gzip bomb is stopped too).
+the caller. Safety: every fetch has a total deadline, bodies are read as a stream and
+abandoned past a size cap, counted after decompression (a gzip bomb is stopped too), and a
+feed at a public address is not redirected to a private one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
+import socket
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
-from urllib.parse import SplitResult, unquote, urljoin, urlsplit
-from urllib.request import getproxies, proxy_bypass
+from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
 from monitor import PROJECT_URL, __version__
 from monitor.errors import FetchError
 from monitor.models import Validators
-from monitor.streams import AsyncioBackend
 
 USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 _PERMANENT = {301, 308}
 MAX_RETRY_AFTER = 7 * 24 * 3600.0
 ACCEPT_ENCODING = "gzip, deflate"  # what _Body can inflate within the cap
-_HEADERS = [
-    (b"User-Agent", USER_AGENT.encode()),
-    (b"Accept", ACCEPT.encode()),
-    (b"Accept-Encoding", ACCEPT_ENCODING.encode()),
-]
+_HEADERS = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
 _REDIRECTS = {301, 302, 303, 307, 308}
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_SCHEMES = ("http", "https")
 _SECONDS = re.compile(r"[0-9]+")
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,33 +73,30 @@ class Limits:
     max_redirects: int = 5
     keep_alive: float = 5.0  # seconds an idle host's connections are kept (httpx's own expiry)
     idle_hosts: int = 128  # most idle hosts whose connections are kept
+    allow_private_redirects: bool = False  # may a feed at a public address redirect to a private one
 
 
 @dataclass
 class _Host:
-    """One host's slots and its own connection pool (per scheme and host: a proxy may serve one
-    scheme and not the other).
+    """One host's slots and its own client (per scheme and host).
 
-    A pool per host, because httpcore's pool rescans every connection it holds whenever a
-    request starts or ends: one pool for all hosts cost up to twice the CPU per request of a
-    pool per host (measured on 100 loopback hosts: 2.2 against 1.3 ms a request).
+    A client per host, because httpcore's pool under it rescans every connection it holds
+    whenever a request starts or ends: one pool for all hosts cost up to twice the CPU per
+    request of a pool per host (measured on 100 loopback hosts: 2.2 against 1.3 ms a request).
     """
 
     slots: asyncio.Semaphore
-    pool: httpcore.AsyncConnectionPool
+    client: httpx.AsyncClient
     pending: int = 0
 
 
 class Fetcher:
-    """An async context manager owning the connection pools of a run, one per host.
+    """An async context manager owning the httpx clients of a run, one per host.
 
-    A host's pool outlives its fetches by ``Limits.keep_alive`` seconds, so the next feed of
+    A host's client outlives its fetches by ``Limits.keep_alive`` seconds, so the next feed of
     the same publisher reuses the connection; past that, or past ``Limits.idle_hosts`` idle
-    hosts (oldest first), it is closed, which bounds the sockets held open.
-
-    Requests go to httpcore, the connection layer under httpx, without httpx's client and
-    models: its cookies, auth, redirects, URL and header objects are not needed for a GET of a
-    feed, and they were a third of a 304's CPU.
+    hosts (oldest first), it is closed, which bounds the sockets held open. Each client takes
+    its proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY; SOCKS too).
     """
 
     def __init__(self, limits: Limits | None = None) -> None:
@@ -110,10 +105,14 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._idle: OrderedDict[str, float] = OrderedDict()  # host → when it went idle, oldest first
         self._tls = httpx.create_ssl_context()  # loading the CA bundle takes ~50 ms: once per run
-        self._network = AsyncioBackend()
-        self._proxies = getproxies()  # HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, as curl reads them
         read, connect = self.limits.read_timeout, self.limits.connect_timeout
-        self._extensions = {"timeout": {"connect": connect, "read": read, "write": read, "pool": read}}
+        self._timeout = httpx.Timeout(read, connect=connect)
+        per_host = self.limits.per_host
+        self._pool = httpx.Limits(
+            max_connections=per_host,
+            max_keepalive_connections=per_host,
+            keepalive_expiry=self.limits.keep_alive,
+        )
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -124,7 +123,7 @@ class Fetcher:
         hosts, self._hosts = list(self._hosts.values()), {}
         self._idle.clear()
         for host in hosts:
-            await host.pool.aclose()
+            await host.client.aclose()
 
     async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
         """GET ``url`` conditionally; raises FetchError for anything but 2xx or 304.
@@ -133,20 +132,20 @@ class Fetcher:
         another host could use.
         """
         validators = validators or Validators()
-        headers = list(_HEADERS)
+        headers = dict(_HEADERS)
         if validators.etag:
-            headers.append((b"If-None-Match", validators.etag.encode("latin-1")))
+            headers["If-None-Match"] = validators.etag
         if validators.last_modified:
-            headers.append((b"If-Modified-Since", validators.last_modified.encode("latin-1")))
+            headers["If-Modified-Since"] = validators.last_modified
         await self._close_idle_hosts()
-        parts = urlsplit(url)  # 1 µs; httpx.URL takes 21
+        parts = urlsplit(url)
         name = f"{parts.scheme}://{parts.hostname or ''}"
-        host = self._hosts.get(name) or self._hosts.setdefault(name, self._new_host(url, parts))
+        host = self._hosts.get(name) or self._hosts.setdefault(name, self._new_host(url))
         self._idle.pop(name, None)
         host.pending += 1
         try:
             async with host.slots, self._slots:
-                return await self._fetch(host.pool, url, headers, validators)
+                return await self._fetch(host.client, url, headers, validators)
         finally:
             host.pending -= 1
             if not host.pending and self._hosts.get(name) is host:
@@ -160,72 +159,55 @@ class Fetcher:
             if since > expired and len(self._idle) <= self.limits.idle_hosts:
                 return
             del self._idle[name]
-            await self._hosts.pop(name).pool.aclose()
+            await self._hosts.pop(name).client.aclose()
 
-    def _new_host(self, url: str, parts: SplitResult) -> _Host:
-        """A host's slots and pool: straight to the host, or through the proxy the environment
-        names for its scheme (httpcore forwards http:// requests and tunnels https:// ones)."""
-        limits = self.limits
-        options: dict[str, Any] = {
-            "ssl_context": self._tls,
-            "max_connections": limits.per_host,
-            "max_keepalive_connections": limits.per_host,
-            "keepalive_expiry": limits.keep_alive,
-            "http2": True,
-            "network_backend": self._network,
-        }
-        proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
-        if not proxy or proxy_bypass(parts.netloc):  # NO_PROXY
-            return _Host(asyncio.Semaphore(limits.per_host), httpcore.AsyncConnectionPool(**options))
-        address = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        if address.scheme not in _DEFAULT_PORTS or not address.hostname:
-            raise FetchError(
-                url,
-                f"the proxy {proxy!r} in the environment is not an http:// or https:// proxy",
-                kind="network",
+    def _new_host(self, url: str) -> _Host:
+        """A host's slots and client, through the proxy the environment names for the URL, if any."""
+        try:
+            client = httpx.AsyncClient(
+                verify=self._tls,
+                http2=True,
+                timeout=self._timeout,
+                limits=self._pool,
+                trust_env=True,
+                event_hooks={"response": [_check_location]},
             )
-        auth = (unquote(address.username), unquote(address.password or "")) if address.username else None
-        bare = address._replace(netloc=address.netloc.rpartition("@")[2]).geturl()
-        pool = httpcore.AsyncHTTPProxy(bare, proxy_auth=auth, **options)
-        return _Host(asyncio.Semaphore(limits.per_host), pool)
+        except (ValueError, ImportError) as exc:  # a proxy httpx cannot use, such as ftp://
+            raise FetchError(
+                url, f"the proxy in the environment is unusable: {exc}", kind="network"
+            ) from None
+        return _Host(asyncio.Semaphore(self.limits.per_host), client)
 
     async def _fetch(
-        self,
-        pool: httpcore.AsyncConnectionPool,
-        url: str,
-        headers: list[tuple[bytes, bytes]],
-        validators: Validators,
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], validators: Validators
     ) -> Fetched:
         try:
             async with asyncio.timeout(self.limits.deadline):
-                return await self._follow(pool, url, headers, validators)
+                return await self._follow(client, url, headers, validators)
         except TimeoutError:
             raise FetchError(
                 url, f"no complete answer within {self.limits.deadline:g} s", kind="timeout"
             ) from None
-        except httpcore.TimeoutException as exc:
+        except httpx.TimeoutException as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc or 'timed out'}", kind="timeout") from exc
-        except _TRANSPORT_ERRORS as exc:
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc or 'no details'}", kind="network") from exc
 
     async def _follow(
-        self,
-        pool: httpcore.AsyncConnectionPool,
-        url: str,
-        headers: list[tuple[bytes, bytes]],
-        previous: Validators,
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], previous: Validators
     ) -> Fetched:
-        """GET, following redirects here, to tell permanent moves from loops."""
+        """GET, following redirects here, to tell permanent moves from loops and to refuse a
+        redirect from a public address to a private one."""
         visited = [_absolute(url)]
         permanent = True
+        origin: list[Address] | None = None  # the configured URL's addresses, once a redirect needs them
         while True:
-            response = await pool.handle_async_request(self._request(visited[-1], headers))
+            request = _request(client, visited[-1], headers)
+            response = await client.send(request, follow_redirects=False, stream=True)
             try:
-                answered = _headers(response)
-                location = answered.get("location")
-                if response.status in _REDIRECTS and location is not None:
-                    target = _redirect_target(visited[-1], location)
-                    permanent = permanent and response.status in _PERMANENT
+                target = _redirect_target(response)
+                if target is not None:
+                    permanent = permanent and response.status_code in _PERMANENT
                     if target in visited:
                         raise FetchError(
                             url, f"redirect loop: {' → '.join([*visited, target])}", kind="redirect"
@@ -234,106 +216,138 @@ class Fetcher:
                         raise FetchError(
                             url, f"more than {self.limits.max_redirects} redirects", kind="redirect"
                         )
+                    if not self.limits.allow_private_redirects:
+                        origin = await _addresses(visited[0]) if origin is None else origin
+                        await _check_redirect(url, origin, target)
                     visited.append(target)
                     continue
                 moved_to = visited[-1] if permanent and len(visited) > 1 else None
-                return await self._read(url, visited[-1], response, answered, previous, moved_to)
+                return await self._read(url, visited[-1], response, previous, moved_to)
             finally:
                 await response.aclose()
-
-    def _request(self, url: str, headers: list[tuple[bytes, bytes]]) -> httpcore.Request:
-        """A GET of ``url`` (absolute, ASCII: see ``_absolute``) with the Host header httpx would add."""
-        parts = _split(url)
-        host = (parts.hostname or "").encode("ascii")
-        authority = (
-            host if parts.port in (None, _DEFAULT_PORTS.get(parts.scheme)) else b"%s:%d" % (host, parts.port)
-        )
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return httpcore.Request(
-            b"GET",
-            httpcore.URL(
-                scheme=parts.scheme.encode("ascii"), host=host, port=parts.port, target=target.encode("ascii")
-            ),
-            headers=[(b"Host", authority), *headers],
-            extensions=self._extensions,
-        )
 
     async def _read(
         self,
         url: str,
         final_url: str,
-        response: httpcore.Response,
-        headers: dict[str, str],
+        response: httpx.Response,
         previous: Validators,
         moved_to: str | None,
     ) -> Fetched:
+        headers = dict(response.headers.items())  # lower-case names; repeated ones joined by commas
         max_age = _max_age(headers.get("cache-control"))
-        if response.status == 304:
-            async for _ in response.aiter_stream():  # to the end of the message, so the connection is kept
+        if response.status_code == 304:
+            async for _ in response.aiter_raw():  # to the end of the message, so the connection is kept
                 pass
             renewed = Validators(
                 headers.get("etag") or previous.etag,
                 headers.get("last-modified") or previous.last_modified,
             )
             return Fetched(final_url, 304, None, headers, renewed, moved_to, max_age)
-        if not 200 <= response.status < 300:
-            raise _status_error(url, response.status, headers)
+        if not 200 <= response.status_code < 300:
+            raise _status_error(url, response.status_code, headers)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise _too_large(url, self.limits.max_bytes, f" (it declares {int(declared):,})")
         body = _Body(url, headers.get("content-encoding", ""), self.limits.max_bytes)
-        async for raw in response.aiter_stream():
+        async for raw in response.aiter_raw():
             body.feed(raw)
         validators = Validators(headers.get("etag"), headers.get("last-modified"))
-        return Fetched(final_url, response.status, body.done(), headers, validators, moved_to, max_age)
+        return Fetched(final_url, response.status_code, body.done(), headers, validators, moved_to, max_age)
 
 
-# What httpcore raises when a connection fails or a server breaks the protocol.
-_TRANSPORT_ERRORS = (
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.ProxyError,
-    httpcore.UnsupportedProtocol,
-)
-
-
-def _split(url: str) -> SplitResult:
-    parts = urlsplit(url)
+def _request(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Request:
+    """A GET of ``url``; an address httpx cannot use is an error that names it."""
     try:
-        parts.port  # noqa: B018  (a port that is no number raises here)
-    except ValueError:
-        raise httpcore.UnsupportedProtocol(f"not a usable address: {url}") from None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise httpcore.UnsupportedProtocol(f"not an http or https address: {url}")
-    return parts
+        request = client.build_request("GET", url, headers=headers)
+    except httpx.InvalidURL as exc:
+        raise httpx.InvalidURL(f"not a usable address: {url} ({exc})") from None
+    if request.url.scheme not in _SCHEMES or not request.url.host:
+        raise httpx.InvalidURL(f"not an http or https address: {url}")
+    return request
 
 
 def _absolute(url: str) -> str:
     """``url`` as sent: ASCII, with a non-ASCII host in IDNA and other characters
-    percent-encoded (httpx's rules), so feeds at such addresses work."""
+    percent-encoded (httpx's rules), so feeds at such addresses work and redirect loops are
+    seen whatever the spelling."""
     if url.isascii() and " " not in url:
         return url
     try:
         return str(httpx.URL(url))
     except httpx.InvalidURL as exc:
-        raise httpcore.UnsupportedProtocol(f"not a usable address: {url} ({exc})") from None
+        raise httpx.InvalidURL(f"not a usable address: {url} ({exc})") from None
 
 
-def _redirect_target(base: str, location: str) -> str:
+def _redirect_target(response: httpx.Response) -> str | None:
+    """Where a redirect points, absolute; None if ``response`` is no redirect."""
+    location = response.headers.get("location")
+    if response.status_code not in _REDIRECTS or location is None:
+        return None
     try:
-        joined = urljoin(base, location)
-    except ValueError:  # urllib's word for an unparsable address, such as "http://[::1"
-        raise httpcore.UnsupportedProtocol(f"not a usable address: {location}") from None
-    return _absolute(joined)
+        target = _absolute(urljoin(str(response.request.url), location))
+        url = httpx.URL(target)
+    except (ValueError, httpx.InvalidURL):  # ValueError: urllib's word for "http://[::1"
+        raise httpx.InvalidURL(f"not a usable address: {location}") from None
+    if url.scheme not in _SCHEMES or not url.host:
+        raise httpx.InvalidURL(f"not an http or https address: {location}")
+    return target
 
 
-def _headers(response: httpcore.Response) -> dict[str, str]:
-    """Response headers by lower-case name; a repeated header's values joined by commas, as httpx does."""
-    headers: dict[str, str] = {}
-    for key, value in response.headers:
-        name, text = key.decode("latin-1").lower(), value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {text}" if name in headers else text
-    return headers
+async def _check_location(response: httpx.Response) -> None:
+    """A response hook: a redirect to an unusable address is an error that names it (httpx
+    parses the Location of every redirect, even one it does not follow, and its own error
+    does not say which address it was)."""
+    _redirect_target(response)
+
+
+# --- redirects to private addresses -------------------------------------------------------------
+
+
+def redirect_allowed(origin: Iterable[Address], target: Iterable[Address], allow_private: bool) -> bool:
+    """Whether a feed whose configured URL has the ``origin`` addresses may be redirected to a
+    host with the ``target`` addresses: a feed at a public address must not reach the poller's
+    own machine or network (loopback, link-local, private and other non-public ranges), unless
+    the setting allows it; a feed configured at a private address may go anywhere."""
+    return (
+        allow_private or any(_private(each) for each in origin) or not any(_private(each) for each in target)
+    )
+
+
+def _private(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global
+
+
+async def _check_redirect(url: str, origin: list[Address], target: str) -> None:
+    addresses = await _addresses(target)
+    if not redirect_allowed(origin, addresses, allow_private=False):
+        private = next(str(each) for each in addresses if _private(each))
+        raise FetchError(
+            url,
+            f"redirect to {target} refused: it reaches the private address {private}; "
+            "set [polling] allow_private_redirects = true to follow such redirects",
+            kind="redirect",
+        )
+
+
+async def _addresses(url: str) -> list[Address]:
+    """The addresses ``url``'s host names: the literal itself, or what the resolver says (none
+    when it says nothing: the connection will fail on its own)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
+
+
+# --- bodies and statuses ---------------------------------------------------------------------
 
 
 class _Body:

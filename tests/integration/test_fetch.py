@@ -384,16 +384,57 @@ def test_hosts_in_no_proxy_are_fetched_directly(forward_proxy, monkeypatch):
     assert proxy.requests == []
 
 
-def test_a_proxy_of_another_kind_is_a_clear_fetch_error(forward_proxy, monkeypatch):
-    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+def test_a_proxy_of_a_kind_httpx_cannot_use_is_a_clear_fetch_error(forward_proxy, monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "ftp://127.0.0.1:2121")
 
     error = fetch_error(NOWHERE)
 
     assert error.kind == "network"
-    assert (
-        str(error)
-        == "the proxy 'socks5://127.0.0.1:1080' in the environment is not an http:// or https:// proxy"
+    assert str(error).startswith("the proxy in the environment is unusable: ")
+    assert "ftp://127.0.0.1:2121" in str(error)
+
+
+# --- redirects to private addresses ----------------------------------------------------------
+
+PUBLIC = "http://93.184.215.14/feed"  # a public address that the test's proxy answers for
+
+
+def redirecting_proxy(location: str) -> type[BaseHTTPRequestHandler]:
+    """A loopback HTTP proxy that answers every forwarded GET with a 301 to ``location``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(301)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_feed_at_a_public_address_is_not_redirected_to_a_private_one(
+    feed_server, forward_proxy, monkeypatch, host
+):
+    target = feed_server.serve("/feed/", N1_FEED).replace("127.0.0.1", host)
+    with serving(redirecting_proxy(target)) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")  # the public address, on loopback
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # the redirect goes straight to the feed server
+        error = fetch_error(PUBLIC)
+        allowed = fetch(PUBLIC, Limits(deadline=5, allow_private_redirects=True))
+
+    assert error.kind == "redirect"
+    assert str(error) == (
+        f"redirect to {target} refused: it reaches the private address 127.0.0.1; "
+        "set [polling] allow_private_redirects = true to follow such redirects"
     )
+    assert (allowed.body, allowed.url, allowed.moved_to) == (N1_FEED.encode(), target, target)
+    assert feed_server.log == [("/feed/", 200)]  # only when allowed
 
 
 # --- caching ----------------------------------------------------------------------------------

@@ -157,15 +157,20 @@ def test_polling_defaults_are_adaptive_between_five_minutes_and_two_hours(write)
     )
     assert (config.polling.limits().concurrency, config.polling.limits().per_host) == (32, 2)
     assert config.polling.limits().max_bytes == 10 * 1024 * 1024
+    assert config.polling.limits().allow_private_redirects is False
 
 
 def test_polling_section_sets_bounds_and_limits(write):
     config = load(
-        write(VALID + '[polling]\nmin_interval = "10m"\nmax_interval = "6h"\nper_host = 1\ntimeout = "20s"\n')
+        write(
+            VALID + '[polling]\nmin_interval = "10m"\nmax_interval = "6h"\nper_host = 1\ntimeout = "20s"\n'
+            "allow_private_redirects = true\n"
+        )
     )
 
     assert config.polling.cadence().max_interval == timedelta(hours=6)
     assert (config.polling.limits().per_host, config.polling.limits().deadline) == (1, 20.0)
+    assert config.polling.limits().allow_private_redirects is True
 
 
 def test_outbox_defaults_try_again_from_ten_minutes_to_six_hours_and_give_up_after_three_days(write):
