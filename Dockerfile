@@ -30,11 +30,12 @@ COPY pyproject.toml README.md LICENSE ./
 COPY monitor ./monitor
 # The project's wheel (hatchling runs here only) plus a wheel for every dependency; any
 # dependency published as an sdist only is built here too, never in the final stage.
-RUN pip wheel --wheel-dir /wheels .
+# [postgres]: psycopg, so MONITOR_STORAGE_URL may name a PostgreSQL database.
+RUN pip wheel --wheel-dir /wheels '.[postgres]'
 # Install those wheels, offline, into a venv without pip (the base image's pip does the
 # installing); the final stage copies just this venv: no build backend, wheels or pip in it.
 RUN python -m venv --without-pip /opt/venv \
-    && pip --python /opt/venv/bin/python install --no-index --find-links /wheels monitor
+    && pip --python /opt/venv/bin/python install --no-index --find-links /wheels 'monitor[postgres]'
 
 # --- final: runtime only --------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}

@@ -23,7 +23,6 @@ from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,7 +37,7 @@ from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
 from monitor.send import check_login
-from monitor.store import MIGRATIONS, Store
+from monitor.store import MIGRATIONS, Store, open_engine
 from monitor.wordcache import cache_directory, compile_matcher
 
 log = logging.getLogger("monitor")
@@ -258,13 +257,13 @@ def _schema_revision(url: str) -> str:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
             return "no database file yet; the first command that polls creates it"
-        engine = create_engine(parsed)
+        engine = open_engine(url)
         try:
             with engine.connect() as connection:
                 revision = MigrationContext.configure(connection).get_current_revision()
         finally:
             engine.dispose()
-    except (SQLAlchemyError, ValueError, ImportError) as exc:
+    except (SQLAlchemyError, ValueError) as exc:
         raise StorageError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     if revision is None:
         return "connected; no schema yet, the first start creates it"

@@ -108,7 +108,7 @@ def _begin_exclusive(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN EXCLUSIVE")
 
 
-def _create_engine(url: str, migrating: bool = False) -> Engine:
+def open_engine(url: str, migrating: bool = False) -> Engine:
     """The store's engine; ``migrating``: a SQLite engine of one connection whose transactions
     are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite)."""
     try:
@@ -121,6 +121,12 @@ def _create_engine(url: str, migrating: bool = False) -> Engine:
             options["poolclass"] = NullPool
         engine = create_engine(parsed, **options)
     except (ArgumentError, ImportError, OSError, ValueError) as exc:  # ValueError: a port that is no number
+        if isinstance(exc, ImportError) and parsed.get_driver_name() == "psycopg":
+            # psycopg is the extra monitor[postgres]: SQLite users need not carry its libpq.
+            why = "is not installed" if exc.name == "psycopg" else f"cannot be loaded ({exc})"
+            raise StorageError(
+                f"the storage URL is PostgreSQL, but psycopg {why}: pip install 'monitor[postgres]'"
+            ) from exc
         raise StorageError(f"cannot use the database {hide_passwords(url)!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -191,7 +197,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.owner: Holder = this_process()  # who this process's claims name
-        self.engine = _create_engine(url)
+        self.engine = open_engine(url)
         self._migrate()
 
     def close(self) -> None:
@@ -218,7 +224,7 @@ class Store:
             if MigrationContext.configure(connection).get_current_revision() == head:
                 return
         sqlite_file = self.engine.dialect.name == "sqlite"
-        engine = _create_engine(self.url, migrating=True) if sqlite_file else self.engine
+        engine = open_engine(self.url, migrating=True) if sqlite_file else self.engine
         try:
             with self._tx(engine) as connection:
                 if not sqlite_file:

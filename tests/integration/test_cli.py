@@ -158,6 +158,43 @@ def test_a_database_url_that_cannot_be_used_is_named_without_its_password(tmp_pa
     assert "db-pass" not in stdout + stderr and "Traceback" not in stdout + stderr
 
 
+# `python -c` this, then monitor's arguments: monitor in a Python where psycopg cannot be imported.
+WITHOUT_PSYCOPG = """
+import sys
+
+class RefusePsycopg:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("psycopg", "psycopg_binary", "psycopg_c"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, RefusePsycopg())
+from monitor.__main__ import main
+main()
+"""
+
+
+def test_a_postgresql_url_without_psycopg_names_the_extra_to_install(tmp_path, write_config):
+    closed = free_port()
+    config = write_config(
+        {"N1": "http://127.0.0.1:1/n1.xml"},
+        database_url=f"postgresql://monitor@127.0.0.1:{closed}/monitor",
+        smtp_port=closed,
+    )
+
+    def without_psycopg(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", WITHOUT_PSYCOPG, "-c", str(config), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    hits = without_psycopg("hits")
+    connect = without_psycopg("check-config", "--connect")
+
+    needed = "the storage URL is PostgreSQL, but psycopg is not installed: pip install 'monitor[postgres]'"
+    assert hits.returncode == 1 and hits.stderr == f"error: {needed}\n"
+    database = f"postgresql+psycopg://monitor@127.0.0.1:{closed}/monitor"
+    assert connect.returncode == 1 and f"FAILED  database {database}: {needed}\n" in connect.stdout
+    assert "Traceback" not in hits.stdout + connect.stdout + connect.stderr
+
+
 def test_check_config_connect_tries_the_database_smtp_and_channels_sending_nothing(
     feed_server, smtp_server, database_url, write_config
 ):
