@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -127,6 +128,23 @@ def _language(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
+# What --version names beside monitor: the libraries whose behaviour a bug report may turn on.
+LIBRARIES = "feedparser httpx SQLAlchemy alembic psycopg pydantic apprise simplemma pymorphy3".split()
+
+
+def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """Read from the installed distributions' metadata: no library is imported to ask it."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"monitor {__version__}\nPython {sys.version.split()[0]} ({sys.implementation.name})")
+    for name in LIBRARIES:
+        try:
+            click.echo(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            click.echo(f"{name} not installed")
+    ctx.exit()
+
+
 @click.group(cls=_Group)
 @click.option(
     "-c",
@@ -141,7 +159,14 @@ def _language(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     count=True,
     help="Log debug events; -vv also the libraries' (HTTP requests and their paths: a webhook's token).",
 )
-@click.version_option(__version__, prog_name="monitor")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_print_versions,
+    help="Show the versions of monitor, Python and the key libraries, and exit.",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """Media monitoring: poll news feeds, match watchlists, email digests."""

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, update
 
+from monitor import __version__
 from monitor.cli import main
 from monitor.match import forms, release
 from monitor.store.schema import feeds, items
@@ -27,6 +30,21 @@ from tests.integration.conftest import SERBIAN_NEWS, rss
 def monitor(config: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, ["-c", str(config), *args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_names_monitor_python_and_each_key_library():
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True, timeout=60
+    )
+
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and result.stderr == ""
+    assert lines[:2] == [
+        f"monitor {__version__}",
+        f"Python {platform.python_version()} ({sys.implementation.name})",
+    ]
+    for name in "feedparser httpx SQLAlchemy alembic psycopg pydantic apprise simplemma pymorphy3".split():
+        assert f"{name} {metadata.version(name)}" in lines
 
 
 def test_bad_query_exits_2_naming_the_file_and_key(tmp_path, write_config):
