@@ -26,7 +26,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml README.md LICENSE NOTICE ./
 COPY monitor ./monitor
 # The project's wheel (hatchling runs here only) plus a wheel for every dependency; any
 # dependency published as an sdist only is built here too, never in the final stage.
