@@ -26,12 +26,15 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE NOTICE ./
+COPY pyproject.toml README.md LICENSE NOTICE requirements.lock ./
 COPY monitor ./monitor
-# The project's wheel (hatchling runs here only) plus a wheel for every dependency; any
-# dependency published as an sdist only is built here too, never in the final stage.
-# [postgres]: psycopg, so MONITOR_STORAGE_URL may name a PostgreSQL database.
-RUN pip wheel --wheel-dir /wheels '.[postgres]'
+# A wheel for every dependency at the version and hash requirements.lock pins (tools/lock
+# writes it from pyproject.toml), so two builds a month apart install the same things; then
+# the project's own wheel (hatchling runs here only). Any dependency published as an sdist only
+# is built here too, never in the final stage. The lock includes [postgres]: psycopg, so
+# MONITOR_STORAGE_URL may name a PostgreSQL database.
+RUN pip wheel --wheel-dir /wheels --require-hashes -r requirements.lock \
+    && pip wheel --wheel-dir /wheels --no-deps .
 # Install those wheels, offline, into a venv without pip (the base image's pip does the
 # installing); the final stage copies just this venv: no build backend, wheels or pip in it.
 RUN python -m venv --without-pip /opt/venv \
