@@ -28,6 +28,14 @@ LOOPS = pytest.mark.parametrize("run_loop", [asyncio.run, loop.run], ids=["async
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
 
 
+async def answer_ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read one request, answer it with the feed, hang up."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(OK)
+    await writer.drain()
+    writer.close()
+
+
 @contextlib.asynccontextmanager
 async def listening(handler: Handler, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
     """``handler`` serving on ``host``; yields its port."""
@@ -133,14 +141,8 @@ def test_a_host_whose_ipv6_address_does_not_answer_is_reached_over_ipv4(run_loop
     if addresses != {"::1", "127.0.0.1"}:
         pytest.skip(f"localhost resolves to {sorted(addresses)}, not to ::1 and 127.0.0.1")
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(OK)
-        await writer.drain()
-        writer.close()
-
     async def run() -> bytes | None:
-        async with listening(answer) as port:
+        async with listening(answer_ok) as port:
             with blackholed_ipv6(port):
                 # the deadline is well under the connect timeout: waiting on ::1 would fail
                 limits = Limits(deadline=3, connect_timeout=10)
@@ -197,14 +199,8 @@ def no_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_feeds_are_fetched_through_a_socks5_proxy_in_all_proxy(no_proxies):
     asked: list[tuple[str, int]] = []
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(OK)
-        await writer.drain()
-        writer.close()
-
     async def run() -> bytes | None:
-        async with listening(answer) as port:
+        async with listening(answer_ok) as port:
             proxy = await socks5_proxy(port, asked)
             async with proxy:
                 no_proxies.setenv("ALL_PROXY", f"socks5://127.0.0.1:{proxy.sockets[0].getsockname()[1]}")
