@@ -22,9 +22,9 @@ from jinja2 import (
 )
 from rapidfuzz.fuzz import token_sort_ratio
 from rapidfuzz.process import extract
-from rapidfuzz.utils import default_process
 
 from monitor.errors import ConfigError
+from monitor.links import story_key
 from monitor.models import Field, Hit, Kind, Span
 
 SNIPPET_CONTEXT = 110
@@ -34,9 +34,6 @@ SNIPPET_CONTEXT = 110
 # one name can score as high: the merged entry still links the other outlet's version.
 SAME_STORY = 85
 SAME_STORY_WITHIN = timedelta(hours=36)
-# How much of a title is compared: a headline is shorter, and the comparison takes time in the
-# product of the two lengths (5 hits with 1 MB titles took 93 s to render).
-SAME_STORY_PREFIX = 300
 NOTICE_LIMIT = 3500  # characters of a channel's notice: under Telegram's 4,096, with room to spare
 
 _PACKAGED = PackageLoader("monitor.digest", "templates")
@@ -188,12 +185,12 @@ def _spans(hit: Hit, field: Field) -> list[Span]:
 def stories(hits: Sequence[Hit]) -> list[list[Hit]]:
     """``hits`` (newest first) grouped by story, in the same order; each group's first hit is
     the one shown. A hit joins the closest earlier story whose title is a near-duplicate of
-    its own (SAME_STORY, over their first SAME_STORY_PREFIX characters), from another feed,
+    its own (SAME_STORY, over their first TITLE_PREFIX characters: ``links.story_key``), from another feed,
     published close enough in time."""
     groups: list[list[Hit]] = []
     keys: list[str] = []
     for hit in hits:
-        key = default_process(hit.item.title[:SAME_STORY_PREFIX])
+        key = story_key(hit.item.title)
         close = (
             extract(key, keys, scorer=token_sort_ratio, score_cutoff=SAME_STORY, limit=None) if key else []
         )

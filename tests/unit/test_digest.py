@@ -191,8 +191,8 @@ def test_near_duplicate_titles_stay_apart_when(second, why):
 
 def test_titles_are_compared_by_their_beginning_so_a_huge_title_costs_no_more():
     """Comparing titles whole took time in the product of their lengths: 93 s for 5 hits with
-    1 MB titles. A headline is within SAME_STORY_PREFIX characters; what follows is not."""
-    headline = "Srbija protera ruskog aktivistu nakon procene BIA; " * 7  # past SAME_STORY_PREFIX
+    1 MB titles. A headline is within links.TITLE_PREFIX characters; what follows is not."""
+    headline = "Srbija protera ruskog aktivistu nakon procene BIA; " * 7  # past links.TITLE_PREFIX
     first = story(1, "N1", headline + "a" * 3000, hours=2)
     second = story(2, "Danas", headline.replace("protera ", "proterala ") + "b" * 3000, hours=1)
 
