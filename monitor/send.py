@@ -104,9 +104,9 @@ def _try(smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: byte
 
 def _temporary(exc: BaseException) -> bool:
     """Worth another try within this send: a 4xx answer, a dropped or slow connection. Not a
-    TLS failure such as an untrusted certificate, nor a refused connection: trying again in a
-    few seconds changes nothing (the outbox tries again later)."""
-    if isinstance(exc, (ssl.SSLError, ConnectionRefusedError)):
+    TLS failure such as an untrusted certificate: trying again in a few seconds changes
+    nothing. (A refused connection never comes here: ``_misconfigured`` names its fix.)"""
+    if isinstance(exc, ssl.SSLError):
         return False
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
