@@ -16,21 +16,17 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import click
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__, loop, signals
 from monitor import config as config_module
 from monitor.config import Config
-from monitor.errors import ConfigError, MonitorError, StorageError
+from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.log import configure, event, hide_passwords
 from monitor.match import Explanation, known_language, language_code, release
@@ -38,7 +34,7 @@ from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
 from monitor.send import check_login
-from monitor.store import MIGRATIONS, Store, open_engine
+from monitor.store import Store, schema_revisions
 from monitor.wordcache import cache_directory, compile_matcher
 
 log = logging.getLogger("monitor")
@@ -277,19 +273,10 @@ def _connections(config: Config) -> bool:
 
 def _schema_revision(url: str) -> str:
     """Connect and read the schema's migration revision, changing nothing (no file is made)."""
-    newest = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    try:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
-            return "no database file yet; the first command that polls creates it"
-        engine = open_engine(url)
-        try:
-            with engine.connect() as connection:
-                revision = MigrationContext.configure(connection).get_current_revision()
-        finally:
-            engine.dispose()
-    except (SQLAlchemyError, ValueError) as exc:
-        raise StorageError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    revisions = schema_revisions(url)
+    if revisions is None:
+        return "no database file yet; the first command that polls creates it"
+    revision, newest = revisions
     if revision is None:
         return "connected; no schema yet, the first start creates it"
     if revision == newest:

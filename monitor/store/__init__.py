@@ -136,6 +136,34 @@ def open_engine(url: str, migrating: bool = False) -> Engine:
     return engine
 
 
+def _newest_revision() -> str:
+    """The newest schema revision this monitor has (its last migration)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()  # type: ignore[return-value]
+
+
+def _revision(connection: Connection) -> str | None:
+    """The schema revision of the database ``connection`` reaches; None before any."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_revisions(url: str) -> tuple[str | None, str] | None:
+    """The database's schema revision and the newest this monitor has, read without changing
+    anything; None for a SQLite file not made yet (opening it would make it)."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+            return None
+        engine = open_engine(url)
+        try:
+            with engine.connect() as connection:
+                current = _revision(connection)
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ValueError) as exc:
+        raise StorageError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    return current, _newest_revision()
+
+
 def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """Slices small enough for an IN (...) on every backend."""
     for start in range(0, len(values), size):
@@ -217,12 +245,11 @@ class Store:
         a lock, so processes starting together migrate once and a killed one leaves the
         revision it started from: a PostgreSQL advisory lock, or SQLite's exclusive transaction.
         A database already at the newest revision is only read."""
+        with self._tx() as connection:
+            if _revision(connection) == _newest_revision():
+                return
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
-        head = ScriptDirectory.from_config(config).get_current_head()
-        with self._tx() as connection:
-            if MigrationContext.configure(connection).get_current_revision() == head:
-                return
         sqlite_file = self.engine.dialect.name == "sqlite"
         engine = open_engine(self.url, migrating=True) if sqlite_file else self.engine
         try:
