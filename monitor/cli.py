@@ -28,7 +28,7 @@ from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.log import configure, event, hide_passwords
+from monitor.log import configure, escapes, event, hide_passwords
 from monitor.match import Explanation, known_language, language_code, release
 from monitor.models import DigestRun, Hit, Span
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
@@ -71,7 +71,7 @@ class Context:
 # line read in another order than it is stored); the marks languages need (LRM, RLM, ALM,
 # ZWJ, ZWNJ) are kept
 _UNSAFE = [*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]
-_VISIBLE = str.maketrans({code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _UNSAFE})
+_VISIBLE = str.maketrans(escapes(_UNSAFE))
 _VISIBLE_LINES = _VISIBLE | {ord("\n"): "\n", ord("\t"): "\t"}
 
 

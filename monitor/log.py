@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 _FIELDS = "fields"
@@ -22,8 +23,15 @@ _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#\
 # every control character, and the Unicode line and paragraph separators: a reader of the log
 # must not see one event as two lines
 _CONTROLS = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+
+
+def escapes(codes: Iterable[int]) -> dict[int, str]:
+    """A ``str.translate`` table writing each of ``codes`` as its escape: ``\\x1b``, ``\\u202e``."""
+    return {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in codes}
+
+
 _ESCAPES = str.maketrans(
-    {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _CONTROLS}
+    escapes(_CONTROLS)
     | {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
 )
 _QUOTED = re.compile(r'[\s"=\x00-\x1f\x7f-\x9f\u2028\u2029]')
