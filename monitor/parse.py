@@ -236,8 +236,9 @@ def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
     text = body.decode("utf-8", errors="replace")
     if (invalid := _mostly_utf8(body, text)) is not None:
         plural = "s" if invalid > 1 else ""
-        replaced = [f"UTF-8 but for {invalid} invalid byte sequence{plural}, each read as U+FFFD"]
-        replaced = replaced if invalid else []
+        replaced = (
+            [f"UTF-8 but for {invalid} invalid byte sequence{plural}, each read as U+FFFD"] if invalid else []
+        )
         return _declare_utf8(text), _mislabelled(declared, "utf-8") + replaced
     for codec in declared:
         try:
