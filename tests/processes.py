@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,3 +55,14 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> No
     while not condition():
         assert time.monotonic() < deadline, f"{what} within {timeout} s"
         time.sleep(0.05)
+
+
+def start_daemon(config: Path, *options: str) -> subprocess.Popen[str]:
+    """``monitor -c CONFIG run OPTIONS`` as a real process, its log lines on ``stderr`` as it
+    writes them."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "-c", str(config), "run", *options],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import signal
@@ -25,6 +24,7 @@ from monitor.store.schema import feeds, items
 from monitor.wordcache import load
 from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.processes import start_daemon
 
 
 def monitor(config: Path, *args: str) -> tuple[int, str, str]:
@@ -520,12 +520,7 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp
     database = tmp_path / "m.db"
     config = write_config({"N1": url}, database_url=f"sqlite:///{database}", smtp_port=smtp_server.port)
     heartbeat = tmp_path / "beat"
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "-c", str(config), "run", "--heartbeat", str(heartbeat)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    daemon = start_daemon(config, "--heartbeat", str(heartbeat))
     try:
         deadline = time.monotonic() + 30
         while feed_server.statuses("/n1.xml") != [200] or not heartbeat.exists():

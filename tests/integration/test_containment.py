@@ -20,18 +20,9 @@ from monitor.fetch import Fetcher, Limits
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from monitor.store import Store
 from tests.integration.conftest import SERBIAN_NEWS, rss
-from tests.processes import alive, descendants, handles, wait_until
+from tests.processes import alive, descendants, handles, start_daemon, wait_until
 
 PARALLEL_FROM = 20  # feeds from which `monitor run` parses in worker processes
-
-
-def _daemon(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "-c", str(config), "run"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
 
 
 def test_a_daemon_killed_with_sigkill_leaves_no_parse_workers(
@@ -45,7 +36,7 @@ def test_a_daemon_killed_with_sigkill_leaves_no_parse_workers(
         for number in range(PARALLEL_FROM)
     }
     config = write_config(feeds, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port)
-    daemon = _daemon(config)
+    daemon = start_daemon(config)
     left: set[int] = set()
     try:
         wait_until(lambda: len(descendants(daemon.pid)) >= 3, 60, "the daemon did not start parse workers")
@@ -66,7 +57,7 @@ def test_a_sigterm_while_the_daemon_starts_is_a_clean_stop(feed_server, smtp_ser
     config = write_config(
         {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
     )
-    daemon = _daemon(config)
+    daemon = start_daemon(config)
     try:  # as soon as it can take a signal, long before it has imported and compiled everything
         wait_until(lambda: handles(daemon.pid, signal.SIGTERM), 30, "no SIGTERM handler")
         daemon.send_signal(signal.SIGTERM)
@@ -225,7 +216,7 @@ def test_the_daemon_keeps_polling_beside_every_hostile_feed(feed_server, smtp_se
     database = tmp_path / "m.db"
     feeds = {name: url for name, (url, _) in hostile.items()} | good
     config = write_config(feeds, database_url=f"sqlite:///{database}", smtp_port=smtp_server.port)
-    daemon = _daemon(config)
+    daemon = start_daemon(config)
     try:
         wait_until(lambda: _polled(database) >= len(feeds), 90, "every feed was not polled")
         assert daemon.poll() is None, "the daemon died"
