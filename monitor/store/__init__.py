@@ -404,8 +404,11 @@ class Store:
 
     def _dead_holders(self, connection: Connection, holder: Any, until: Any, now: datetime) -> list[str]:
         """The holders of claims still running (``until`` ahead of ``now``) that are processes
-        of this host known to be dead."""
-        held = connection.execute(select(holder).distinct().where(until >= now, holder.is_not(None)))
+        of this host known to be dead. This process is not asked about: it is alive, and the
+        daemon claims every second while it is busy."""
+        held = connection.execute(
+            select(holder).distinct().where(until >= now, holder.is_not(None), holder != str(self.owner))
+        )
         found = [(name, Holder.parse(name)) for name in held.scalars()]
         return [
             name
