@@ -28,7 +28,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -116,7 +116,8 @@ def write_config(folder: Path, port: int, names: list[str], extra: list[str]) ->
         for number, name in enumerate(names)
     )
     generated = "".join(
-        f'\n[[watchlists]]\nname = "generated-{number}"\nrecipients = ["desk@example.org"]\nqueries = {json.dumps(extra[number::8], ensure_ascii=False)}\n'
+        f'\n[[watchlists]]\nname = "generated-{number}"\nrecipients = ["desk@example.org"]\n'
+        f"queries = {json.dumps(extra[number::8], ensure_ascii=False)}\n"
         for number in range(8)
     )
     path = folder / "monitor.toml"
@@ -172,7 +173,7 @@ def main() -> int:
     bodies = captures()
     names = list(bodies)
     state = {"bodies": {name: bodies[name] for name in names}}
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     with serving(state) as port, tempfile.TemporaryDirectory() as folder:
         config = write_config(Path(folder), port, names, queries(bodies))
         poll(config)
