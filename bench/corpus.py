@@ -25,7 +25,7 @@ from pathlib import Path
 import feedparser
 
 from monitor import config as config_module
-from monitor.fetch import Fetcher
+from monitor.http.fetch import Fetcher
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from monitor.store import Store
 

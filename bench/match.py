@@ -6,7 +6,7 @@
 
 Items (~100 words; 30% English, 30% Russian, 20% Serbian Latin, 20% Serbian Cyrillic) are built at
 run time from the real feeds in ../shared/corpus/feeds (relative to the repo root), parsed with
-``monitor.parse.parse_feed``; Serbian Cyrillic is the Serbian/Bosnian/Croatian Latin text
+``monitor.feeds.parse.parse_feed``; Serbian Cyrillic is the Serbian/Bosnian/Croatian Latin text
 transliterated. Half the items carry a language hint, half None. Queries come from the items'
 vocabulary with a fixed seed, so some hit: words, phrases, AND, OR, prefixes, NEAR/5, acronyms;
 each language's 100 most frequent words (that, этом, који) are left out, as watchlists leave them.
@@ -127,7 +127,7 @@ class Pool:
 
 
 def load_pools(corpus: Path) -> dict[str, Pool]:
-    from monitor.parse import parse_feed
+    from monitor.feeds.parse import parse_feed
 
     manifest = json.loads((corpus / "manifest.json").read_text())
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -417,7 +417,7 @@ def measure(
     """Everything for one query count, in this (fresh) process; ``others`` are as many other
     queries, for a warm compile that the matcher's cache of expanded words cannot answer."""
     from monitor.match import Lexicon, Matcher, release
-    from monitor.wordcache import compile_matcher, save
+    from monitor.match.cache import compile_matcher, save
 
     config = watchlists(queries)
     gc.collect()

@@ -293,7 +293,7 @@ def write_config(folder: Path, urls: Sequence[str]) -> Path:
 
 
 def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
-    from monitor.fetch import Fetcher
+    from monitor.http.fetch import Fetcher
     from monitor.loop import run
 
     workers = _ParseWorkers()

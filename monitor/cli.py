@@ -27,15 +27,16 @@ from monitor import __version__, loop, signals
 from monitor import config as config_module
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
-from monitor.fetch import Fetcher
+from monitor.http.fetch import Fetcher
 from monitor.log import configure, escapes, event, hide_passwords
 from monitor.match import Explanation, known_language, language_code, release
+from monitor.match.cache import cache_directory, compile_matcher
 from monitor.models import DigestRun, Hit, Span
+from monitor.outbox.smtp import check_login
 from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
 from monitor.schedule import parse_duration
-from monitor.send import check_login
-from monitor.store import Store, schema_revisions
-from monitor.wordcache import cache_directory, compile_matcher
+from monitor.store import Store
+from monitor.store.migrate import schema_revisions
 
 log = logging.getLogger("monitor")
 out = Console(soft_wrap=True)

@@ -32,12 +32,12 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.cadence import Cadence
 from monitor.digest import check_templates
 from monitor.errors import ConfigError
-from monitor.fetch import Limits
+from monitor.http.fetch import Limits
 from monitor.match import language_code, parse_query
-from monitor.notify import Channel, channel
+from monitor.outbox.apprise import Channel, channel
+from monitor.polling.cadence import Cadence
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
 DEFAULT_PATH = Path("config/monitor.toml")

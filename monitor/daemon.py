@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import FeedConfig, WatchlistConfig
 from monitor.errors import MonitorError
-from monitor.fetch import Fetcher
+from monitor.http.fetch import Fetcher
 from monitor.log import event
 from monitor.pipeline import FeedOutcome, Monitor, utcnow
 from monitor.signals import STOP_SIGNALS, held
@@ -55,7 +55,7 @@ class Daemon:
         self._alert_again = False
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.owner = str(monitor.store.owner)  # host:pid:start, see monitor.store.holders
+        self.owner = str(monitor.store.database.owner)  # host:pid:start, see monitor.store.holders
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from monitor.backoff import given_up, retry_delay
-from monitor.batch import GroupCommit
-from monitor.cadence import Outcome, next_delay
 from monitor.config import Config, FeedConfig, WatchlistConfig
 from monitor.digest import Digest, Problem, render_digest
-from monitor.discover import feed_links, looks_like_html
 from monitor.errors import ClaimedError, FeedError, ParseError, StorageError
-from monitor.fetch import Fetched, Fetcher
+from monitor.feeds.discover import feed_links, looks_like_html
+from monitor.feeds.parse import ParsedFeed, Reading, parse_feed, read_feed
+from monitor.http.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
+from monitor.match.cache import cache_directory, compile_matcher
 from monitor.models import (
     DeliveryState,
     DigestState,
@@ -35,12 +34,13 @@ from monitor.models import (
     PollRecord,
     content_hash,
 )
-from monitor.notify import Channel, is_channel, send_notice
-from monitor.parse import ParsedFeed, Reading, parse_feed, read_feed
-from monitor.parsepool import ParsePool
-from monitor.send import Undelivered, build_message, longest_send, send_message, wire_bytes
+from monitor.outbox.apprise import Channel, is_channel, send_notice
+from monitor.outbox.backoff import given_up, retry_delay
+from monitor.outbox.smtp import Undelivered, build_message, longest_send, send_message, wire_bytes
+from monitor.polling.cadence import Outcome, next_delay
+from monitor.polling.group_commit import GroupCommit
+from monitor.polling.parse_pool import ParsePool
 from monitor.store import Store
-from monitor.wordcache import cache_directory, compile_matcher
 
 log = logging.getLogger("monitor")
 PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest

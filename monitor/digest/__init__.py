@@ -24,7 +24,7 @@ from rapidfuzz.fuzz import token_sort_ratio
 from rapidfuzz.process import extract
 
 from monitor.errors import ConfigError
-from monitor.links import story_key
+from monitor.feeds.links import story_key
 from monitor.models import Field, Hit, Kind, Span
 
 SNIPPET_CONTEXT = 110

@@ -25,12 +25,12 @@ from typing import NamedTuple
 
 import ahocorasick
 
+from monitor.feeds.clean import clean
 from monitor.match.forms import Forms, case_shape, literal, name_forms, prepare
 from monitor.match.lexicon import Lexicon
 from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
 from monitor.match.text import SR, guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
-from monitor.text import clean
 
 # field (0 title, 1 summary), first token, token after the last: as tuples, in reading order
 Occurrence = tuple[int, int, int]

@@ -3,7 +3,7 @@
 Expanding a word into its forms needs the dictionaries (a second to load, 150 MB), and weighing
 it needs the word lists; both answers depend only on the word and the libraries' versions.
 A ``Lexicon`` handed to ``Matcher`` is read first and filled with what was missing; saving it
-between runs (``monitor.wordcache``) lets a restart, or ``monitor match`` tried again on an
+between runs (``monitor.match.cache``) lets a restart, or ``monitor match`` tried again on an
 edited watchlist, compile without loading any dictionary for the words it already knows.
 It notes the words a compile used, so the cache keeps those and can drop words long unused.
 """

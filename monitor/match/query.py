@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.text import clean
+from monitor.feeds.clean import clean
 
 _LEXER = re.compile(
     r"""(?P<space>\s+)

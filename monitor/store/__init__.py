@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Any, get_args
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
-    Engine,
     Select,
     and_,
     bindparam,
-    create_engine,
-    event,
     func,
     insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import IntegrityError
 
-from monitor.errors import ClaimedError, StorageError
-from monitor.links import canonical_link, one_story, tickers
-from monitor.log import hide_passwords
+from monitor.errors import ClaimedError
+from monitor.feeds.links import canonical_link, one_story, tickers
 from monitor.models import (
     WAITING,
     Delivery,
@@ -56,7 +43,9 @@ from monitor.models import (
     digest_error,
     digest_state,
 )
-from monitor.store.holders import Holder, dead, running, this_process
+from monitor.store.engine import Database, chunks, upsert
+from monitor.store.holders import Holder, dead, running
+from monitor.store.migrate import migrate
 from monitor.store.schema import (
     alert_hits,
     deliveries,
@@ -68,10 +57,7 @@ from monitor.store.schema import (
     sightings,
 )
 
-T = TypeVar("T")
-MIGRATIONS = Path(__file__).parent / "migrations"
 SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
-MIGRATION_LOCK = 0x6D6F6E69746F72  # "monitor": the PostgreSQL advisory lock key migrations hold
 RATE_WINDOW = timedelta(days=7)
 RATE_MIN_SPAN = timedelta(hours=6)
 HEALTH_ORDER: tuple[Health, ...] = get_args(Health)
@@ -85,89 +71,6 @@ def _health(enabled: bool, gone_at: datetime | None, failures: int, last_success
     if failures:
         return "failing"
     return "ok" if last_success else "new"
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """WAL lets readers (the CLI) run beside the daemon; a busy timeout absorbs short locks."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_driver_leaves_transactions_to_us(connection: Any, _record: Any) -> None:
-    """pysqlite begins a transaction only before DML, so DDL would commit statement by
-    statement; with no isolation level it begins none, and the engine's "begin" does."""
-    connection.isolation_level = None
-
-
-def _begin_exclusive(connection: Connection) -> None:
-    """One migrating process at a time; readers go on (WAL)."""
-    connection.exec_driver_sql("BEGIN EXCLUSIVE")
-
-
-def open_engine(url: str, migrating: bool = False) -> Engine:
-    """The store's engine; ``migrating``: a SQLite engine of one connection whose transactions
-    are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite)."""
-    try:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # A server's connection can drop between polls; a SQLite file's cannot.
-        options: dict[str, Any] = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
-        if migrating:
-            options["poolclass"] = NullPool
-        engine = create_engine(parsed, **options)
-    except (ArgumentError, ImportError, OSError, ValueError) as exc:  # ValueError: a port that is no number
-        if isinstance(exc, ImportError) and parsed.get_driver_name() == "psycopg":
-            # psycopg is the extra monitor[postgres]: SQLite users need not carry its libpq.
-            why = "is not installed" if exc.name == "psycopg" else f"cannot be loaded ({exc})"
-            raise StorageError(
-                f"the storage URL is PostgreSQL, but psycopg {why}: pip install 'monitor[postgres]'"
-            ) from exc
-        raise StorageError(f"cannot use the database {hide_passwords(url)!r}: {exc}") from exc
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-        if migrating:
-            event.listen(engine, "connect", _sqlite_driver_leaves_transactions_to_us)
-            event.listen(engine, "begin", _begin_exclusive)
-    return engine
-
-
-def _newest_revision() -> str:
-    """The newest schema revision this monitor has (its last migration)."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()  # type: ignore[return-value]
-
-
-def _revision(connection: Connection) -> str | None:
-    """The schema revision of the database ``connection`` reaches; None before any."""
-    return MigrationContext.configure(connection).get_current_revision()
-
-
-def schema_revisions(url: str) -> tuple[str | None, str] | None:
-    """The database's schema revision and the newest this monitor has, read without changing
-    anything; None for a SQLite file not made yet (opening it would make it)."""
-    try:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
-            return None
-        engine = open_engine(url)
-        try:
-            with engine.connect() as connection:
-                current = _revision(connection)
-        finally:
-            engine.dispose()
-    except (SQLAlchemyError, ValueError) as exc:
-        raise StorageError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
-    return current, _newest_revision()
-
-
-def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
-    """Slices small enough for an IN (...) on every backend."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _match_to_json(match: Match) -> dict[str, Any]:
@@ -223,47 +126,11 @@ class Store:
     """The database of one monitor: feeds and their state, items, hits, digest runs."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.owner: Holder = this_process()  # who this process's claims name
-        self.engine = open_engine(url)
-        self._migrate()
+        self.database = Database(url)
+        migrate(self.database)
 
     def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def _tx(self, engine: Engine | None = None) -> Iterator[Connection]:
-        try:
-            with (engine or self.engine).begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            safe_url = make_url(self.url).render_as_string(hide_password=True)
-            raise StorageError(f"database error on {safe_url}: {exc.__class__.__name__}: {exc}") from exc
-
-    def _migrate(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision, in one transaction under
-        a lock, so processes starting together migrate once and a killed one leaves the
-        revision it started from: a PostgreSQL advisory lock, or SQLite's exclusive transaction.
-        A database already at the newest revision is only read."""
-        with self._tx() as connection:
-            if _revision(connection) == _newest_revision():
-                return
-        config = AlembicConfig()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        sqlite_file = self.engine.dialect.name == "sqlite"
-        engine = open_engine(self.url, migrating=True) if sqlite_file else self.engine
-        try:
-            with self._tx(engine) as connection:
-                if not sqlite_file:
-                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")  # from the revision read under the lock
-        finally:
-            if sqlite_file:
-                engine.dispose()
-
-    def _insert(self, connection: Connection) -> Any:
-        return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        self.database.close()
 
     # feeds
 
@@ -274,7 +141,7 @@ class Store:
         Feeds no longer configured are disabled, so they keep their items but are not polled.
         """
         wanted = {name: (url, enabled) for name, url, enabled in configured}
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             known = dict(connection.execute(select(feeds.c.name, feeds.c.url)).all())
             for name, (url, enabled) in wanted.items():
                 if name not in known:
@@ -308,8 +175,8 @@ class Store:
     def feed_states(self, names: Sequence[str], now: datetime) -> dict[str, FeedState]:
         """What polling needs to know about each named feed, read in one go per few hundred."""
         states: dict[str, FeedState] = {}
-        with self._tx() as connection:
-            for chunk in _chunks(names):
+        with self.database.tx() as connection:
+            for chunk in chunks(names):
                 rows = connection.execute(
                     select(
                         feeds.c.id,
@@ -371,11 +238,11 @@ class Store:
 
     def claim_due(self, owner: str, now: datetime, limit: int, lease: timedelta) -> list[str]:
         """Lease up to ``limit`` enabled feeds that are due and not leased, soonest due first, as
-        ``owner`` (``str(self.owner)`` for a process's own). A crashed worker's feeds come back
+        ``owner`` (``str(self.database.owner)`` for a process's own). A crashed worker's feeds come back
         when their lease runs out, or at once when it ran on this host (see ``holders.dead``).
         Safe under concurrency: PostgreSQL skips rows another worker is claiming; SQLite has
         one writer at a time."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             gone = self._dead_holders(connection, feeds.c.lease_owner, feeds.c.lease_until, now)
             due = (
                 select(feeds.c.id)
@@ -407,27 +274,29 @@ class Store:
         of this host known to be dead. This process is not asked about: it is alive, and the
         daemon claims every second while it is busy."""
         held = connection.execute(
-            select(holder).distinct().where(until >= now, holder.is_not(None), holder != str(self.owner))
+            select(holder)
+            .distinct()
+            .where(until >= now, holder.is_not(None), holder != str(self.database.owner))
         )
         found = [(name, Holder.parse(name)) for name in held.scalars()]
         return [
             name
             for name, parsed in found
             if parsed is not None
-            and parsed.host == self.owner.host
-            and dead(parsed, self.owner.host, running(parsed.pid))
+            and parsed.host == self.database.owner.host
+            and dead(parsed, self.database.owner.host, running(parsed.pid))
         ]
 
     def release_leases(self, owner: str) -> None:
         """A worker stopping hands back the feeds it claimed and did not poll."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             connection.execute(
                 update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
             )
 
     def next_due(self) -> datetime | None:
         """When the next enabled feed falls due (leases aside)."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             moment: datetime | None = connection.execute(
                 select(func.min(feeds.c.next_poll_at)).where(
                     feeds.c.enabled.is_(True), feeds.c.gone_at.is_(None)
@@ -440,7 +309,7 @@ class Store:
     ) -> None:
         """A failed poll: counted, kept as the last error; ``next_poll`` None means the feed is
         gone (410) and is not polled again until its URL changes."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             connection.execute(
                 update(feeds)
                 .where(feeds.c.name == feed)
@@ -463,10 +332,10 @@ class Store:
         link where this feed tells several stories, or whose story it carried under another
         guid, only an entry with a title like the stored one's is that story."""
         known: dict[str, Known] = {}
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             feed_id = connection.execute(select(feeds.c.id).where(feeds.c.name == feed)).scalar_one()
             guids = [entry.id for entry in entries]
-            for chunk in _chunks(guids):
+            for chunk in chunks(guids):
                 rows = connection.execute(
                     select(sightings.c.guid, sightings.c.item_id, sightings.c.content_hash).where(
                         sightings.c.feed_id == feed_id, sightings.c.guid.in_(chunk)
@@ -478,7 +347,7 @@ class Store:
             for entry in entries:
                 if entry.id not in known and (link := canonical_link(entry.link)):
                     by_link.setdefault(link, []).append(entry)
-            for chunk in _chunks(list(by_link)):
+            for chunk in chunks(list(by_link)):
                 linked = connection.execute(
                     select(items.c.canonical_link, items.c.id, items.c.title).where(
                         items.c.canonical_link.in_(chunk)
@@ -522,10 +391,10 @@ class Store:
         same poll twice stores nothing twice.
         """
         made = []
-        for chunk in _chunks(entries, SAVE_BATCH):
-            with self._tx() as connection:
+        for chunk in chunks(entries, SAVE_BATCH):
+            with self.database.tx() as connection:
                 made.append(self._save_entries(connection, feed, chunk, known, matches, now))
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             self._update_feeds(connection, [(feed, record, now)])
         return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
 
@@ -555,7 +424,7 @@ class Store:
                 edited += 1
             if not found.sighted:
                 connection.execute(
-                    self._insert(connection)(sightings)
+                    upsert(connection)(sightings)
                     .values(
                         item_id=found.item_id,
                         feed_id=feed_id,
@@ -572,7 +441,7 @@ class Store:
     def save_quiet_polls(self, polls: Sequence[tuple[str, PollRecord, datetime]]) -> None:
         """Record many successful polls that brought no entries (feed, record, when), in one
         transaction."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             self._update_feeds(connection, polls)
 
     @staticmethod
@@ -648,7 +517,7 @@ class Store:
         if not entries:
             return {}
         rows = connection.execute(
-            self._insert(connection)(items).on_conflict_do_nothing().returning(items.c.guid, items.c.id),
+            upsert(connection)(items).on_conflict_do_nothing().returning(items.c.guid, items.c.id),
             [
                 {
                     "feed_id": feed_id,
@@ -701,9 +570,7 @@ class Store:
         if not wanted:
             return 0
         rows = connection.execute(
-            self._insert(connection)(hits)
-            .on_conflict_do_nothing()
-            .returning(hits.c.item_id, hits.c.watchlist),
+            upsert(connection)(hits).on_conflict_do_nothing().returning(hits.c.item_id, hits.c.watchlist),
             [
                 {"item_id": item_id, "watchlist": watchlist, "matches": stored, "created_at": now}
                 for item_id, _, watchlist, stored in wanted
@@ -753,7 +620,7 @@ class Store:
             .outerjoin(item_counts, item_counts.c.feed_id == feeds.c.id)
             .outerjoin(hit_counts, hit_counts.c.feed_id == feeds.c.id)
         )
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             rows = connection.execute(query).all()
             rates = self._items_per_day(connection, now)
         statuses = [
@@ -837,7 +704,7 @@ class Store:
             .where(*conditions)
             .order_by(items.c.published_at.desc(), hits.c.id.desc())
         )
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             rows = connection.execute(query).all()
             carried = self._carried_by(connection, list({row[6] for row in rows}))
         return [
@@ -871,7 +738,7 @@ class Store:
     def _carried_by(self, connection: Connection, item_ids: Sequence[int]) -> dict[int, list[str]]:
         """The feeds that carried each item, first seen first, each once."""
         carried: dict[int, list[str]] = {}
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             rows = connection.execute(
                 select(sightings.c.item_id, feeds.c.name)
                 .join(feeds, feeds.c.id == sightings.c.feed_id)
@@ -904,7 +771,7 @@ class Store:
         and its hits, which it claims among those of its kind; held by its maker for ``lease``
         (see ``claim``). A hit another message of its kind claimed (a concurrent run) fails the
         whole record with a ClaimedError, and nothing is recorded."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             digest_id = connection.execute(
                 insert(digests)
                 .values(
@@ -916,7 +783,7 @@ class Store:
                     hit_count=len(hit_ids),
                     status="pending",
                     sending_until=now + lease if lease else None,
-                    sending_owner=str(self.owner) if lease else None,
+                    sending_owner=str(self.database.owner) if lease else None,
                     kind=kind,
                     notice=None if notice is None else {"title": notice[0], "body": notice[1]},
                 )
@@ -953,7 +820,7 @@ class Store:
 
     def record_empty(self, *, watchlist: str, recipients: Sequence[str], now: datetime) -> None:
         """A digest run that had nothing to send."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             connection.execute(
                 insert(digests).values(
                     watchlist=watchlist,
@@ -970,7 +837,7 @@ class Store:
         query = _OUTGOING.where(digests.c.watchlist == watchlist, digests.c.status == "pending")
         if due is not None:
             query = query.where(or_(digests.c.retry_at.is_(None), digests.c.retry_at <= due))
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             return self._outgoing(connection, query.order_by(digests.c.created_at, digests.c.id))
 
     def claim(self, digest_id: int, now: datetime, lease: timedelta) -> Outgoing | None:
@@ -979,7 +846,7 @@ class Store:
         it records the attempt, which lets it go; a sender that dies holds it until the lease
         runs out, or until a process on its host sees it dead. One UPDATE decides, so two
         processes never hold one digest at once."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             gone = self._dead_holders(connection, digests.c.sending_owner, digests.c.sending_until, now)
             claimed = connection.execute(
                 update(digests)
@@ -992,7 +859,7 @@ class Store:
                         digests.c.sending_owner.in_(gone),
                     ),
                 )
-                .values(sending_until=now + lease, sending_owner=str(self.owner))
+                .values(sending_until=now + lease, sending_owner=str(self.database.owner))
             ).rowcount
             if claimed != 1:
                 return None
@@ -1033,7 +900,7 @@ class Store:
         lets it go; while someone waits for it, the periodic retry tries it again from
         ``retry_at``; once nobody waits (all sent or refused), its hits are delivered. Returns
         the digest as it now is."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             for recipient, (state, error) in results.items():
                 connection.execute(
                     update(deliveries)
@@ -1077,7 +944,7 @@ class Store:
     @staticmethod
     def _deliveries(connection: Connection, digest_ids: Sequence[int]) -> dict[int, tuple[Delivery, ...]]:
         found: dict[int, tuple[Delivery, ...]] = {digest_id: () for digest_id in digest_ids}
-        for chunk in _chunks(digest_ids):
+        for chunk in chunks(digest_ids):
             rows = connection.execute(
                 select(deliveries).where(deliveries.c.digest_id.in_(chunk)).order_by(deliveries.c.recipient)
             )
@@ -1110,14 +977,14 @@ class Store:
         query = select(*_RUN_COLUMNS).order_by(digests.c.created_at.desc(), digests.c.id.desc()).limit(limit)
         if watchlist:
             query = query.where(digests.c.watchlist == watchlist)
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             return self._runs(connection, query)
 
     def last_delivery(self, watchlist: str) -> datetime | None:
         """When the watchlist's last digest was cut: the newest one recorded to be sent (even if
         still pending, or refused: the hits before it are its own), or sent before the outbox.
         Where the next digest's period begins."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(
                     digests.c.watchlist == watchlist,
@@ -1130,7 +997,7 @@ class Store:
     def digest_due_since(self, watchlist: str) -> datetime | None:
         """Since when the watchlist has been waiting for a digest: its last run, whatever the
         outcome, or, if it never ran, its oldest undelivered hit. None when nothing waits."""
-        with self._tx() as connection:
+        with self.database.tx() as connection:
             moment: datetime | None = connection.execute(
                 select(func.max(digests.c.created_at)).where(
                     digests.c.watchlist == watchlist, digests.c.kind == "digest"

@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, update
 from monitor import __version__
 from monitor.cli import main
 from monitor.match import forms, release
+from monitor.match.cache import load
 from monitor.store.schema import feeds, items
-from monitor.wordcache import load
 from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 from tests.processes import start_daemon

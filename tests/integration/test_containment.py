@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from monitor import config as config_module
 from monitor.cli import main
 from monitor.errors import StorageError
-from monitor.fetch import Fetcher, Limits
+from monitor.http.fetch import Fetcher, Limits
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from monitor.store import Store
 from tests.integration.conftest import SERBIAN_NEWS, rss

@@ -82,7 +82,7 @@ def test_the_poll_loop_polls_a_feed_again_when_the_database_says_it_is_due(
                 await asyncio.sleep(0.5)
                 assert feed_server.statuses("/n1.xml") == [200]  # not due again for minutes
                 feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-                with monitor.store.engine.begin() as connection:
+                with monitor.store.database.engine.begin() as connection:
                     connection.execute(update(feeds).values(next_poll_at=utcnow()))
                 while len(monitor.store.hits()) < 1:
                     await asyncio.sleep(0.05)

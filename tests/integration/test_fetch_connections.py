@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monitor import loop
-from monitor.fetch import Fetcher, Limits
+from monitor.http.fetch import Fetcher, Limits
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
 FEED = rss("N1", "https://n1info.rs", SERBIAN_NEWS).encode()

@@ -17,7 +17,7 @@ from hypercorn.config import Config
 
 from monitor import loop
 from monitor.errors import FetchError
-from monitor.fetch import Fetched, Fetcher, Limits
+from monitor.http.fetch import Fetched, Fetcher, Limits
 from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 

@@ -101,7 +101,7 @@ def test_a_webhook_still_failing_give_up_after_the_digest_was_recorded_is_refuse
     webhook.statuses = [500] * 3
     polled = cli(config, "poll", "--all")
     first = cli(config, "digest", "send")
-    with open_monitor(config).store.engine.begin() as connection:  # recorded over 3 days ago
+    with open_monitor(config).store.database.engine.begin() as connection:  # recorded over 3 days ago
         connection.execute(update(digests).values(created_at=utcnow() - timedelta(days=3, hours=1)))
 
     code, sent, said = cli(config, "digest", "send")

@@ -56,7 +56,7 @@ def crash_in_digest_send(config: Path, patch: str) -> None:
 
 def lease_runs_out(monitor: Monitor) -> None:
     """The lease of a sender that died runs out (as it does after Monitor.send_lease)."""
-    with monitor.store.engine.begin() as connection:
+    with monitor.store.database.engine.begin() as connection:
         connection.execute(update(digests).values(sending_until=utcnow() - timedelta(seconds=1)))
 
 
@@ -75,7 +75,7 @@ def copies(smtp_server) -> dict[str, int]:
 
 def covered(monitor: Monitor) -> list[tuple[int, int, str]]:
     """(hit, digest, digest status) for every hit some digest covers."""
-    with monitor.store.engine.connect() as connection:
+    with monitor.store.database.engine.connect() as connection:
         rows = connection.execute(
             text(
                 "SELECT digest_hits.hit_id, digests.id, digests.status FROM digest_hits "
@@ -182,7 +182,7 @@ def test_a_crash_after_the_digest_is_recorded_on_another_host_waits_for_its_leas
     config, monitor = n1_polled(database_url)
 
     crash_in_digest_send(config, DIES_SENDING)
-    with monitor.store.engine.begin() as connection:  # as if that sender had run elsewhere
+    with monitor.store.database.engine.begin() as connection:  # as if that sender had run elsewhere
         connection.execute(update(digests).values(sending_owner="elsewhere:4242:17"))
     [recorded] = monitor.store.outbox("relocants")
     held_code, _, held = cli(config, "digest", "send")  # the dead sender still holds it
@@ -281,7 +281,7 @@ def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
 
 
 def retry_times(monitor: Monitor) -> list[object]:
-    with monitor.store.engine.connect() as connection:
+    with monitor.store.database.engine.connect() as connection:
         return [row[0] for row in connection.execute(text("SELECT retry_at FROM digests ORDER BY id"))]
 
 

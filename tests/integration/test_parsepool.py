@@ -8,7 +8,7 @@ import os
 import time
 from concurrent.futures.process import BrokenProcessPool
 
-from monitor.parsepool import ParsePool
+from monitor.polling.parse_pool import ParsePool
 from tests.processes import descendants
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.fetch import Fetcher
+from monitor.http.fetch import Fetcher
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from tests.conftest import free_port
 from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss

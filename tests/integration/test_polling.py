@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.fetch import Fetcher, Limits
+from monitor.http.fetch import Fetcher, Limits
 from monitor.models import FeedStatus
 from monitor.pipeline import Monitor, PollSummary, utcnow
 from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.config import SmtpConfig
 from monitor.errors import DeliveryError
-from monitor.send import check_login, send_message, wire_bytes
+from monitor.outbox.smtp import check_login, send_message, wire_bytes
 from tests.conftest import MailSink, free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
 

@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from monitor.errors import ClaimedError
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
-from monitor.store import MIGRATIONS, Store
+from monitor.store import Store
+from monitor.store.migrate import MIGRATIONS
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
@@ -58,12 +59,12 @@ def save(
 
 def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url):
     first = open_store(database_url)
-    tables = set(inspect(first.engine).get_table_names())
+    tables = set(inspect(first.database.engine).get_table_names())
     first.close()
     again = open_store(database_url)
 
     assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
-    with again.engine.connect() as connection:
+    with again.database.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
     again.close()

@@ -12,7 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
-from monitor.store import MIGRATIONS, Store
+from monitor.store import Store
+from monitor.store.migrate import MIGRATIONS
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 MATCH = Match("BIA", ("BIA",), (Span("title", 9, 12, "BIA"),))
@@ -228,7 +229,7 @@ from datetime import timedelta
 from tests.integration.test_store_processes import NOW
 from monitor.store import Store
 store = Store(sys.argv[1])
-store.claim_due(str(store.owner), NOW, 100, timedelta(minutes=5))
+store.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
 store.record_digest(
     watchlist="relocants", recipients=["desk@example.org"], message_id="<1@monitor>", message=b"x",
     hit_ids=[], now=NOW, lease=timedelta(minutes=24),
@@ -245,7 +246,7 @@ def test_what_a_killed_process_on_this_host_held_is_taken_back_at_once(database_
     assert killed.returncode == -9, killed.stderr
     [held] = store.outbox("relocants")
 
-    claimed = store.claim_due(str(store.owner), NOW, 100, timedelta(minutes=5))
+    claimed = store.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
     taken = store.claim(held.id, NOW, timedelta(minutes=24))
 
     assert claimed == ["Danas", "N1"]

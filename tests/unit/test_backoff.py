@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.backoff import given_up, retry_delay
+from monitor.outbox.backoff import given_up, retry_delay
 
 EVERY, MOST = timedelta(minutes=10), timedelta(hours=6)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from monitor.batch import GroupCommit
+from monitor.polling.group_commit import GroupCommit
 
 
 class Recorder:

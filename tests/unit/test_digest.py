@@ -14,7 +14,7 @@ from monitor.digest import Digest, Problem, Segment, highlight, render_digest, s
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.models import Hit, Item, Span
-from monitor.send import build_message, wire_bytes
+from monitor.outbox.smtp import build_message, wire_bytes
 
 BELGRADE = ZoneInfo("Europe/Belgrade")
 NOW = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 CET in Belgrade

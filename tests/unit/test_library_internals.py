@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import feedparser
 from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
 
-from monitor.parse import parse_feed
+from monitor.feeds.parse import parse_feed
 
 
 def test_simplemma_still_keeps_each_dictionary_as_a_bytes_dict_in_private_dict():
@@ -27,10 +27,10 @@ def test_simplemma_still_keeps_each_dictionary_as_a_bytes_dict_in_private_dict()
 
 
 def test_feedparser_still_resolves_base_uris_through_the_function_monitor_caches():
-    """monitor/parse.py caches ``feedparser.mixin.make_safe_absolute_uri``, which feedparser calls
+    """monitor/feeds/parse.py caches ``feedparser.mixin.make_safe_absolute_uri``, which feedparser calls
     at the start of every element with the same two strings: a fifth of its time on the corpus."""
     resolve = feedparser.mixin.make_safe_absolute_uri
-    assert hasattr(resolve, "cache_info"), "monitor/parse.py no longer caches feedparser.mixin's base URIs"
+    assert hasattr(resolve, "cache_info"), "feeds/parse.py no longer caches feedparser.mixin's base URIs"
     resolve.cache_clear()
     entries = "".join(
         f"<item><title>Vest {n}</title><link>https://n1info.rs/{n}</link><guid>{n}</guid></item>"
@@ -44,5 +44,5 @@ def test_feedparser_still_resolves_base_uris_through_the_function_monitor_caches
     assert [item.id for item in parsed.items] == [f"https://n1info.rs/feed/{n}" for n in range(3)]
     assert resolve.cache_info().hits > 0, (
         "feedparser no longer resolves base URIs through feedparser.mixin.make_safe_absolute_uri: "
-        "monitor/parse.py's cache of it does nothing"
+        "monitor/feeds/parse.py's cache of it does nothing"
     )

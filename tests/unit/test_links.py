@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.links import canonical_link, one_story, tickers
+from monitor.feeds.links import canonical_link, one_story, tickers
 
 
 @pytest.mark.parametrize(

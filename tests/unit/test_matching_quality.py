@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load
+from monitor.feeds.parse import parse_feed
 from monitor.match import Matcher, parse_query
 from monitor.match.engine import _terms
-from monitor.parse import parse_feed
 from tests.unit.matching import finds
 
 ROOT = Path(__file__).resolve().parents[2]

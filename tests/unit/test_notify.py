@@ -7,7 +7,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from monitor.notify import channel
+from monitor.outbox.apprise import channel
 
 TOKEN = "123456789:AAHdKq3-secret_Tok3n"
 

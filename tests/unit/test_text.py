@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.text import clean, shorten
+from monitor.feeds.clean import clean, shorten
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor import wordcache
 from monitor.match import Lexicon, Matcher, forms, frequency, release
-from monitor.wordcache import DAY, cache_directory, compile_matcher, fingerprint, load
+from monitor.match import cache as wordcache
+from monitor.match.cache import DAY, cache_directory, compile_matcher, fingerprint, load
 
 NOW = (time.time() // DAY) * DAY + DAY / 2  # today at noon: a minute later is still today
 

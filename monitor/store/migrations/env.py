@@ -1,5 +1,5 @@
 """Alembic environment: the store hands over a connection already in its transaction, under its
-lock (see ``Store._migrate``), so every revision is applied in that one transaction."""
+lock (see ``monitor.store.migrate.migrate``), so every revision is applied in that one transaction."""
 
 from alembic import context
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
-from monitor.links import canonical_link
+from monitor.feeds.links import canonical_link
 from monitor.models import content_hash
 from monitor.store.schema import UTCDateTime
 

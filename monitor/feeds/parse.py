@@ -20,10 +20,10 @@ import charset_normalizer
 import feedparser
 from lxml import etree
 
-from monitor.discover import feed_links, looks_like_html
 from monitor.errors import ParseError
+from monitor.feeds.clean import SUMMARY_LIMIT, TITLE_LIMIT, clean, shorten
+from monitor.feeds.discover import feed_links, looks_like_html
 from monitor.models import Item
-from monitor.text import SUMMARY_LIMIT, TITLE_LIMIT, clean, shorten
 
 _SPACE = re.compile(r"\s+")
 # What XML 1.0 forbids in a document, raw or as a character reference: C0 controls but tab,

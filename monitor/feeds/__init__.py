@@ -1,0 +1,1 @@
+"""Bytes to items, pure: encodings, the pre-scan, feedparser, autodiscovery, links, cleaning text."""
