@@ -25,9 +25,10 @@ from pathlib import Path
 import feedparser
 
 from monitor import config as config_module
+from monitor.app import App
 from monitor.http.fetch import Fetcher
-from monitor.pipeline import Monitor, PollSummary, utcnow
-from monitor.store import Store
+from monitor.models import utcnow
+from monitor.polling.poller import PollSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -89,9 +90,9 @@ def write_config(folder: Path, port: int, names: list[str]) -> Path:
     return path
 
 
-async def poll_all(monitor: Monitor) -> PollSummary:
+async def poll_all(monitor: App) -> PollSummary:
     async with Fetcher(monitor.config.polling.limits()) as fetcher:
-        return await monitor.poll(monitor.config.feeds, fetcher)
+        return await monitor.poller.poll(monitor.config.feeds, fetcher)
 
 
 def main() -> int:
@@ -99,15 +100,13 @@ def main() -> int:
     names = list(bodies)
     with serving(bodies) as port, tempfile.TemporaryDirectory() as folder:
         config = config_module.load(write_config(Path(folder), port, names))
-        store = Store(config.storage.url)
-        monitor = Monitor(config, store, parse_workers=max(2, os.cpu_count() or 1))
+        monitor = App(config, parse_workers=max(2, os.cpu_count() or 1))
         try:
-            monitor.sync_feeds()
+            monitor.poller.sync_feeds()
             summary = asyncio.run(poll_all(monitor))
-            statuses = {status.name: status for status in store.feed_statuses(utcnow())}
+            statuses = {status.name: status for status in monitor.store.feeds.statuses(utcnow())}
         finally:
             monitor.close()
-            store.close()
     lost, died = 0, 0
     print("| capture | feedparser | stored | error or warning |\n|---|---:|---:|---|")
     for number, name in enumerate(names):

@@ -6,7 +6,7 @@ Bodies are the real feeds in ../shared/corpus/feeds (relative to the repo root),
 under many feed numbers; every copy's guids, ids and links carry its number, so items differ
 per feed. A server process serves them (asyncio, keep-alive) as 100 publishers of 50 feeds
 each, on the loopback addresses 127.0.0.1 to 127.0.0.100; half the feeds have an ETag, half
-none. Cycles, each through ``Monitor.poll`` over every feed, as ``poll --all``:
+none. Cycles, each through ``Poller.poll`` over every feed, as ``poll --all``:
 
 - cold: every feed new (empty SQLite database);
 - warm: nothing changed: 304 for the feeds with an ETag, identical bodies for the others;
@@ -304,7 +304,7 @@ def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
 
     async def poll() -> Any:
         async with Fetcher(monitor.config.polling.limits()) as fetcher:
-            return await monitor.poll(monitor.config.feeds, fetcher)
+            return await monitor.poller.poll(monitor.config.feeds, fetcher)
 
     cpu_before, started = cpu(), time.perf_counter()
     with Sampler(workers) as sampler:
@@ -447,16 +447,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     import httpx
 
     from monitor import config as config_module
+    from monitor.app import App
     from monitor.match import release
-    from monitor.pipeline import Monitor
-    from monitor.store import Store
 
     cycles = []
     with tempfile.TemporaryDirectory() as folder:
         config = config_module.load(write_config(Path(folder), urls))
-        store = Store(config.storage.url)
-        monitor = Monitor(config, store, parse_workers=os.cpu_count() or 1)
-        monitor.sync_feeds()
+        monitor = App(config, parse_workers=os.cpu_count() or 1)
+        monitor.poller.sync_feeds()
         assert monitor.matcher  # compiled now, as the daemon does before it polls
         release()
         try:
@@ -474,7 +472,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
         finally:
             monitor.close()
-            store.close()
     server.terminate()
     floors = (parse_floor(before, args.feeds), parse_floor(after, args.feeds))
     floor_cpu = parse_floor([b + a for b, a in zip(before, after, strict=True)], args.feeds)

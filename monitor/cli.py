@@ -25,17 +25,18 @@ from rich.text import Text
 
 from monitor import __version__, loop, signals
 from monitor import config as config_module
+from monitor.app import App
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.http.fetch import Fetcher
 from monitor.log import configure, escapes, event, hide_passwords
 from monitor.match import Explanation, known_language, language_code, release
 from monitor.match.cache import cache_directory, compile_matcher
-from monitor.models import DigestRun, Hit, Span
+from monitor.models import DigestRun, Hit, Span, utcnow
 from monitor.outbox.smtp import check_login
-from monitor.pipeline import DigestOutcome, FeedOutcome, LocatedFeed, Monitor, locate_feed, utcnow
+from monitor.pipeline import DigestOutcome
+from monitor.polling.poller import FeedOutcome, LocatedFeed, locate_feed
 from monitor.schedule import parse_duration
-from monitor.store import Store
 from monitor.store.migrate import schema_revisions
 
 log = logging.getLogger("monitor")
@@ -54,18 +55,16 @@ class Context:
         return config_module.load(config_module.resolve_path(self.option))
 
     @contextmanager
-    def monitor(self, parallel: bool = False) -> Iterator[Monitor]:
+    def monitor(self, parallel: bool = False) -> Iterator[App]:
         """The config's monitor; ``parallel`` parses in a process per core when there are
         enough feeds to repay starting them."""
         config = self.config()
-        store = Store(config.storage.url)
         workers = (os.cpu_count() or 1) if parallel and len(config.feeds) >= PARALLEL_FROM else 0
-        monitor = Monitor(config, store, workers)
+        app = App(config, workers)
         try:
-            yield monitor
+            yield app
         finally:
-            monitor.close()
-            store.close()
+            app.close()
 
 
 # C0 and C1 controls, DEL, and the bidi embeddings, overrides and isolates (which can make a
@@ -335,9 +334,9 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
                 f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
             )
         feeds = list(known.values()) if all_feeds else [known[name] for name in names]
-        monitor.sync_feeds()
+        monitor.poller.sync_feeds()
         summary = loop.run(_poll_with_progress(monitor, feeds))
-        alerts = monitor.send_alerts(utcnow()) if summary.new_hits else []
+        alerts = monitor.outbox.send_alerts(utcnow()) if summary.new_hits else []
     for outcome in summary.outcomes:
         if outcome.error:
             err.print(
@@ -349,7 +348,7 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-async def _poll_with_progress(monitor: Monitor, feeds: list[Any]) -> Any:
+async def _poll_with_progress(monitor: App, feeds: list[Any]) -> Any:
     progress = Progress(
         TextColumn("polling"),
         BarColumn(),
@@ -366,7 +365,7 @@ async def _poll_with_progress(monitor: Monitor, feeds: list[Any]) -> Any:
             progress.update(task, advance=1, description=outcome.feed)
 
         async with Fetcher(monitor.config.polling.limits()) as fetcher:
-            return await monitor.poll(feeds, fetcher, on_done=done)
+            return await monitor.poller.poll(feeds, fetcher, on_done=done)
 
 
 @main.group()
@@ -380,7 +379,7 @@ def digest() -> None:
 def digest_send(context: Context, watchlist: str | None) -> None:
     """Send the digests still waiting for a recipient, then every watchlist's new hits, now."""
     with context.monitor() as monitor:
-        outcomes = monitor.send_digests(utcnow(), watchlist)
+        outcomes = monitor.outbox.send_digests(utcnow(), watchlist)
     if _report(outcomes):
         sys.exit(1)
 
@@ -494,7 +493,7 @@ def digest_preview(context: Context, watchlist: str | None, output: Path | None)
     with context.monitor() as monitor:
         digests = [
             d
-            for d in monitor.preview(utcnow(), watchlist)
+            for d in monitor.outbox.preview(utcnow(), watchlist)
             if d.hit_ids or monitor.config.watchlist(d.watchlist).send_empty
         ]
     if not digests:
@@ -554,7 +553,7 @@ def hits(context: Context, watchlist: str | None, since: timedelta, as_json: boo
     with context.monitor() as monitor:
         if watchlist:
             monitor.config.watchlist(watchlist)
-        found = monitor.store.hits(watchlist=watchlist, since=utcnow() - since)
+        found = monitor.store.hits.find(watchlist=watchlist, since=utcnow() - since)
     if as_json:
         for hit in found:
             click.echo(json.dumps(_hit_json(hit), ensure_ascii=False))
@@ -676,7 +675,7 @@ def match(
 def explain(context: Context, hit_id: int) -> None:
     """Why a stored hit matched, term by term (HIT_ID: the id `monitor hits` shows)."""
     with context.monitor() as monitor:
-        found = monitor.store.hits(hit_id=hit_id)
+        found = monitor.store.hits.find(hit_id=hit_id)
         if not found:
             raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits`")
         [hit] = found
@@ -747,7 +746,7 @@ def _health_table(context: Context, as_json: bool) -> None:
     now = utcnow()
     with context.monitor() as monitor:
         configured = {feed.name: feed.url for feed in monitor.config.feeds}
-        statuses = [status for status in monitor.store.feed_statuses(now) if status.name in configured]
+        statuses = [status for status in monitor.store.feeds.statuses(now) if status.name in configured]
     if as_json:
         for status in statuses:
             record = asdict(status)

@@ -14,11 +14,13 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.app import App
 from monitor.config import FeedConfig, WatchlistConfig
 from monitor.errors import MonitorError
 from monitor.http.fetch import Fetcher
 from monitor.log import event
-from monitor.pipeline import FeedOutcome, Monitor, utcnow
+from monitor.models import utcnow
+from monitor.polling.poller import FeedOutcome
 from monitor.signals import STOP_SIGNALS, held
 
 log = logging.getLogger("monitor.daemon")
@@ -42,20 +44,20 @@ def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: d
 class Daemon:
     def __init__(
         self,
-        monitor: Monitor,
+        app: App,
         heartbeat: Path | None = None,
         idle_pause: timedelta = IDLE_PAUSE,
         alert_gather: timedelta = ALERT_GATHER,
     ) -> None:
         """``idle_pause``: how long the poll loop may sleep before looking for due feeds again;
         ``alert_gather``: how long alerts wait for the hits of the feeds polled meanwhile."""
-        self.monitor = monitor
+        self.app = app
         self.alert_gather = alert_gather
         self._alerting: asyncio.Task[None] | None = None
         self._alert_again = False
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.owner = str(monitor.store.database.owner)  # host:pid:start, see monitor.store.holders
+        self.owner = str(app.store.database.owner)  # host:pid:start, see monitor.store.holders
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -91,17 +93,17 @@ class Daemon:
             if len(running) < capacity:
                 try:
                     claimed = await asyncio.to_thread(
-                        self.monitor.claim_due, self.owner, capacity - len(running), LEASE
+                        self.app.poller.claim_due, self.owner, capacity - len(running), LEASE
                     )
                     states = await asyncio.to_thread(
-                        self.monitor.store.feed_states, [feed.name for feed in claimed], utcnow()
+                        self.app.store.feeds.states, [feed.name for feed in claimed], utcnow()
                     )
                 except Exception as exc:  # the database is away, or a bug: try again, keep polling
                     event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
                     claimed = []
                 else:
                     running |= {
-                        asyncio.create_task(self.monitor.poll_feed(feed, fetcher, states[feed.name]))
+                        asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, states[feed.name]))
                         for feed in claimed
                     }
             pause = BUSY_PAUSE if claimed else self.idle_pause
@@ -126,7 +128,7 @@ class Daemon:
 
     def _until_next_due(self) -> timedelta:
         try:
-            due = self.monitor.store.next_due()
+            due = self.app.store.feeds.next_due()
         except Exception:  # the loop's next claim says what went wrong
             return self.idle_pause
         if due is None:
@@ -134,23 +136,23 @@ class Daemon:
         return max(min(BUSY_PAUSE, self.idle_pause), min(self.idle_pause, due - utcnow()))
 
     async def _digest(self, watchlist: WatchlistConfig) -> None:
-        await asyncio.to_thread(self.monitor.send_digest, watchlist, utcnow())
+        await asyncio.to_thread(self.app.outbox.send_digest, watchlist, utcnow())
 
     async def _retry(self) -> None:
         """Send again the waiting digests whose backoff has run out; then the alerts of hits
         stored but never alerted (the daemon stopped between storing them and recording their
         alert), which would otherwise wait for the next poll that finds hits."""
         try:
-            await asyncio.to_thread(self.monitor.send_outbox, utcnow(), due_only=True)
-            if self.monitor.alerting:
-                await asyncio.to_thread(self.monitor.send_alerts, utcnow())
+            await asyncio.to_thread(self.app.outbox.send_outbox, utcnow(), due_only=True)
+            if self.app.outbox.alerting:
+                await asyncio.to_thread(self.app.outbox.send_alerts, utcnow())
         except MonitorError as exc:  # the database is away: the next retry tries again
             event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
 
     def _alert_soon(self) -> None:
         """Hits were found: send the alerts in a moment, off the poll loop, one round at a
         time; hits found while a round is under way go in the next."""
-        if not self.monitor.alerting:
+        if not self.app.outbox.alerting:
             return
         if self._alerting is not None and not self._alerting.done():
             self._alert_again = True
@@ -163,7 +165,7 @@ class Daemon:
             await asyncio.sleep(self.alert_gather.total_seconds())
             self._alert_again = False
             try:
-                await asyncio.to_thread(self.monitor.send_alerts, utcnow())
+                await asyncio.to_thread(self.app.outbox.send_alerts, utcnow())
             except MonitorError as exc:  # the hits wait: the next poll with hits tries again
                 event(log, "alert.failed", logging.ERROR, error=str(exc))
 
@@ -182,7 +184,7 @@ class Daemon:
     def _schedule(self, now: datetime) -> None:
         """A cron job per digest, the outbox's retry and a heartbeat; polling is the loop in
         ``_poll_due``."""
-        for watchlist in self.monitor.config.watchlists:
+        for watchlist in self.app.config.watchlists:
             if watchlist.digest is None:  # alerts only
                 continue
             self.scheduler.add_job(
@@ -194,7 +196,7 @@ class Daemon:
                 misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
                 max_instances=1,
             )
-        retry_every = self.monitor.config.outbox.retry_every
+        retry_every = self.app.config.outbox.retry_every
         self.scheduler.add_job(
             self._tracked(self._retry),
             IntervalTrigger(seconds=retry_every.total_seconds()),
@@ -230,16 +232,16 @@ class Daemon:
         await self._retry()
         missed = [
             watchlist
-            for watchlist in self.monitor.config.watchlists
+            for watchlist in self.app.config.watchlists
             if digest_missed(
-                watchlist, await asyncio.to_thread(self.monitor.store.digest_due_since, watchlist.name), now
+                watchlist, await asyncio.to_thread(self.app.store.digest_due_since, watchlist.name), now
             )
         ]
         if not missed:
             return
         began = time.monotonic()
         while not stop.is_set() and time.monotonic() - began < LEASE.total_seconds():
-            due = await asyncio.to_thread(self.monitor.store.next_due)
+            due = await asyncio.to_thread(self.app.store.feeds.next_due)
             if due is None or due > now:
                 break
             with contextlib.suppress(TimeoutError):
@@ -261,17 +263,17 @@ class Daemon:
             self._forget_signals(loop)
             event(log, "daemon.stopped", before_start=True)
             return
-        await asyncio.to_thread(self.monitor.sync_feeds)
-        async with Fetcher(self.monitor.config.polling.limits()) as fetcher:
+        await asyncio.to_thread(self.app.poller.sync_feeds)
+        async with Fetcher(self.app.config.polling.limits()) as fetcher:
             now = utcnow()
             self._schedule(now)
             self.scheduler.start()
             event(
                 log,
                 "daemon.started",
-                feeds=len(self.monitor.config.feeds),
-                watchlists=len(self.monitor.config.watchlists),
-                config=self.monitor.config.path,
+                feeds=len(self.app.config.feeds),
+                watchlists=len(self.app.config.watchlists),
+                config=self.app.config.path,
                 worker=self.owner,
             )
             self._polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
@@ -281,7 +283,7 @@ class Daemon:
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
             self._polling.cancel()
-        self.monitor.store.release_leases(self.owner)
+        self.app.store.feeds.release_leases(self.owner)
         self._forget_signals(loop)
         if self.heartbeat:
             self.heartbeat.unlink(missing_ok=True)  # a stopped daemon must not look healthy

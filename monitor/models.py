@@ -6,10 +6,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 Field = Literal["title", "summary"]
+
+
+def utcnow() -> datetime:
+    """Now, as every stage stores and compares times: aware, in UTC."""
+    return datetime.now(UTC)
 
 
 def content_hash(title: str, summary: str) -> str:
@@ -165,7 +170,7 @@ class FeedState:
     url: str  # what to fetch: the adopted address after a permanent move, else the configured one
     validators: Validators
     body_hash: str | None
-    fingerprints: frozenset[str]  # the last body's entries, as parse.entry_fingerprints saw them
+    fingerprints: frozenset[str]  # the last body's entries, as prescan.entry_fingerprints saw them
     moved_to: str | None  # a permanent move seen on the last poll, adopted if the next one sees it too
     failures: int
     warning: str | None

@@ -10,38 +10,33 @@ feed at a public address is not redirected to a private one.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import re
-import socket
 import time
-import zlib
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from http import HTTPStatus
+from datetime import timedelta
 from types import TracebackType
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from monitor import PROJECT_URL, __version__
 from monitor.errors import FetchError
+from monitor.http.redirects import (
+    PERMANENT,
+    Address,
+    absolute,
+    addresses_of,
+    check_location,
+    check_redirect,
+    get_request,
+    redirect_target,
+)
+from monitor.http.response import ACCEPT_ENCODING, Body, max_age_of, status_error, too_large
 from monitor.models import Validators
 
 USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-_PERMANENT = {301, 308}
-MAX_RETRY_AFTER = 7 * 24 * 3600.0
-ACCEPT_ENCODING = "gzip, deflate"  # what _Body can inflate within the cap
 _HEADERS = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-_REDIRECTS = {301, 302, 303, 307, 308}
-_SCHEMES = ("http", "https")
-_SECONDS = re.compile(r"[0-9]+")
-_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +165,7 @@ class Fetcher:
                 timeout=self._timeout,
                 limits=self._pool,
                 trust_env=True,
-                event_hooks={"response": [_check_location]},
+                event_hooks={"response": [check_location]},
             )
         except (ValueError, ImportError) as exc:  # a proxy httpx cannot use, such as ftp://
             raise FetchError(
@@ -198,16 +193,16 @@ class Fetcher:
     ) -> Fetched:
         """GET, following redirects here, to tell permanent moves from loops and to refuse a
         redirect from a public address to a private one."""
-        visited = [_absolute(url)]
+        visited = [absolute(url)]
         permanent = True
         origin: list[Address] | None = None  # the configured URL's addresses, once a redirect needs them
         while True:
-            request = _request(client, visited[-1], headers)
+            request = get_request(client, visited[-1], headers)
             response = await client.send(request, follow_redirects=False, stream=True)
             try:
-                target = _redirect_target(response)
+                target = redirect_target(response)
                 if target is not None:
-                    permanent = permanent and response.status_code in _PERMANENT
+                    permanent = permanent and response.status_code in PERMANENT
                     if target in visited:
                         raise FetchError(
                             url, f"redirect loop: {' → '.join([*visited, target])}", kind="redirect"
@@ -217,8 +212,8 @@ class Fetcher:
                             url, f"more than {self.limits.max_redirects} redirects", kind="redirect"
                         )
                     if not self.limits.allow_private_redirects:
-                        origin = await _addresses(visited[0]) if origin is None else origin
-                        await _check_redirect(url, origin, target)
+                        origin = await addresses_of(visited[0]) if origin is None else origin
+                        await check_redirect(url, origin, target)
                     visited.append(target)
                     continue
                 moved_to = visited[-1] if permanent and len(visited) > 1 else None
@@ -235,7 +230,7 @@ class Fetcher:
         moved_to: str | None,
     ) -> Fetched:
         headers = dict(response.headers.items())  # lower-case names; repeated ones joined by commas
-        max_age = _max_age(headers.get("cache-control"))
+        max_age = max_age_of(headers.get("cache-control"))
         if response.status_code == 304:
             async for _ in response.aiter_raw():  # to the end of the message, so the connection is kept
                 pass
@@ -245,188 +240,12 @@ class Fetcher:
             )
             return Fetched(final_url, 304, None, headers, renewed, moved_to, max_age)
         if not 200 <= response.status_code < 300:
-            raise _status_error(url, response.status_code, headers)
+            raise status_error(url, response.status_code, headers)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise _too_large(url, self.limits.max_bytes, f" (it declares {int(declared):,})")
-        body = _Body(url, headers.get("content-encoding", ""), self.limits.max_bytes)
+            raise too_large(url, self.limits.max_bytes, f" (it declares {int(declared):,})")
+        body = Body(url, headers.get("content-encoding", ""), self.limits.max_bytes)
         async for raw in response.aiter_raw():
             body.feed(raw)
         validators = Validators(headers.get("etag"), headers.get("last-modified"))
         return Fetched(final_url, response.status_code, body.done(), headers, validators, moved_to, max_age)
-
-
-def _request(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Request:
-    """A GET of ``url``; an address httpx cannot use is an error that names it."""
-    try:
-        request = client.build_request("GET", url, headers=headers)
-    except httpx.InvalidURL as exc:
-        raise httpx.InvalidURL(f"not a usable address: {url} ({exc})") from None
-    if request.url.scheme not in _SCHEMES or not request.url.host:
-        raise httpx.InvalidURL(f"not an http or https address: {url}")
-    return request
-
-
-def _absolute(url: str) -> str:
-    """``url`` as sent: ASCII, with a non-ASCII host in IDNA and other characters
-    percent-encoded (httpx's rules), so feeds at such addresses work and redirect loops are
-    seen whatever the spelling."""
-    if url.isascii() and " " not in url:
-        return url
-    try:
-        return str(httpx.URL(url))
-    except httpx.InvalidURL as exc:
-        raise httpx.InvalidURL(f"not a usable address: {url} ({exc})") from None
-
-
-def _redirect_target(response: httpx.Response) -> str | None:
-    """Where a redirect points, absolute; None if ``response`` is no redirect."""
-    location = response.headers.get("location")
-    if response.status_code not in _REDIRECTS or location is None:
-        return None
-    try:
-        target = _absolute(urljoin(str(response.request.url), location))
-        url = httpx.URL(target)
-    except (ValueError, httpx.InvalidURL):  # ValueError: urllib's word for "http://[::1"
-        raise httpx.InvalidURL(f"not a usable address: {location}") from None
-    if url.scheme not in _SCHEMES or not url.host:
-        raise httpx.InvalidURL(f"not an http or https address: {location}")
-    return target
-
-
-async def _check_location(response: httpx.Response) -> None:
-    """A response hook: a redirect to an unusable address is an error that names it (httpx
-    parses the Location of every redirect, even one it does not follow, and its own error
-    does not say which address it was)."""
-    _redirect_target(response)
-
-
-# --- redirects to private addresses -------------------------------------------------------------
-
-
-def redirect_allowed(origin: Iterable[Address], target: Iterable[Address], allow_private: bool) -> bool:
-    """Whether a feed whose configured URL has the ``origin`` addresses may be redirected to a
-    host with the ``target`` addresses: a feed at a public address must not reach the poller's
-    own machine or network (loopback, link-local, private and other non-public ranges), unless
-    the setting allows it; a feed configured at a private address may go anywhere."""
-    return (
-        allow_private or any(_private(each) for each in origin) or not any(_private(each) for each in target)
-    )
-
-
-def _private(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global
-
-
-async def _check_redirect(url: str, origin: list[Address], target: str) -> None:
-    addresses = await _addresses(target)
-    if not redirect_allowed(origin, addresses, allow_private=False):
-        private = next(str(each) for each in addresses if _private(each))
-        raise FetchError(
-            url,
-            f"redirect to {target} refused: it reaches the private address {private}; "
-            "set [polling] allow_private_redirects = true to follow such redirects",
-            kind="redirect",
-        )
-
-
-async def _addresses(url: str) -> list[Address]:
-    """The addresses ``url``'s host names: the literal itself, or what the resolver says (none
-    when it says nothing: the connection will fail on its own)."""
-    host = urlsplit(url).hostname or ""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return []
-    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
-
-
-# --- bodies and statuses ---------------------------------------------------------------------
-
-
-class _Body:
-    """A response body decompressed here, never more than the cap at a time: httpx would
-    inflate each network read whole, so a gzip bomb could take 100+ MB before being counted."""
-
-    def __init__(self, url: str, encoding: str, cap: int) -> None:
-        self.url, self.cap = url, cap
-        self.chunks: list[bytes] = []
-        self.size = 0
-        coding = encoding.strip().lower()
-        if coding in ("", "identity"):
-            self._inflate: zlib._Decompress | None = None
-        elif coding in ("gzip", "x-gzip", "deflate"):
-            self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
-        else:
-            raise FetchError(url, f"unsupported Content-Encoding {encoding!r}", kind="http")
-
-    def feed(self, data: bytes) -> None:
-        if self._inflate is None:
-            self._keep(data)
-            return
-        try:
-            while data:
-                self._keep(self._inflate.decompress(data, self.cap - self.size + 1))
-                data = self._inflate.unconsumed_tail
-        except zlib.error as exc:
-            raise FetchError(self.url, f"corrupt compressed body: {exc}", kind="http") from exc
-
-    def done(self) -> bytes:
-        if self._inflate is not None:
-            self._keep(self._inflate.flush())
-        return b"".join(self.chunks)
-
-    def _keep(self, piece: bytes) -> None:
-        self.size += len(piece)
-        if self.size > self.cap:
-            raise _too_large(self.url, self.cap, "")
-        self.chunks.append(piece)
-
-
-def _too_large(url: str, cap: int, detail: str) -> FetchError:
-    return FetchError(url, f"body larger than {cap:,} bytes{detail}; not read", kind="too_large")
-
-
-def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
-    message = f"HTTP {status} {_phrase(status)}".rstrip()
-    if status == 410:
-        return FetchError(url, f"{message}: the publisher removed the feed", kind="gone", status=status)
-    retry_after = retry_after_seconds(headers.get("retry-after"), datetime.now(UTC))
-    if retry_after is not None and status in (429, 503):
-        message += f"; asked to retry after {retry_after:g} s"
-    return FetchError(url, message, kind="http", status=status, retry_after=retry_after)
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from ``now``: either delay-seconds or an HTTP date; at most a week
-    (a server's typo must not silence a source for a century)."""
-    if not value:
-        return None
-    value = value.strip()
-    if _SECONDS.fullmatch(value):
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
-
-
-def _max_age(cache_control: str | None) -> timedelta | None:
-    found = _MAX_AGE.search(cache_control or "")
-    return timedelta(seconds=int(found.group(1))) if found else None

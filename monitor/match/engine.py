@@ -28,15 +28,21 @@ import ahocorasick
 from monitor.feeds.clean import clean
 from monitor.match.forms import Forms, case_shape, literal, name_forms, prepare
 from monitor.match.lexicon import Lexicon
-from monitor.match.query import All, Any, InTitle, Near, Node, Not, Term, Word, parse_query, positive_terms
+from monitor.match.plan import (
+    Evaluate,
+    Found,
+    Occurrence,
+    Place,
+    evaluator,
+    required_parts,
+    terms_of,
+    triggers,
+)
+from monitor.match.query import Node, Term, Word, parse_query, positive_terms
 from monitor.match.text import SR, guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
 
-# field (0 title, 1 summary), first token, token after the last: as tuples, in reading order
-Occurrence = tuple[int, int, int]
-Place = tuple[int, Occurrence]  # a term and where it occurs
 _FIELDS: tuple[Field, ...] = ("title", "summary")
-_TITLE = 0
 _KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: about 8 MB
 
 
@@ -82,9 +88,6 @@ class _Reach:
 
 
 _NOTHING = _Reach((), frozenset())
-Found = dict[int, list[Occurrence]]  # term → its occurrences, in reading order (shared: never changed)
-Evaluate = Callable[[Found], list[Place] | None]
-Frequency = Callable[[Word], float]  # a query word's share of running text (monitor.match.frequency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,23 +164,23 @@ class Matcher:
 
     def _compile(self, watchlists: Mapping[str, Sequence[str]], lexicon: Lexicon) -> None:
         parsed = [(name, text, parse_query(text)) for name, queries in watchlists.items() for text in queries]
-        words = {word for _, _, tree in parsed for term in _terms(tree) for word in term.words}
+        words = {word for _, _, tree in parsed for term in terms_of(tree) for word in term.words}
         shares = cache(lambda: lexicon.frequencies_of(words))  # only if a query has a choice to make
 
         def frequency(word: Word) -> float:
             return shares()[word]
 
-        required = [_required(tree, frequency) for _, _, tree in parsed]  # per query: its parts
+        required = [required_parts(tree, frequency) for _, _, tree in parsed]  # per query: its parts
         self._terms: list[Term] = []
         term_ids: dict[Term, int] = {}
         self._triggers: list[list[int]] = []  # term id → queries it can make match
         for number, (_, _, tree) in enumerate(parsed):
-            for term in _terms(tree):
+            for term in terms_of(tree):
                 if term not in term_ids:
                     term_ids[term] = len(self._terms)
                     self._terms.append(term)
                     self._triggers.append([])
-            for term in _triggers(tree, required[number], frequency):
+            for term in triggers(tree, required[number], frequency):
                 self._triggers[term_ids[term]].append(number)
         self._term_ids = term_ids
         self._queries = [
@@ -221,7 +224,7 @@ class Matcher:
             watchlist,
             text,
             tree,
-            _compile(tree, self._term_ids),
+            evaluator(tree, self._term_ids),
             self._term_ids[tree] if isinstance(tree, Term) else None,
             frozenset(term for part in parts if len(part) == 1 for term in part),
             tuple(part for part in parts if len(part) > 1),
@@ -383,7 +386,7 @@ class Matcher:
                     term not in positive,
                     document.spans(found.get(self._term_ids[term], ())),
                 )
-                for term in dict.fromkeys(_terms(query.tree))
+                for term in dict.fromkeys(terms_of(query.tree))
             )
             matched = query.evaluate(found) is not None
             reports.append(Explanation(query.watchlist, query.text, matched, terms))
@@ -415,106 +418,3 @@ def _written_check(text: str, exact: bool) -> Callable[[str], bool] | None:
     if shape == "upper":
         return lambda written: unicodedata.normalize("NFKC", written).isupper()
     return lambda written: case_shape(unicodedata.normalize("NFKC", written)) == shape
-
-
-def _terms(node: Node) -> list[Term]:
-    if isinstance(node, Term):
-        return [node]
-    if isinstance(node, Not | InTitle):
-        return _terms(node.child)
-    children = (node.left, node.right) if isinstance(node, Near) else node.children
-    return [term for child in children for term in _terms(child)]
-
-
-def _triggers(tree: Node, parts: list[list[Term]], frequency: Frequency) -> list[Term]:
-    """The terms whose presence makes a query worth evaluating: those of one of its required
-    ``parts`` (the rarest), all alternatives of an OR. A query that could match on absences
-    alone ("-a OR b") is triggered by all its positive terms."""
-    terms: list[Term] = _rarest(parts, frequency) if parts else positive_terms(tree)
-    return list(dict.fromkeys(terms))
-
-
-def _required(node: Node, frequency: Frequency) -> list[list[Term]]:
-    """The parts of ``node`` that must each have a term found for it to hold (none when it can
-    hold without any): an AND's children's parts, an OR's alternatives' rarest parts as one."""
-    if isinstance(node, Term):
-        return [[node]]
-    if isinstance(node, Not):
-        return []
-    if isinstance(node, InTitle):
-        return _required(node.child, frequency)
-    if isinstance(node, Any):
-        alternatives = [_required(child, frequency) for child in node.children]
-        if not all(alternatives):
-            return []
-        return [[term for parts in alternatives for term in _rarest(parts, frequency)]]
-    children = (node.left, node.right) if isinstance(node, Near) else node.children
-    return [part for child in children for part in _required(child, frequency)]
-
-
-def _rarest(parts: list[list[Term]], frequency: Frequency) -> list[Term]:
-    """The part least likely found: by the sum of its terms' chances, a phrase's being its
-    rarest word's."""
-    if len(parts) == 1:
-        return parts[0]
-    return min(parts, key=lambda terms: sum(min(map(frequency, term.words)) for term in terms))
-
-
-def _compile(node: Node, term_ids: Mapping[Term, int], field: int | None = None) -> Evaluate:
-    """The query tree as one function of the terms found: which (term, occurrence) places make
-    it true (none for a satisfied NOT), or None. Term ids and fields are resolved here, once."""
-    if isinstance(node, Term):
-        term = term_ids[node]
-
-        def occurs(found: Found) -> list[Place] | None:
-            occurrences = found.get(term)
-            return None if occurrences is None else [(term, o) for o in occurrences]
-
-        def occurs_in_field(found: Found) -> list[Place] | None:
-            places = [(term, o) for o in found.get(term, ()) if o[0] == field]
-            return places or None
-
-        return occurs if field is None else occurs_in_field
-    if isinstance(node, InTitle):
-        return _compile(node.child, term_ids, _TITLE)
-    if isinstance(node, Not):
-        child = _compile(node.child, term_ids, field)
-        return lambda found: [] if child(found) is None else None
-    if isinstance(node, All):
-        children = [_compile(child, term_ids, field) for child in node.children]
-
-        def every(found: Found) -> list[Place] | None:
-            collected: list[Place] = []
-            for child in children:
-                result = child(found)
-                if result is None:
-                    return None
-                collected += result
-            return collected
-
-        return every
-    if isinstance(node, Any):
-        alternatives = [_compile(child, term_ids, field) for child in node.children]
-
-        def some(found: Found) -> list[Place] | None:
-            results = [r for child in alternatives if (r := child(found)) is not None]
-            return [place for r in results for place in r] if results else None
-
-        return some
-    left, right = _compile(node.left, term_ids, field), _compile(node.right, term_ids, field)
-    distance = node.distance
-
-    def near(found: Found) -> list[Place] | None:
-        a_places, b_places = left(found), right(found)
-        if a_places is None or b_places is None:
-            return None
-        close = {
-            place
-            for a in a_places
-            for b in b_places
-            if a[1][0] == b[1][0] and max(b[1][1] - a[1][2], a[1][1] - b[1][2]) <= distance
-            for place in (a, b)
-        }
-        return sorted(close) or None
-
-    return near

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from sqlalchemy import Column, Connection, select
 
 
 class Holder(NamedTuple):
@@ -74,3 +77,20 @@ def this_process() -> Holder:
     found = running(os.getpid())
     assert found is not None  # we are running
     return found
+
+
+def dead_holders(
+    connection: Connection, holder: Column[Any], until: Column[Any], now: datetime, owner: Holder
+) -> list[str]:
+    """The holders of claims still running (``until`` ahead of ``now``) in ``holder``'s column
+    that are processes of this host known to be dead. ``owner``, this process, is not asked
+    about: it is alive, and the daemon claims every second while it is busy."""
+    held = connection.execute(
+        select(holder).distinct().where(until >= now, holder.is_not(None), holder != str(owner))
+    )
+    found = [(name, Holder.parse(name)) for name in held.scalars()]
+    return [
+        name
+        for name, parsed in found
+        if parsed is not None and parsed.host == owner.host and dead(parsed, owner.host, running(parsed.pid))
+    ]

@@ -4,7 +4,7 @@ and the monitor of a config that watches N1's feed, polled once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,9 +14,8 @@ from xml.sax.saxutils import escape
 import pytest
 
 from monitor import config as config_module
+from monitor.app import App
 from monitor.config import Config
-from monitor.pipeline import Monitor
-from monitor.store import Store
 from tests.conftest import FeedServer, SmtpServer
 
 Entry = tuple[str, str, str]  # guid, title, description
@@ -120,23 +119,21 @@ timezone = "Europe/Belgrade"
 
 
 @pytest.fixture
-def open_monitor() -> Callable[..., Monitor]:
-    """Load a config file, open its store and sync its feeds, as the CLI's polling commands do
-    (``parse_workers`` as Monitor takes it); monitor and store closed at teardown."""
-    opened: list[tuple[Monitor, Store]] = []
+def open_monitor() -> Iterator[Callable[..., App]]:
+    """Load a config file and sync its feeds, as the CLI's polling commands do
+    (``parse_workers`` as App takes it); each App closed at teardown."""
+    opened: list[App] = []
 
-    def open_(path: Path, parse_workers: int = 0) -> Monitor:
+    def open_(path: Path, parse_workers: int = 0) -> App:
         config: Config = config_module.load(path)
-        store = Store(config.storage.url)
-        monitor = Monitor(config, store, parse_workers)
-        monitor.sync_feeds()
-        opened.append((monitor, store))
-        return monitor
+        app = App(config, parse_workers)
+        opened.append(app)
+        app.poller.sync_feeds()
+        return app
 
-    yield open_  # type: ignore[misc]
-    for monitor, store in opened:
-        monitor.close()
-        store.close()
+    yield open_
+    for app in opened:
+        app.close()
 
 
 @pytest.fixture
@@ -157,11 +154,11 @@ class Polled(NamedTuple):
     """A config file and its monitor, opened."""
 
     config: Path
-    monitor: Monitor
+    monitor: App
 
 
 @pytest.fixture
-def n1_polled(n1_config: Callable[..., Path], open_monitor: Callable[..., Monitor]) -> Callable[..., Polled]:
+def n1_polled(n1_config: Callable[..., Path], open_monitor: Callable[..., App]) -> Callable[..., Polled]:
     """As ``n1_config``, then the config's monitor opened and polled once: with SERBIAN_NEWS,
     one hit for the relocants watchlist that nothing has sent yet. How most outbox and alert
     tests begin."""

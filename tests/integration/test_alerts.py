@@ -13,7 +13,7 @@ from monitor import config as config_module
 from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
-from monitor.pipeline import utcnow
+from monitor.models import utcnow
 from tests.integration.conftest import SERBIAN_NEWS, rss
 from tests.integration.test_daemon import run_until
 from tests.integration.test_pipeline import text_part
@@ -64,7 +64,7 @@ def test_a_poll_that_finds_hits_sends_one_alert_of_them_and_the_digest_still_lis
     )
     assert "nothing new for relocants" in again[1]
     monitor = open_monitor(config)
-    assert all(hit.alerted and hit.delivered for hit in monitor.store.hits())
+    assert all(hit.alerted and hit.delivered for hit in monitor.store.hits.find())
     kinds = [(run.kind, run.hits, run.status) for run in monitor.store.digest_runs("relocants")]
     assert kinds == [
         ("digest", 0, "empty"),
@@ -78,8 +78,8 @@ def test_with_no_digest_the_alert_is_all_there_is(smtp_server, database_url, n1_
     config, monitor = n1_polled(database_url, extra=f'{ALERT}\ndigest = "none"')
     daemon = Daemon(monitor)
 
-    [alert] = monitor.send_alerts(utcnow())
-    sent = monitor.send_digests(utcnow())
+    [alert] = monitor.outbox.send_alerts(utcnow())
+    sent = monitor.outbox.send_digests(utcnow())
     _, checked, _ = cli(config, "check-config")
     daemon._schedule(utcnow())
 
@@ -88,7 +88,7 @@ def test_with_no_digest_the_alert_is_all_there_is(smtp_server, database_url, n1_
     assert message["Subject"] == "[monitor] alert: relocants — 1 new"
     assert 'no digest (digest = "none")' in checked and "alerts: after each poll that finds hits" in checked
     assert daemon.scheduler.get_job("digest-relocants") is None
-    assert monitor.preview(utcnow()) == []
+    assert monitor.outbox.preview(utcnow()) == []
 
 
 def test_an_alert_refused_with_451_waits_in_the_outbox_and_goes_out_once(
@@ -98,15 +98,15 @@ def test_an_alert_refused_with_451_waits_in_the_outbox_and_goes_out_once(
     smtp_server.sink.refusals = ["451 4.3.0 try again later"]
 
     code, _, said = cli(config, "poll", "--all")  # nothing new: the waiting alert is not retried here
-    [waiting] = monitor.send_alerts(utcnow())
-    nothing_more = monitor.send_alerts(utcnow())  # its hits are claimed: no second alert of them
-    [retried] = monitor.send_outbox(utcnow(), due_only=False)
+    [waiting] = monitor.outbox.send_alerts(utcnow())
+    nothing_more = monitor.outbox.send_alerts(utcnow())  # its hits are claimed: no second alert of them
+    [retried] = monitor.outbox.send_outbox(utcnow(), due_only=False)
 
     assert code == 0 and "alert" not in said
     assert (waiting.kind, waiting.state, nothing_more, retried.state) == ("alert", "pending", [], "sent")
     [message] = smtp_server.sink.messages
     assert message["Subject"] == "[monitor] alert: relocants — 1 new"
-    assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
+    assert [hit.alerted is not None for hit in monitor.store.hits.find()] == [True]
 
 
 def test_monitor_poll_exits_1_when_the_alert_could_not_be_sent(smtp_server, database_url, n1_config):
@@ -127,7 +127,7 @@ def assert_the_daemon_sends_one_alert(monitor, smtp_server, alert_gather: timede
 
     [message] = smtp_server.sink.messages
     assert message["Subject"] == "[monitor] alert: relocants — 1 new"
-    assert [hit.alerted is not None for hit in monitor.store.hits()] == [True]
+    assert [hit.alerted is not None for hit in monitor.store.hits.find()] == [True]
 
 
 def test_the_daemon_alerts_after_the_poll_that_found_the_hits(
@@ -141,7 +141,7 @@ def test_the_daemon_alerts_after_the_poll_that_found_the_hits(
 def test_hits_stored_but_never_alerted_are_alerted_when_the_daemon_starts(
     smtp_server, database_url, n1_polled
 ):
-    # Monitor.poll stores the hit; the alert it would have led to was never recorded, as when
+    # Poller.poll stores the hit; the alert it would have led to was never recorded, as when
     # the daemon stops between the two. The feed is not due again, so no poll finds hits, and
     # the alert gathering after a poll would wait an hour.
     _, monitor = n1_polled(database_url, extra=ALERT)

@@ -21,6 +21,7 @@ from monitor import __version__
 from monitor.cli import main
 from monitor.match import forms, release
 from monitor.match.cache import load
+from monitor.models import utcnow
 from monitor.store.schema import feeds, items
 from tests.conftest import free_port
 from tests.integration.conftest import SERBIAN_NEWS, rss
@@ -708,7 +709,7 @@ def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_
         """The other run records and sends a digest of the same hits while this one builds."""
         if not raced:
             raced.append([])  # the other run builds its message with this function too
-            raced[0] += other.send_digests(pipeline.utcnow())
+            raced[0] += other.outbox.send_digests(utcnow())
         return build(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "build_message", racing)

@@ -14,11 +14,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from monitor import config as config_module
+from monitor.app import App
 from monitor.cli import main
 from monitor.errors import StorageError
 from monitor.http.fetch import Fetcher, Limits
-from monitor.pipeline import Monitor, PollSummary, utcnow
-from monitor.store import Store
+from monitor.models import utcnow
+from monitor.polling.poller import Poller, PollSummary
 from tests.integration.conftest import SERBIAN_NEWS, rss
 from tests.processes import alive, descendants, handles, start_daemon, wait_until
 
@@ -121,8 +122,8 @@ def test_commands_that_read_write_nothing_and_compile_nothing(
     assert list(lexicon_cache.iterdir()) == []  # no watchlist was compiled
 
 
-class _Faulty(Monitor):
-    """A monitor with a defect that only one feed's data sets off, and a database that refuses
+class _Faulty(Poller):
+    """A poller with a defect that only one feed's data sets off, and a database that refuses
     another feed's items."""
 
     def _absorb(self, feed, *args):  # type: ignore[no-untyped-def]
@@ -142,15 +143,15 @@ def test_any_error_in_one_feed_becomes_its_recorded_failure(
         for name in ("Good", "Bad", "Refused")
     }
     config = config_module.load(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
-    store = Store(config.storage.url)
-    monitor = _Faulty(config, store)
-    monitor.sync_feeds()
+    app = App(config)
+    poller = _Faulty(config, app.store, lambda: app.matcher)
+    poller.sync_feeds()
     try:
-        summary = asyncio.run(_poll(monitor))
-        statuses = {status.name: status for status in store.feed_statuses(utcnow())}
+        summary = asyncio.run(poller_poll(poller))
+        statuses = {status.name: status for status in app.store.feeds.statuses(utcnow())}
     finally:
-        monitor.close()
-        store.close()
+        poller.close()
+        app.close()
 
     assert [(o.feed, o.new_items, o.error) for o in summary.outcomes] == [
         ("Good", 3, None),
@@ -162,9 +163,9 @@ def test_any_error_in_one_feed_becomes_its_recorded_failure(
     assert all(statuses[name].next_poll > utcnow() for name in failed)  # backing off
 
 
-async def _poll(monitor: Monitor) -> PollSummary:
+async def poller_poll(poller: Poller) -> PollSummary:
     async with Fetcher(Limits()) as fetcher:
-        return await monitor.poll(monitor.config.feeds, fetcher)
+        return await poller.poll(poller.config.feeds, fetcher)
 
 
 def _hostile(feed_server) -> dict[str, tuple[str, str | None]]:  # type: ignore[no-untyped-def]

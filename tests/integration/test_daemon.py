@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import create_engine, func, select
 
 from monitor.daemon import Daemon
-from monitor.pipeline import utcnow
+from monitor.models import utcnow
 from monitor.store.schema import feeds
 from tests.integration.conftest import SERBIAN_NEWS, rss
 
@@ -44,7 +44,7 @@ def test_digest_missed_while_down_goes_out_when_the_daemon_starts(
 
     [message] = smtp_server.sink.messages
     assert message["Subject"] == "[monitor] relocants: 1 new item"
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 def test_daemon_started_after_its_last_digest_sends_nothing_early(
@@ -54,10 +54,10 @@ def test_daemon_started_after_its_last_digest_sends_nothing_early(
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
     monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())
 
-    asyncio.run(run_until(Daemon(monitor), lambda: monitor.store.hits()))
+    asyncio.run(run_until(Daemon(monitor), lambda: monitor.store.hits.find()))
 
     assert smtp_server.sink.envelopes == []
-    assert [hit.delivered for hit in monitor.store.hits()] == [None]
+    assert [hit.delivered for hit in monitor.store.hits.find()] == [None]
 
 
 def test_the_poll_loop_polls_a_feed_again_when_the_database_says_it_is_due(
@@ -84,7 +84,7 @@ def test_the_poll_loop_polls_a_feed_again_when_the_database_says_it_is_due(
                 feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
                 with monitor.store.database.engine.begin() as connection:
                     connection.execute(update(feeds).values(next_poll_at=utcnow()))
-                while len(monitor.store.hits()) < 1:
+                while len(monitor.store.hits.find()) < 1:
                     await asyncio.sleep(0.05)
         finally:
             stop.set()
@@ -93,7 +93,7 @@ def test_the_poll_loop_polls_a_feed_again_when_the_database_says_it_is_due(
     asyncio.run(scenario())
 
     assert feed_server.statuses("/n1.xml") == [200, 200]
-    [status] = monitor.store.feed_statuses(utcnow())
+    [status] = monitor.store.feeds.statuses(utcnow())
     assert (status.items, status.health) == (3, "ok")
     assert status.next_poll > utcnow() + timedelta(minutes=4)
 
@@ -105,7 +105,7 @@ def test_the_poll_loop_outlives_a_database_that_is_away_for_a_while(
 
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
-    claim = monitor.claim_due
+    claim = monitor.poller.claim_due
     calls = []
 
     def flaky(*args, **kwargs):
@@ -114,12 +114,14 @@ def test_the_poll_loop_outlives_a_database_that_is_away_for_a_while(
             raise StorageError("database error: the server closed the connection")
         return claim(*args, **kwargs)
 
-    monitor.claim_due = flaky
+    monitor.poller.claim_due = flaky
 
-    asyncio.run(run_until(Daemon(monitor, idle_pause=timedelta(seconds=0.1)), lambda: monitor.store.hits()))
+    asyncio.run(
+        run_until(Daemon(monitor, idle_pause=timedelta(seconds=0.1)), lambda: monitor.store.hits.find())
+    )
 
     assert feed_server.statuses("/n1.xml") == [200]
-    assert len(monitor.store.hits()) == 1 and len(calls) >= 4
+    assert len(monitor.store.hits.find()) == 1 and len(calls) >= 4
 
 
 def test_no_heartbeat_once_polling_has_stopped(
@@ -147,7 +149,7 @@ def test_a_catch_up_that_fails_is_one_logged_event_and_polling_goes_on(
 ):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
-    claim = monitor.claim_due
+    claim = monitor.poller.claim_due
     claims = []
 
     def broken(watchlist: str):
@@ -160,11 +162,11 @@ def test_a_catch_up_that_fails_is_one_logged_event_and_polling_goes_on(
         return claim(*args, **kwargs)
 
     monitor.store.digest_due_since = broken
-    monitor.claim_due = first_claim_broken
+    monitor.poller.claim_due = first_claim_broken
 
     with caplog.at_level(logging.ERROR, logger="monitor.daemon"):
         asyncio.run(
-            run_until(Daemon(monitor, idle_pause=timedelta(seconds=0.1)), lambda: monitor.store.hits())
+            run_until(Daemon(monitor, idle_pause=timedelta(seconds=0.1)), lambda: monitor.store.hits.find())
         )
 
     assert feed_server.statuses("/n1.xml") == [200]

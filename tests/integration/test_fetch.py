@@ -19,7 +19,8 @@ import pytest
 from monitor import loop
 from monitor.errors import FetchError, ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed
-from monitor.http.fetch import Fetched, Fetcher, Limits, retry_after_seconds
+from monitor.http.fetch import Fetched, Fetcher, Limits
+from monitor.http.response import retry_after_seconds
 from monitor.models import Validators
 from tests.conftest import gzip_of_zeros, serving
 from tests.integration.conftest import SERBIAN_NEWS, rss

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from monitor import config as config_module
 from monitor.cli import main
 from monitor.errors import ConfigError
-from monitor.pipeline import utcnow
+from monitor.models import utcnow
 from monitor.store.schema import digests
 
 HEADLINE = "*BIA*: Ruski aktivista proglašen bezbednosnim rizikom"
@@ -76,10 +76,10 @@ def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
     _, monitor = n1_polled(database_url, extra=notify(webhook.url()))
     webhook.statuses = [500]
 
-    [waiting] = monitor.send_digests(utcnow())
+    [waiting] = monitor.outbox.send_digests(utcnow())
     emailed = len(smtp_server.sink.envelopes)
-    [later, nothing_new] = monitor.send_digests(utcnow())
-    again = monitor.send_digests(utcnow())
+    [later, nothing_new] = monitor.outbox.send_digests(utcnow())
+    again = monitor.outbox.send_digests(utcnow())
 
     assert waiting.state == "pending"
     assert waiting.error.startswith(f"not yet delivered to json://127.0.0.1:{webhook.port}/hook: ")
@@ -90,7 +90,7 @@ def test_a_webhook_that_answers_500_gets_the_digest_at_a_later_run_exactly_once(
     [delivered] = webhook.delivered
     assert HEADLINE in delivered["message"]
     assert len(smtp_server.sink.envelopes) == 1  # the email recipients were not sent it again
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 def test_a_webhook_still_failing_give_up_after_the_digest_was_recorded_is_refused_and_left_alone(
@@ -122,7 +122,7 @@ def test_a_webhook_still_failing_give_up_after_the_digest_was_recorded_is_refuse
     [refused] = [d for d in partial["deliveries"] if d["recipient"] == hook]
     assert (refused["state"], refused["attempts"]) == ("refused", 2)
     assert refused["error"].startswith("gave up after 2 tries over 3 days: ") and "500" in refused["error"]
-    assert all(hit.delivered for hit in open_monitor(config).store.hits())
+    assert all(hit.delivered for hit in open_monitor(config).store.hits.find())
 
 
 def test_a_secret_given_by_the_environment_is_never_shown_stored_or_logged(

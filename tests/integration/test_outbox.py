@@ -14,9 +14,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import text, update
 
+from monitor.app import App
 from monitor.cli import main
 from monitor.daemon import Daemon
-from monitor.pipeline import Monitor, utcnow
+from monitor.models import utcnow
 from monitor.store.schema import digests
 from tests.integration.conftest import rss
 from tests.integration.test_daemon import run_until
@@ -54,8 +55,8 @@ def crash_in_digest_send(config: Path, patch: str) -> None:
     assert done.returncode == CRASHED, done.stderr
 
 
-def lease_runs_out(monitor: Monitor) -> None:
-    """The lease of a sender that died runs out (as it does after Monitor.send_lease)."""
+def lease_runs_out(monitor: App) -> None:
+    """The lease of a sender that died runs out (as it does after the outbox's send_lease)."""
     with monitor.store.database.engine.begin() as connection:
         connection.execute(update(digests).values(sending_until=utcnow() - timedelta(seconds=1)))
 
@@ -73,7 +74,7 @@ def copies(smtp_server) -> dict[str, int]:
     return counted
 
 
-def covered(monitor: Monitor) -> list[tuple[int, int, str]]:
+def covered(monitor: App) -> list[tuple[int, int, str]]:
     """(hit, digest, digest status) for every hit some digest covers."""
     with monitor.store.database.engine.connect() as connection:
         rows = connection.execute(
@@ -93,11 +94,11 @@ def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with
     poll(monitor)
     smtp_server.sink.refusals = ["451 4.3.0 try again later"] * 3
 
-    [first] = monitor.send_digests(utcnow())
+    [first] = monitor.outbox.send_digests(utcnow())
     tried, received = smtp_server.sink.data_commands, len(smtp_server.sink.envelopes)
     [recorded] = monitor.store.outbox("relocants")
-    [later, nothing_new] = monitor.send_digests(utcnow())
-    [again] = monitor.send_digests(utcnow())
+    [later, nothing_new] = monitor.outbox.send_digests(utcnow())
+    [again] = monitor.outbox.send_digests(utcnow())
 
     assert (first.state, tried, received) == ("pending", 2, 0)
     assert "451 4.3.0 try again later (after 2 tries)" in (first.error or "")
@@ -108,7 +109,7 @@ def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
     [(_, raw)] = smtp_server.sink.envelopes
     assert raw == recorded.message  # byte for byte what was recorded
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 def test_a_recipient_refused_for_good_is_recorded_and_nobody_gets_the_digest_twice(
@@ -118,15 +119,15 @@ def test_a_recipient_refused_for_good_is_recorded_and_nobody_gets_the_digest_twi
     config, monitor = n1_polled(database_url, recipients=three)
     smtp_server.sink.refuse_recipients = {"lawyer@example.org": "550 5.1.1 no such user"}
 
-    [outcome] = monitor.send_digests(utcnow())
-    [later] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
+    [later] = monitor.outbox.send_digests(utcnow())
     code, status, _ = cli(config, "digest", "status", "--json")
     _, table, _ = cli(config, "digest", "status")
 
     assert (outcome.state, outcome.sent, later.state) == ("partial", True, "empty")
     assert outcome.error == "refused lawyer@example.org: 550 5.1.1 no such user"
     assert copies(smtp_server) == {"desk@example.org": 1, "editor@example.org": 1}
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
     _, partial = [json.loads(line) for line in status.splitlines()]
     assert partial["status"] == "partial"
     assert [(d["recipient"], d["state"], d["error"]) for d in partial["deliveries"]] == [
@@ -143,10 +144,10 @@ def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them
     _, monitor = n1_polled(database_url)
     smtp_server.sink.refuse_recipients = {"lawyer@example.org": "450 4.2.1 mailbox busy"}
 
-    [waiting] = monitor.send_digests(utcnow())
-    delivered_meanwhile = [hit.delivered for hit in monitor.store.hits()]
+    [waiting] = monitor.outbox.send_digests(utcnow())
+    delivered_meanwhile = [hit.delivered for hit in monitor.store.hits.find()]
     smtp_server.sink.refuse_recipients = {}
-    [later, _] = monitor.send_digests(utcnow())
+    [later, _] = monitor.outbox.send_digests(utcnow())
 
     assert (waiting.state, waiting.sent) == ("pending", False)
     assert waiting.error == "not yet delivered to lawyer@example.org: 450 4.2.1 mailbox busy"
@@ -158,7 +159,7 @@ def test_a_recipient_answered_450_waits_alone_and_a_later_run_sends_only_to_them
     ]
     first, second = message_ids(smtp_server)
     assert first == second
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 def test_a_crash_after_the_digest_is_recorded_is_finished_at_once_by_the_next_send_on_its_host(
@@ -196,7 +197,7 @@ def test_a_crash_after_the_digest_is_recorded_on_another_host_waits_for_its_leas
     assert code == 0 and "sent relocants (the digest of " in sent and "nothing new for relocants" in sent
     assert message_ids(smtp_server) == [recorded.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
     assert monitor.store.outbox("relocants") == []
 
 
@@ -213,7 +214,7 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts
     assert message_ids(smtp_server) == [recorded.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
     assert [run.status for run in monitor.store.digest_runs("relocants")] == ["sent"]
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hit_twice(
@@ -233,7 +234,7 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hi
     assert first == second
     empty, sent = monitor.store.digest_runs("relocants")
     assert (sent.status, sent.message_id, empty.status) == ("sent", first, "empty")
-    [hit] = monitor.store.hits()
+    [hit] = monitor.store.hits.find()
     assert hit.delivered and [(hit_id, status) for hit_id, _, status in covered(monitor)] == [
         (hit.id, "sent")
     ]
@@ -261,9 +262,9 @@ def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
         poll(monitor)
         smtp_server.sink.refusals = list(trouble.get("refusals", []))
         smtp_server.sink.refuse_recipients = dict(trouble.get("refuse_recipients", {}))
-        monitor.send_digests(utcnow())
+        monitor.outbox.send_digests(utcnow())
 
-    stored = monitor.store.hits(watchlist="relocants")
+    stored = monitor.store.hits.find(watchlist="relocants")
     assert len(stored) == len(rounds)
     assert all(hit.delivered for hit in stored)
     links = {recipient: [] for recipient in ("desk@example.org", "lawyer@example.org")}
@@ -280,7 +281,7 @@ def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
     assert monitor.store.outbox("relocants") == []
 
 
-def retry_times(monitor: Monitor) -> list[object]:
+def retry_times(monitor: App) -> list[object]:
     with monitor.store.database.engine.connect() as connection:
         return [row[0] for row in connection.execute(text("SELECT retry_at FROM digests ORDER BY id"))]
 
@@ -296,15 +297,15 @@ def test_a_digest_that_keeps_failing_is_retried_twice_as_late_each_time_even_acr
     start = utcnow()
     minutes = [start + timedelta(minutes=n) for n in range(61)]
 
-    [first] = monitor.send_digests(start)
-    too_soon = monitor.send_outbox(minutes[9], due_only=True)
+    [first] = monitor.outbox.send_digests(start)
+    too_soon = monitor.outbox.send_outbox(minutes[9], due_only=True)
     restarted = open_monitor(config)  # a new process: what it knows is in the database
-    [second] = restarted.send_outbox(minutes[10], due_only=True)
-    waits = [restarted.send_outbox(minutes[29], due_only=True)]
-    [third] = restarted.send_outbox(minutes[30], due_only=True)
-    waits.append(restarted.send_outbox(minutes[59], due_only=True))
+    [second] = restarted.outbox.send_outbox(minutes[10], due_only=True)
+    waits = [restarted.outbox.send_outbox(minutes[29], due_only=True)]
+    [third] = restarted.outbox.send_outbox(minutes[30], due_only=True)
+    waits.append(restarted.outbox.send_outbox(minutes[59], due_only=True))
     smtp_server.sink.refuse = None
-    [fourth] = restarted.send_outbox(minutes[60], due_only=True)
+    [fourth] = restarted.outbox.send_outbox(minutes[60], due_only=True)
 
     assert [o.state for o in (first, second, third, fourth)] == ["pending", "pending", "pending", "sent"]
     assert too_soon == [] and waits == [[], []]
@@ -319,7 +320,7 @@ def test_the_daemon_tries_a_waiting_digest_again_before_the_next_digest_is_due(
     retries = '\n[outbox]\nretry_every = "1s"\nretry_max = "1s"\n'
     _, monitor = n1_polled(database_url, extra=retries)
     smtp_server.sink.refusals = ["451 4.3.0 try again later"]
-    [waiting] = monitor.send_digests(utcnow())
+    [waiting] = monitor.outbox.send_digests(utcnow())
 
     asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
 
@@ -333,15 +334,17 @@ def test_two_senders_at_once_send_a_waiting_digest_once(smtp_server, database_ur
     config, daemon = n1_polled(database_url)
     by_hand = open_monitor(config)  # another process's store
     smtp_server.sink.refusals = ["451 4.3.0 try again later"]
-    daemon.send_digests(utcnow())
+    daemon.outbox.send_digests(utcnow())
     smtp_server.sink.data_delay = 1.0  # a slow server: the first sender is still at DATA…
     smtp_server.sink.data_started.clear()
     results: list[object] = []
-    first = threading.Thread(target=lambda: results.extend(daemon.send_outbox(utcnow(), due_only=False)))
+    first = threading.Thread(
+        target=lambda: results.extend(daemon.outbox.send_outbox(utcnow(), due_only=False))
+    )
 
     first.start()
     assert smtp_server.sink.data_started.wait(10)
-    [second] = by_hand.send_outbox(utcnow())  # …when the second one looks at the outbox
+    [second] = by_hand.outbox.send_outbox(utcnow())  # …when the second one looks at the outbox
     first.join(20)
 
     [sent] = results

@@ -9,16 +9,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.app import App
 from monitor.http.fetch import Fetcher
-from monitor.pipeline import Monitor, PollSummary, utcnow
+from monitor.models import utcnow
+from monitor.polling.poller import PollSummary
 from tests.conftest import free_port
 from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss
 
 
-def poll(monitor: Monitor) -> PollSummary:
+def poll(monitor: App) -> PollSummary:
     async def run() -> PollSummary:
         async with Fetcher() as fetcher:
-            return await monitor.poll(monitor.config.feeds, fetcher)
+            return await monitor.poller.poll(monitor.config.feeds, fetcher)
 
     return asyncio.run(run())
 
@@ -46,7 +48,7 @@ def test_unchanged_feed_is_stored_once_and_answered_304(
     assert (first.new_items, first.new_hits) == (3, 1)
     assert (second.new_items, second.new_hits) == (0, 0)
     assert feed_server.statuses("/n1.xml") == [200, 304]
-    [status] = monitor.store.feed_statuses(utcnow())
+    [status] = monitor.store.feeds.statuses(utcnow())
     assert (status.items, status.hits, status.last_error) == (3, 1, None)
 
 
@@ -65,7 +67,7 @@ def test_last_modified_alone_makes_the_second_poll_conditional(
 
     assert (first.new_items, second.new_items, second.failed) == (3, 0, 0)
     assert feed_server.statuses("/danas.xml") == [200, 304]
-    assert monitor.store.feed_state("Danas", utcnow()).validators.last_modified == stamp
+    assert monitor.store.feeds.state("Danas", utcnow()).validators.last_modified == stamp
 
 
 def test_new_entry_in_next_poll_makes_exactly_one_hit(
@@ -80,7 +82,7 @@ def test_new_entry_in_next_poll_makes_exactly_one_hit(
     summary = poll(monitor)
 
     assert (summary.new_items, summary.new_hits) == (1, 1)
-    titles = [hit.item.title for hit in monitor.store.hits(watchlist="relocants")]
+    titles = [hit.item.title for hit in monitor.store.hits.find(watchlist="relocants")]
     assert titles.count("Relokanti iz Rusije traže boravak") == 1
     assert len(titles) == 2
 
@@ -92,8 +94,8 @@ def test_digest_arrives_once_with_both_parts_the_link_and_the_highlight(
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
     poll(monitor)
 
-    [outcome] = monitor.send_digests(utcnow())
-    [again] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
+    [again] = monitor.outbox.send_digests(utcnow())
 
     assert (outcome.sent, outcome.hits) == (True, 1)
     assert (again.sent, again.hits) == (False, 0)
@@ -109,7 +111,7 @@ def test_digest_arrives_once_with_both_parts_the_link_and_the_highlight(
     assert ">relokanti</mark>" in html
     assert "*BIA*" in text and "https://n1info.rs/n1-1002/" in text
     assert "Kolumbiju" not in html
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 @pytest.mark.parametrize(
@@ -128,7 +130,7 @@ def test_an_empty_period_sends_nothing_unless_send_empty(
     monitor = open_monitor(config)
     poll(monitor)
 
-    [outcome] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
 
     assert (outcome.sent, outcome.hits) == (send_empty, 0)
     assert [message["Subject"] for message in smtp_server.sink.messages] == messages
@@ -148,16 +150,16 @@ def test_a_digest_capped_at_max_entries_covers_every_hit_once(
     )
     monitor = open_monitor(config)
     poll(monitor)
-    pending = monitor.store.hits(watchlist="relocants", waiting="digest")
+    pending = monitor.store.hits.find(watchlist="relocants", waiting="digest")
 
-    [outcome] = monitor.send_digests(utcnow())
-    [again] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
+    [again] = monitor.outbox.send_digests(utcnow())
 
     assert len(pending) >= 2, "test setup: the cap must leave something out"
     assert (outcome.hits, again.hits) == (len(pending), 0)
     text = text_part(smtp_server.sink.messages[0])
     assert f"and {len(pending) - 1} more: run `monitor hits --watchlist relocants`" in text
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
 def test_the_next_digest_covers_the_period_since_the_last_one_delivered(
@@ -170,12 +172,12 @@ def test_the_next_digest_covers_the_period_since_the_last_one_delivered(
     config = write_config(urls, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port)
     monitor = open_monitor(config)
     poll(monitor)
-    monitor.send_digests(utcnow())
+    monitor.outbox.send_digests(utcnow())
     [first_run] = monitor.store.digest_runs("relocants")
     feed_server.serve("/meduza.xml", rss("Meduza", "https://meduza.io", RUSSIAN_NEWS))
     poll(monitor)
 
-    monitor.send_digests(utcnow())
+    monitor.outbox.send_digests(utcnow())
 
     first, second = (text_part(message) for message in smtp_server.sink.messages)
     since = first_run.created.astimezone(ZoneInfo("Europe/Belgrade")).strftime("%a %d %b %Y, %H:%M %Z")
@@ -191,13 +193,13 @@ def test_refused_digest_stays_pending_and_a_later_run_delivers_it_once(
     poll(monitor)
     smtp_server.sink.refuse = "451 4.3.0 try again later"
 
-    [refused] = monitor.send_digests(utcnow())
+    [refused] = monitor.outbox.send_digests(utcnow())
 
     assert (refused.state, refused.sent) == ("pending", False) and "451" in (refused.error or "")
-    assert not any(hit.delivered for hit in monitor.store.hits())
+    assert not any(hit.delivered for hit in monitor.store.hits.find())
     smtp_server.sink.refuse = None
-    [delivered, empty] = monitor.send_digests(utcnow())
-    [nothing] = monitor.send_digests(utcnow())
+    [delivered, empty] = monitor.outbox.send_digests(utcnow())
+    [nothing] = monitor.outbox.send_digests(utcnow())
     assert (delivered.state, delivered.hits, delivered.recorded is not None) == ("sent", 1, True)
     assert (empty.state, nothing.state) == ("empty", "empty")
     assert len(smtp_server.sink.messages) == 1
@@ -211,13 +213,13 @@ def test_a_refused_recipient_is_recorded_and_the_others_get_the_digest_once(
     poll(monitor)
     smtp_server.sink.refuse_recipients = {"lawyer@example.org": "550 5.1.1 no such user"}
 
-    [outcome] = monitor.send_digests(utcnow())
-    [again] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
+    [again] = monitor.outbox.send_digests(utcnow())
 
     assert (outcome.sent, outcome.hits, again.hits) == (True, 1, 0)
     assert outcome.error == "refused lawyer@example.org: 550 5.1.1 no such user"
     assert [recipients for recipients, _ in smtp_server.sink.envelopes] == [["desk@example.org"]]
-    assert all(hit.delivered for hit in monitor.store.hits())
+    assert all(hit.delivered for hit in monitor.store.hits.find())
     [empty, partial] = monitor.store.digest_runs("relocants")
     assert (partial.status, partial.error, empty.status) == ("partial", outcome.error, "empty")
 
@@ -239,12 +241,12 @@ def test_temporary_smtp_failures_are_tried_again_within_the_run(
     poll(monitor)
     smtp_server.sink.refusals = list(refusals)
 
-    [outcome] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
 
     assert smtp_server.sink.data_commands == min(attempts, len(refusals) + 1)
     assert outcome.sent is delivered
     assert len(smtp_server.sink.messages) == int(delivered)
-    assert [hit.delivered is not None for hit in monitor.store.hits()] == [delivered]
+    assert [hit.delivered is not None for hit in monitor.store.hits.find()] == [delivered]
     if not delivered:
         assert outcome.error and "451" in outcome.error and "(after 2 tries)" in outcome.error
 
@@ -261,8 +263,8 @@ def test_a_permanent_smtp_failure_is_not_tried_again(
     poll(monitor)
     smtp_server.sink.refusals = ["554 5.7.1 message rejected"]
 
-    [outcome] = monitor.send_digests(utcnow())
-    [later] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
+    [later] = monitor.outbox.send_digests(utcnow())
 
     assert (outcome.sent, outcome.state, smtp_server.sink.data_commands) == (False, "failed", 1)
     assert outcome.error and "554" in outcome.error and "tries" not in outcome.error
@@ -274,10 +276,10 @@ def test_unreachable_smtp_server_leaves_hits_pending(feed_server, database_url, 
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=free_port()))
     poll(monitor)
 
-    [outcome] = monitor.send_digests(utcnow())
+    [outcome] = monitor.outbox.send_digests(utcnow())
 
     assert not outcome.sent and "connection refused: is the mail server running" in (outcome.error or "")
-    assert [hit.delivered for hit in monitor.store.hits()] == [None]
+    assert [hit.delivered for hit in monitor.store.hits.find()] == [None]
 
 
 def test_cyrillic_terms_match_cyrillic_text_and_bia_never_matches_serbia(
@@ -291,7 +293,7 @@ def test_cyrillic_terms_match_cyrillic_text_and_bia_never_matches_serbia(
 
     poll(monitor)
 
-    found = {hit.item.title: hit.matched_terms for hit in monitor.store.hits()}
+    found = {hit.item.title: hit.matched_terms for hit in monitor.store.hits.find()}
     assert found == {
         "Сербия выслала российского активиста": ["релоканты"],
         "BIA: Ruski aktivista proglašen bezbednosnim rizikom": ["BIA", "relokant*"],
@@ -315,7 +317,7 @@ def test_failing_feed_is_recorded_and_the_others_still_poll(
     summary = poll(monitor)
 
     assert (summary.ok, summary.failed, summary.new_items) == (1, 2, 3)
-    errors = {status.name: status.last_error for status in monitor.store.feed_statuses(utcnow())}
+    errors = {status.name: status.last_error for status in monitor.store.feeds.statuses(utcnow())}
     assert errors["N1"] is None
     assert "HTTP 500" in errors["Down"]
     assert "an HTML page, not a feed" in errors["Page"]

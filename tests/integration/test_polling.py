@@ -11,9 +11,10 @@ from datetime import timedelta
 
 import pytest
 
+from monitor.app import App
 from monitor.http.fetch import Fetcher, Limits
-from monitor.models import FeedStatus
-from monitor.pipeline import Monitor, PollSummary, utcnow
+from monitor.models import FeedStatus, utcnow
+from monitor.polling.poller import PollSummary
 from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss
 from tests.processes import descendants
 
@@ -22,16 +23,16 @@ N1 = rss("N1", "https://n1info.rs", SERBIAN_NEWS)
 MEDUZA = rss("Meduza", "https://meduza.io", RUSSIAN_NEWS)
 
 
-def poll(monitor: Monitor, limits: Limits = LIMITS) -> PollSummary:
+def poll(monitor: App, limits: Limits = LIMITS) -> PollSummary:
     async def run() -> PollSummary:
         async with Fetcher(limits) as fetcher:
-            return await monitor.poll(monitor.config.feeds, fetcher)
+            return await monitor.poller.poll(monitor.config.feeds, fetcher)
 
     return asyncio.run(run())
 
 
-def health(monitor: Monitor) -> dict[str, FeedStatus]:
-    return {status.name: status for status in monitor.store.feed_statuses(utcnow())}
+def health(monitor: App) -> dict[str, FeedStatus]:
+    return {status.name: status for status in monitor.store.feeds.statuses(utcnow())}
 
 
 WORKERS = pytest.mark.parametrize("parse_workers", [0, 2], ids=["threads", "processes"])
@@ -121,7 +122,7 @@ def test_poll_all_over_good_and_misbehaving_feeds_keeps_its_deadlines_and_record
     assert status["Mislabelled"].warning == "declared encoding utf-8 is wrong; the text is cp1251"
     assert status["Broken XML"].warning.startswith("malformed feed, read anyway: ")
     assert (summary.ok, summary.failed) == (6, 9)
-    titles = {hit.item.title for hit in monitor.store.hits()}
+    titles = {hit.item.title for hit in monitor.store.hits.find()}
     assert "Сербия выслала российского активиста" in titles  # cp1251 read as Russian, and matched
 
 
@@ -168,7 +169,7 @@ def test_nul_and_controls_in_items_are_stored_without_them_on_every_backend(
     summary = poll(monitor)
 
     assert (summary.ok, summary.failed, summary.new_items) == (2, 0, 6)
-    [dirty_hit] = [hit for hit in monitor.store.hits() if hit.item.feed == "Dirty"]
+    [dirty_hit] = [hit for hit in monitor.store.hits.find() if hit.item.feed == "Dirty"]
     assert dirty_hit.item.title == "BIA: Ruski aktivista[31m proglašen bezbednosnim rizikom"
 
 
@@ -225,7 +226,7 @@ def test_a_gone_feed_is_not_claimed_again(feed_server, smtp_server, database_url
 
     poll(monitor)
 
-    assert monitor.claim_due("worker", 10, timedelta(minutes=5)) == []
+    assert monitor.poller.claim_due("worker", 10, timedelta(minutes=5)) == []
     assert health(monitor)["Gone"].next_poll is None
 
 
@@ -267,7 +268,7 @@ def test_more_feeds_than_a_chunk_of_states_are_each_polled_once_with_their_own_s
     # validators were read, in whichever chunk of states it fell.
     urls = {f"Feed {n}": feed_server.serve(f"/feed/{n}.xml", N1) for n in range(30)}
     monitor = open_monitor(write_config(urls, database_url=database_url, smtp_port=smtp_server.port))
-    monitor.states_per_read = 7
+    monitor.poller.states_per_read = 7
 
     first, second = poll(monitor), poll(monitor)
 
@@ -299,7 +300,7 @@ def test_a_story_in_two_feeds_is_one_hit_and_an_edit_that_now_matches_makes_one(
     assert (before.new_items, before.new_hits) == (1, 0)
     assert (after.new_items, after.new_hits) == (0, 1)
     assert (again.new_items, again.new_hits, sum(o.edited for o in again.outcomes)) == (0, 0, 0)
-    [hit] = monitor.store.hits()
+    [hit] = monitor.store.hits.find()
     assert hit.item.summary == "BIA je pozvala relokante na razgovor."
     assert len(hit.also_in) == 1 and {hit.item.feed, *hit.also_in} == {"N1", "Copy"}
 

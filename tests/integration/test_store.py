@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from monitor.errors import ClaimedError
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
+from monitor.polling.decide import PollIntent, changes
 from monitor.store import Store
 from monitor.store.migrate import MIGRATIONS
 
@@ -28,7 +29,7 @@ def engine_url(url: str) -> str:
 
 def open_store(url: str, feeds: tuple[str, ...] = ("N1",)) -> Store:
     store = Store(engine_url(url))
-    store.sync_feeds([(name, f"https://{name.lower()}.example/feed/", True) for name in feeds], NOW)
+    store.feeds.sync([(name, f"https://{name.lower()}.example/feed/", True) for name in feeds], NOW)
     return store
 
 
@@ -52,9 +53,9 @@ def record(next_poll: datetime = NOW + timedelta(minutes=15), **fields) -> PollR
 def save(
     store: Store, feed: str, entries=(), matches=None, poll: PollRecord | None = None, now: datetime = NOW
 ):
-    """A poll as the pipeline saves it: look the entries up, then save."""
-    known = store.lookup(feed, entries)
-    return store.save_poll(feed, poll or record(), entries, known, matches or {}, now)
+    """A poll as the poller saves it: the entries looked up, the changes decided, then saved."""
+    known = store.items.lookup(feed, entries)
+    return store.items.save(PollIntent(feed, poll or record(), changes(entries, known)), matches or {}, now)
 
 
 def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url):
@@ -66,7 +67,7 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
     assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
     with again.database.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
-    assert [status.name for status in again.feed_statuses(NOW)] == ["N1"]
+    assert [status.name for status in again.feeds.statuses(NOW)] == ["N1"]
     again.close()
 
 
@@ -87,14 +88,14 @@ def test_upgrading_a_0001_database_keeps_its_data_and_counts_its_last_error(data
 
     store = open_store(database_url, ("N1", "Danas"))
 
-    statuses = {status.name: status for status in store.feed_statuses(NOW)}
+    statuses = {status.name: status for status in store.feeds.statuses(NOW)}
     assert (statuses["N1"].items, statuses["N1"].health, statuses["N1"].failures) == (1, "new", 0)
     assert (statuses["Danas"].health, statuses["Danas"].failures, statuses["Danas"].last_error) == (
         "failing",
         1,
         "HTTP 500",
     )
-    assert store.feed_state("N1", NOW).validators == Validators('"e1"', None)
+    assert store.feeds.state("N1", NOW).validators == Validators('"e1"', None)
     store.close()
 
 
@@ -106,18 +107,18 @@ def test_saving_the_same_poll_twice_stores_each_item_and_hit_once(database_url):
     second = save(store, "N1", [ITEM], matches, record(validators=Validators('"e2"', None)))
 
     assert (first, second) == (Saved(1, 0, 1), Saved(0, 0, 0))
-    [hit] = store.hits()
+    [hit] = store.hits.find()
     assert hit.item == ITEM and hit.matches == (MATCH,)
-    assert store.feed_state("N1", NOW).validators == Validators('"e2"', None)
+    assert store.feeds.state("N1", NOW).validators == Validators('"e2"', None)
     store.close()
 
 
 def test_new_feeds_are_due_at_once_and_a_claim_leases_them(database_url):
     store = open_store(database_url, ("N1", "Danas", "RTS"))
 
-    first = store.claim_due("worker-a", NOW, limit=2, lease=LEASE)
-    second = store.claim_due("worker-b", NOW, limit=10, lease=LEASE)
-    third = store.claim_due("worker-b", NOW, limit=10, lease=LEASE)
+    first = store.feeds.claim_due("worker-a", NOW, limit=2, lease=LEASE)
+    second = store.feeds.claim_due("worker-b", NOW, limit=10, lease=LEASE)
+    third = store.feeds.claim_due("worker-b", NOW, limit=10, lease=LEASE)
 
     assert len(first) == 2 and len(second) == 1
     assert set(first) | set(second) == {"N1", "Danas", "RTS"}
@@ -127,21 +128,21 @@ def test_new_feeds_are_due_at_once_and_a_claim_leases_them(database_url):
 
 def test_a_lease_that_runs_out_returns_the_feed_to_the_pool(database_url):
     store = open_store(database_url)
-    assert store.claim_due("crashed", NOW, limit=10, lease=LEASE) == ["N1"]
+    assert store.feeds.claim_due("crashed", NOW, limit=10, lease=LEASE) == ["N1"]
 
-    assert store.claim_due("other", NOW + LEASE - timedelta(seconds=1), limit=10, lease=LEASE) == []
-    assert store.claim_due("other", NOW + LEASE + timedelta(seconds=1), limit=10, lease=LEASE) == ["N1"]
+    assert store.feeds.claim_due("other", NOW + LEASE - timedelta(seconds=1), limit=10, lease=LEASE) == []
+    assert store.feeds.claim_due("other", NOW + LEASE + timedelta(seconds=1), limit=10, lease=LEASE) == ["N1"]
     store.close()
 
 
 def test_a_polled_feed_is_due_again_at_its_next_poll_and_not_before(database_url):
     store = open_store(database_url)
-    store.claim_due("w", NOW, limit=10, lease=LEASE)
+    store.feeds.claim_due("w", NOW, limit=10, lease=LEASE)
     save(store, "N1", [ITEM], poll=record(next_poll=NOW + timedelta(minutes=20)))
 
-    assert store.claim_due("w", NOW + timedelta(minutes=19), limit=10, lease=LEASE) == []
-    assert store.next_due() == NOW + timedelta(minutes=20)
-    assert store.claim_due("w", NOW + timedelta(minutes=20), limit=10, lease=LEASE) == ["N1"]
+    assert store.feeds.claim_due("w", NOW + timedelta(minutes=19), limit=10, lease=LEASE) == []
+    assert store.feeds.next_due() == NOW + timedelta(minutes=20)
+    assert store.feeds.claim_due("w", NOW + timedelta(minutes=20), limit=10, lease=LEASE) == ["N1"]
     store.close()
 
 
@@ -150,7 +151,7 @@ def test_concurrent_claims_never_hand_a_feed_to_two_workers(database_url):
     store = open_store(database_url, names)
 
     with ThreadPoolExecutor(4) as pool:
-        claims = list(pool.map(lambda n: store.claim_due(f"w{n}", NOW, 7, LEASE), range(12)))
+        claims = list(pool.map(lambda n: store.feeds.claim_due(f"w{n}", NOW, 7, LEASE), range(12)))
 
     claimed = [name for claim in claims for name in claim]
     assert sorted(claimed) == sorted(names)
@@ -160,29 +161,33 @@ def test_concurrent_claims_never_hand_a_feed_to_two_workers(database_url):
 def test_failures_are_counted_until_a_success_resets_them(database_url):
     store = open_store(database_url)
 
-    store.record_failure("N1", "http", "HTTP 500 Internal Server Error", NOW, NOW + timedelta(minutes=5))
-    store.record_failure("N1", "timeout", "no complete answer within 60 s", NOW + timedelta(hours=1), NOW)
-    [failing] = store.feed_statuses(NOW)
+    store.feeds.record_failure(
+        "N1", "http", "HTTP 500 Internal Server Error", NOW, NOW + timedelta(minutes=5)
+    )
+    store.feeds.record_failure(
+        "N1", "timeout", "no complete answer within 60 s", NOW + timedelta(hours=1), NOW
+    )
+    [failing] = store.feeds.statuses(NOW)
     save(store, "N1", now=NOW + timedelta(hours=2))
-    [healed] = store.feed_statuses(NOW)
+    [healed] = store.feeds.statuses(NOW)
 
     assert (failing.health, failing.failures, failing.last_error_kind) == ("failing", 2, "timeout")
     assert failing.failing_since == NOW
     assert (healed.health, healed.failures, healed.last_error, healed.failing_since) == ("ok", 0, None, None)
-    assert store.feed_state("N1", NOW).failures == 0
+    assert store.feeds.state("N1", NOW).failures == 0
     store.close()
 
 
 def test_a_gone_feed_is_never_claimed_until_its_url_changes(database_url):
     store = open_store(database_url)
-    store.record_failure("N1", "gone", "HTTP 410 Gone", NOW, None)
+    store.feeds.record_failure("N1", "gone", "HTTP 410 Gone", NOW, None)
 
-    [status] = store.feed_statuses(NOW)
+    [status] = store.feeds.statuses(NOW)
     assert (status.health, status.next_poll) == ("gone", None)
-    assert store.claim_due("w", NOW + timedelta(days=1), limit=10, lease=LEASE) == []
+    assert store.feeds.claim_due("w", NOW + timedelta(days=1), limit=10, lease=LEASE) == []
 
-    store.sync_feeds([("N1", "https://n1.example/new-feed/", True)], NOW)
-    assert store.claim_due("w", NOW, limit=10, lease=LEASE) == ["N1"]
+    store.feeds.sync([("N1", "https://n1.example/new-feed/", True)], NOW)
+    assert store.feeds.claim_due("w", NOW, limit=10, lease=LEASE) == ["N1"]
     store.close()
 
 
@@ -190,11 +195,11 @@ def test_feeds_removed_from_the_config_are_disabled_and_keep_their_items(databas
     store = open_store(database_url, ("N1", "Danas"))
     save(store, "Danas", [ITEM], poll=record(), now=NOW)
 
-    store.sync_feeds([("N1", "https://n1.example/feed/", True)], NOW)
+    store.feeds.sync([("N1", "https://n1.example/feed/", True)], NOW)
 
-    statuses = {status.name: status for status in store.feed_statuses(NOW)}
+    statuses = {status.name: status for status in store.feeds.statuses(NOW)}
     assert (statuses["Danas"].health, statuses["Danas"].items) == ("disabled", 1)
-    assert store.claim_due("w", NOW, limit=10, lease=LEASE) == ["N1"]
+    assert store.feeds.claim_due("w", NOW, limit=10, lease=LEASE) == ["N1"]
     store.close()
 
 
@@ -203,9 +208,9 @@ def test_an_adopted_permanent_move_is_what_the_feed_fetches_from(database_url):
     moved = "https://n1.example/rss/"
 
     save(store, "N1", [], poll=record(moved_to=moved), now=NOW)
-    candidate = store.feed_state("N1", NOW)
+    candidate = store.feeds.state("N1", NOW)
     save(store, "N1", [], poll=record(adopt_url=moved), now=NOW)
-    adopted = store.feed_state("N1", NOW)
+    adopted = store.feeds.state("N1", NOW)
 
     assert (candidate.url, candidate.moved_to) == ("https://n1.example/feed/", moved)
     assert (adopted.url, adopted.moved_to) == (moved, None)
@@ -214,11 +219,11 @@ def test_an_adopted_permanent_move_is_what_the_feed_fetches_from(database_url):
 
 def test_quiet_polls_saved_together_each_update_their_own_feed(database_url):
     store = open_store(database_url, ("N1", "Danas", "RFE"))
-    claimed = store.claim_due("w", NOW, limit=10, lease=LEASE)
-    store.record_failure("Danas", "http", "HTTP 500", NOW, NOW)
+    claimed = store.feeds.claim_due("w", NOW, limit=10, lease=LEASE)
+    store.feeds.record_failure("Danas", "http", "HTTP 500", NOW, NOW)
     later = NOW + timedelta(minutes=1)
 
-    store.save_quiet_polls(
+    store.feeds.record_quiet_polls(
         [
             (
                 "N1",
@@ -230,8 +235,8 @@ def test_quiet_polls_saved_together_each_update_their_own_feed(database_url):
         ]
     )
 
-    states = store.feed_states(["N1", "Danas", "RFE"], NOW)
-    statuses = {status.name: status for status in store.feed_statuses(NOW)}
+    states = store.feeds.states(["N1", "Danas", "RFE"], NOW)
+    statuses = {status.name: status for status in store.feeds.statuses(NOW)}
     assert sorted(claimed) == ["Danas", "N1", "RFE"]
     assert (states["N1"].validators.etag, states["N1"].body_hash, states["N1"].fingerprints) == (
         '"n1"',
@@ -241,7 +246,7 @@ def test_quiet_polls_saved_together_each_update_their_own_feed(database_url):
     assert (states["Danas"].failures, states["Danas"].warning) == (0, "not well-formed")
     assert (statuses["Danas"].health, statuses["Danas"].last_success) == ("ok", later)
     assert states["RFE"].url == "https://rfe.example/rss/"
-    assert store.next_due() == NOW + timedelta(minutes=15)  # leases released, next polls set
+    assert store.feeds.next_due() == NOW + timedelta(minutes=15)  # leases released, next polls set
     store.close()
 
 
@@ -254,7 +259,7 @@ def test_items_per_day_counts_the_last_week_over_the_span_it_covers(database_url
     old = Item("N1", "n1-old", "t", "", "https://n1.example/old/", NOW - timedelta(days=30))
     save(store, "N1", [*week, old], poll=record(), now=NOW)
 
-    assert round(store.feed_state("N1", NOW).items_per_day or 0, 2) == round(24 / (92 / 24), 2)
+    assert round(store.feeds.state("N1", NOW).items_per_day or 0, 2) == round(24 / (92 / 24), 2)
     store.close()
 
 
@@ -289,10 +294,10 @@ def test_the_same_story_in_two_feeds_is_one_item_seen_in_both(database_url):
     )
 
     assert (first, second, again) == (Saved(1, 0, 1), Saved(0, 0, 0), Saved(0, 0, 0))
-    assert len(store.hits()) == 1
-    statuses = {status.name: status.items for status in store.feed_statuses(NOW)}
+    assert len(store.hits.find()) == 1
+    statuses = {status.name: status.items for status in store.feeds.statuses(NOW)}
     assert statuses == {"N1": 1, "Danas": 0}  # items are counted where they were first seen
-    assert set(store.lookup("Danas", [story("Danas", "danas-9", "")])) == {"danas-9"}
+    assert set(store.items.lookup("Danas", [story("Danas", "danas-9", "")])) == {"danas-9"}
     store.close()
 
 
@@ -308,7 +313,7 @@ def test_a_story_republished_under_a_new_guid_is_not_a_new_item(database_url):
     )
 
     assert again == Saved(0, 0, 0)
-    assert len(store.hits()) == 1
+    assert len(store.hits.find()) == 1
     store.close()
 
 
@@ -329,7 +334,7 @@ def test_an_edited_story_is_updated_and_hits_only_when_it_newly_matches(database
     )
 
     assert (first, second, third) == (Saved(1, 0, 0), Saved(0, 1, 1), Saved(0, 1, 0))
-    [hit] = store.hits()
+    [hit] = store.hits.find()
     assert hit.item.title == "BIA: Vesti iz Beograda (dopunjeno)"
     store.close()
 
@@ -352,10 +357,10 @@ def test_upgrading_to_0003_keeps_both_copies_of_a_story_stored_twice(database_ur
 
     store = open_store(database_url, ("N1", "Danas"))
 
-    statuses = {status.name: status.items for status in store.feed_statuses(NOW)}
+    statuses = {status.name: status.items for status in store.feeds.statuses(NOW)}
     assert statuses == {"N1": 1, "Danas": 1}
-    assert store.lookup("N1", [story("N1", "a", "")])["a"].sighted
-    assert store.lookup("Danas", [story("Danas", "b", "")])["b"].sighted
+    assert store.items.lookup("N1", [story("N1", "a", "")])["a"].sighted
+    assert store.items.lookup("Danas", [story("Danas", "b", "")])["b"].sighted
     store.close()
 
 
@@ -373,7 +378,7 @@ def test_two_outlets_wording_one_story_differently_is_not_an_edit(database_url):
     ]
 
     assert results == [Saved(1, 0, 0), Saved(0, 0, 0), Saved(0, 0, 0), Saved(0, 0, 0)]
-    [status] = [s for s in store.feed_statuses(NOW) if s.name == "N1"]
+    [status] = [s for s in store.feeds.statuses(NOW) if s.name == "N1"]
     assert status.items == 1
     store.close()
 
@@ -387,7 +392,7 @@ def test_posts_under_one_link_with_other_titles_are_stories_of_their_own(databas
     saved = [save(store, "Ticker", posts[:2]), save(store, "Ticker", [*posts, tagged])]
 
     assert [each.items for each in saved] == [2, 1]
-    assert {s.name: s.items for s in store.feed_statuses(NOW)} == {"Ticker": 3}
+    assert {s.name: s.items for s in store.feeds.statuses(NOW)} == {"Ticker": 3}
     store.close()
 
 
@@ -413,12 +418,12 @@ def test_a_feed_showing_only_the_latest_post_under_one_link_keeps_each_post(data
 
 def test_a_stopping_worker_hands_back_what_it_claimed(database_url):
     store = open_store(database_url, ("N1", "Danas"))
-    assert len(store.claim_due("stopping", NOW, limit=10, lease=LEASE)) == 2
-    store.claim_due("other", NOW, limit=10, lease=LEASE)
+    assert len(store.feeds.claim_due("stopping", NOW, limit=10, lease=LEASE)) == 2
+    store.feeds.claim_due("other", NOW, limit=10, lease=LEASE)
 
-    store.release_leases("stopping")
+    store.feeds.release_leases("stopping")
 
-    assert sorted(store.claim_due("other", NOW, limit=10, lease=LEASE)) == ["Danas", "N1"]
+    assert sorted(store.feeds.claim_due("other", NOW, limit=10, lease=LEASE)) == ["Danas", "N1"]
     store.close()
 
 
@@ -437,21 +442,21 @@ def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_
     store = open_store(database_url)
     first, second = (Item("N1", f"n1-{n}", "BIA", "", f"https://n1info.rs/{n}/", NOW) for n in (1, 2))
     save(store, "N1", [first, second], {item.id: {"relocants": [MATCH]} for item in (first, second)})
-    older, newer = sorted(hit.id for hit in store.hits())
+    older, newer = sorted(hit.id for hit in store.hits.find())
     digest(store, [older])
 
     with pytest.raises(ClaimedError, match="another digest run of watchlist 'relocants' is sending"):
         digest(store, [newer, older])
 
     assert [run.hits for run in store.digest_runs("relocants")] == [1]
-    assert [hit.id for hit in store.hits(waiting="digest")] == [newer]
+    assert [hit.id for hit in store.hits.find(waiting="digest")] == [newer]
     store.close()
 
 
 def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
     store = open_store(database_url)
     save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
-    [hit] = store.hits()
+    [hit] = store.hits.find()
     outgoing = digest(store, [hit.id])
 
     waiting = store.record_attempt(
@@ -460,7 +465,7 @@ def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
         NOW,
     )
     [still] = store.outbox("relocants")
-    [meanwhile] = store.hits()
+    [meanwhile] = store.hits.find()
     done = store.record_attempt(outgoing.id, {"lawyer@example.org": ("refused", "550 no such user")}, LATER)
 
     assert (waiting.status, waiting.error) == ("pending", "not yet delivered to lawyer@example.org: 451 x")
@@ -469,13 +474,13 @@ def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
         outgoing.message,
         None,
     )
-    assert store.hits()[0].delivered == LATER
+    assert store.hits.find()[0].delivered == LATER
     assert (done.status, done.error) == ("partial", "refused lawyer@example.org: 550 no such user")
     assert [(d.recipient, d.state, d.attempts, d.sent) for d in done.deliveries] == [
         ("desk@example.org", "sent", 1, NOW),
         ("lawyer@example.org", "refused", 2, None),
     ]
-    assert store.outbox("relocants") == [] and store.hits(waiting="digest") == []
+    assert store.outbox("relocants") == [] and store.hits.find(waiting="digest") == []
     store.close()
 
 
@@ -484,7 +489,7 @@ def test_a_waiting_digest_is_held_by_one_sender_until_it_records_its_try_or_its_
 ):
     store = open_store(database_url)
     save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
-    [hit] = store.hits()
+    [hit] = store.hits.find()
     made = digest(store, [hit.id])  # recorded without a lease: anyone may send it
 
     first = store.claim(made.id, NOW, LEASE)
@@ -508,7 +513,7 @@ def test_a_waiting_digest_is_held_by_one_sender_until_it_records_its_try_or_its_
 def test_the_periodic_retry_sees_a_waiting_digest_only_once_its_retry_time_has_come(database_url):
     store = open_store(database_url)
     save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
-    [hit] = store.hits()
+    [hit] = store.hits.find()
     made = digest(store, [hit.id])
     store.record_attempt(
         made.id,
@@ -556,8 +561,8 @@ def test_upgrading_a_0003_database_keeps_its_digest_runs_and_sends_only_undelive
     assert all(run.recipients == ("desk@example.org",) for run in runs)
     assert store.outbox("relocants") == []  # no message was kept before: nothing to send again
     assert store.last_delivery("relocants") == NOW
-    assert [hit.id for hit in store.hits(waiting="digest")] == [2]
+    assert [hit.id for hit in store.hits.find(waiting="digest")] == [2]
     outgoing = digest(store, [2], recipients=["desk@example.org"])
     store.record_attempt(outgoing.id, {"desk@example.org": ("sent", None)}, LATER)
-    assert [hit.delivered for hit in sorted(store.hits(), key=lambda hit: hit.id)] == [NOW, LATER]
+    assert [hit.delivered for hit in sorted(store.hits.find(), key=lambda hit: hit.id)] == [NOW, LATER]
     store.close()

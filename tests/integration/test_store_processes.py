@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
+from monitor.polling.decide import PollIntent, changes
 from monitor.store import Store
 from monitor.store.migrate import MIGRATIONS
 
@@ -148,7 +149,7 @@ print(f"rounds {rounds}", flush=True)
 def test_a_huge_poll_is_saved_without_locking_out_a_command_beside_it(tmp_path: Path):
     database = tmp_path / "monitor.db"
     store = Store(f"sqlite:///{database}")
-    store.sync_feeds([("N1", "https://n1info.rs/", True), ("Danas", "https://danas.rs/", True)], NOW)
+    store.feeds.sync([("N1", "https://n1info.rs/", True), ("Danas", "https://danas.rs/", True)], NOW)
     entries, matches = news(100_000)
     neighbour = subprocess.Popen(
         [sys.executable, "-c", NEIGHBOUR, str(database)],
@@ -159,13 +160,15 @@ def test_a_huge_poll_is_saved_without_locking_out_a_command_beside_it(tmp_path: 
     assert neighbour.stdout is not None and neighbour.stdout.readline() == "ready\n"
 
     began = time.monotonic()
-    saved = store.save_poll("N1", PollRecord(Validators('"v2"'), NOW), entries, {}, matches, NOW)
+    saved = store.items.save(
+        PollIntent("N1", PollRecord(Validators('"v2"'), NOW), changes(entries, {})), matches, NOW
+    )
     took = time.monotonic() - began
     said, _ = neighbour.communicate("", timeout=60)
 
     assert saved == Saved(100_000, 0, 10_000)
     assert said.startswith("rounds ") and int(said.split()[1]) > 0, f"{said!r} after {took:.1f} s"
-    assert store.feed_state("N1", NOW).validators.etag == '"v2"'
+    assert store.feeds.state("N1", NOW).validators.etag == '"v2"'
     store.close()
 
 
@@ -183,10 +186,11 @@ print("saved", flush=True)
 
 
 def poll_again(store: Store, entries: list[Item], matches: dict[str, dict[str, list[Match]]]) -> None:
-    """A poll of N1 as the pipeline makes it: what is known is looked up, the rest saved."""
-    known = store.lookup("N1", entries)
-    fresh = [entry for entry in entries if entry.id not in known]
-    store.save_poll("N1", PollRecord(Validators('"v2"'), NOW), fresh, known, matches, NOW)
+    """A poll of N1 as the poller makes it: what is known is looked up, the rest saved."""
+    known = store.items.lookup("N1", entries)
+    store.items.save(
+        PollIntent("N1", PollRecord(Validators('"v2"'), NOW), changes(entries, known)), matches, NOW
+    )
 
 
 def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(database_url, tmp_path: Path):
@@ -197,7 +201,7 @@ def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(dat
     entries, matches = news(count)
     for attempt in range(4):
         fresh = engine_url(_emptied(database_url, tmp_path / f"{attempt}.db"))
-        Store(fresh).sync_feeds([("N1", "https://n1info.rs/feed/", True)], NOW)
+        Store(fresh).feeds.sync([("N1", "https://n1info.rs/feed/", True)], NOW)
         saver = subprocess.Popen(
             [sys.executable, "-c", SAVER, fresh, str(count)],
             stdin=subprocess.PIPE,
@@ -210,14 +214,14 @@ def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(dat
         saver.kill()
         saver.wait()
         store = Store(fresh)
-        stored = len(store.lookup("N1", entries))
-        state = store.feed_state("N1", NOW)
+        stored = len(store.items.lookup("N1", entries))
+        state = store.feeds.state("N1", NOW)
 
         assert state.validators.etag == ('"v2"' if stored == count else None), (stored, state)
         poll_again(store, entries, matches)
-        assert len(store.lookup("N1", entries)) == count
-        assert len(store.hits()) == count // 10
-        assert store.feed_state("N1", NOW).validators.etag == '"v2"'
+        assert len(store.items.lookup("N1", entries)) == count
+        assert len(store.hits.find()) == count // 10
+        assert store.feeds.state("N1", NOW).validators.etag == '"v2"'
         store.close()
 
 
@@ -229,7 +233,7 @@ from datetime import timedelta
 from tests.integration.test_store_processes import NOW
 from monitor.store import Store
 store = Store(sys.argv[1])
-store.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
+store.feeds.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
 store.record_digest(
     watchlist="relocants", recipients=["desk@example.org"], message_id="<1@monitor>", message=b"x",
     hit_ids=[], now=NOW, lease=timedelta(minutes=24),
@@ -241,17 +245,17 @@ os.kill(os.getpid(), signal.SIGKILL)
 def test_what_a_killed_process_on_this_host_held_is_taken_back_at_once(database_url):
     url = engine_url(database_url)
     store = Store(url)
-    store.sync_feeds([(name, f"https://{name.lower()}.example/", True) for name in ("N1", "Danas")], NOW)
+    store.feeds.sync([(name, f"https://{name.lower()}.example/", True) for name in ("N1", "Danas")], NOW)
     killed = subprocess.run([sys.executable, "-c", CLAIMER, url], capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr
     [held] = store.outbox("relocants")
 
-    claimed = store.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
+    claimed = store.feeds.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
     taken = store.claim(held.id, NOW, timedelta(minutes=24))
 
     assert claimed == ["Danas", "N1"]
     assert taken is not None and taken.message_id == "<1@monitor>"
     # this process is alive: what it holds now stays held
-    assert store.claim_due("another", NOW, 100, timedelta(minutes=5)) == []
+    assert store.feeds.claim_due("another", NOW, 100, timedelta(minutes=5)) == []
     assert store.claim(held.id, NOW, timedelta(minutes=24)) is None
     store.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.match.engine import _required, _terms, _triggers
 from monitor.match.frequency import UNLISTED, frequencies
+from monitor.match.plan import required_parts, terms_of, triggers
 from monitor.match.query import Term, Word, parse_query
 
 
@@ -103,6 +103,6 @@ def test_many_words_are_weighed_at_once_as_one_by_one() -> None:
 )
 def test_a_query_is_evaluated_where_its_rarest_required_part_is(query: str, trigger: list[str]) -> None:
     tree = parse_query(query)
-    shares = frequencies({word for term in _terms(tree) for word in term.words})
-    terms: list[Term] = _triggers(tree, _required(tree, shares.__getitem__), shares.__getitem__)
+    shares = frequencies({word for term in terms_of(tree) for word in term.words})
+    terms: list[Term] = triggers(tree, required_parts(tree, shares.__getitem__), shares.__getitem__)
     assert [term.text for term in terms] == trigger

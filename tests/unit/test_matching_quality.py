@@ -18,7 +18,7 @@ import pytest
 from monitor.config import load
 from monitor.feeds.parse import parse_feed
 from monitor.match import Matcher, parse_query
-from monitor.match.engine import _terms
+from monitor.match.plan import terms_of
 from tests.unit.matching import finds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,7 +205,7 @@ def cyrillic(latin: str) -> str:
 def _example_phrases() -> set[str]:
     config = load(ROOT / "config" / "monitor.example.toml")
     trees = [parse_query(query) for watchlist in config.watchlists for query in watchlist.queries]
-    return {term.text.strip('"') for tree in trees for term in _terms(tree) if len(term.words) > 1}
+    return {term.text.strip('"') for tree in trees for term in terms_of(tree) if len(term.words) > 1}
 
 
 def test_the_phrase_table_holds_every_phrase_of_the_example():

@@ -11,7 +11,8 @@ import pytest
 
 from monitor.errors import FeedError, ParseError
 from monitor.feeds.clean import SUMMARY_LIMIT, TITLE_LIMIT
-from monitor.feeds.parse import MAX_ENTRIES, entry_fingerprints, parse_feed, plain_text, read_feed
+from monitor.feeds.parse import MAX_ENTRIES, parse_feed, plain_text
+from monitor.feeds.prescan import entry_fingerprints, read_feed
 
 NOW = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
 FEED_URL = "https://n1info.rs/feed/"
@@ -891,9 +892,9 @@ def test_a_legacy_encoded_feed_keeps_its_text_when_only_its_new_entries_are_pars
 
 
 def test_if_feedparser_refused_the_copy_without_known_entries_the_whole_body_is_read(monkeypatch):
-    import monitor.feeds.parse
+    import monitor.feeds.prescan
 
-    real = monitor.feeds.parse.parse_feed
+    real = monitor.feeds.prescan.parse_feed
 
     def refuse_copies(body, *args, **kwargs):
         if body.startswith(b"<?xml version='1.0' encoding='utf-8'?>"):  # how lxml writes the copy
@@ -901,7 +902,7 @@ def test_if_feedparser_refused_the_copy_without_known_entries_the_whole_body_is_
         return real(body, *args, **kwargs)
 
     first = read(channel(FIRST))
-    monkeypatch.setattr(monitor.feeds.parse, "parse_feed", refuse_copies)
+    monkeypatch.setattr(monitor.feeds.prescan, "parse_feed", refuse_copies)
 
     again = read(channel(SECOND, FIRST), first.fingerprints)
 

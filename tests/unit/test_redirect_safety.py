@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from monitor.http.fetch import redirect_allowed
+from monitor.http.redirects import redirect_allowed
 
 PUBLIC = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
 

@@ -1,0 +1,46 @@
+"""The wiring: a config and the parts that serve it, each made when first used, so a command
+that only reads opens only the store, and nothing happens in the constructor."""
+
+from __future__ import annotations
+
+import functools
+
+from monitor.config import Config
+from monitor.match import Matcher
+from monitor.match.cache import cache_directory, compile_matcher
+from monitor.pipeline import Monitor
+from monitor.polling.poller import Poller
+from monitor.store import Store
+
+
+class App:
+    """One config's monitor: its store, its compiled watchlists, its poller and its outbox.
+    ``parse_workers`` > 1 parses feeds in that many processes (see ParsePool)."""
+
+    def __init__(self, config: Config, parse_workers: int = 0) -> None:
+        self.config = config
+        self.parse_workers = parse_workers
+
+    @functools.cached_property
+    def store(self) -> Store:
+        return Store(self.config.storage.url)
+
+    @functools.cached_property
+    def matcher(self) -> Matcher:
+        """Every watchlist's queries, compiled when first needed (from the word cache)."""
+        return compile_matcher({w.name: w.queries for w in self.config.watchlists}, cache_directory())
+
+    @functools.cached_property
+    def poller(self) -> Poller:
+        return Poller(self.config, self.store, lambda: self.matcher, self.parse_workers)
+
+    @functools.cached_property
+    def outbox(self) -> Monitor:
+        return Monitor(self.config, self.store)
+
+    def close(self) -> None:
+        """Stop the parse workers and close the database, if they were started."""
+        if "poller" in self.__dict__:
+            self.poller.close()
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,316 @@
+"""The poller: feeds fetched in lanes, read in the parse pool, decided, matched and stored."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import timedelta
+
+from monitor.config import Config, FeedConfig
+from monitor.errors import FeedError, ParseError, StorageError
+from monitor.feeds.discover import feed_links, looks_like_html
+from monitor.feeds.parse import ParsedFeed, parse_feed
+from monitor.feeds.prescan import Reading, read_feed
+from monitor.http.fetch import Fetched, Fetcher
+from monitor.log import event
+from monitor.match import Matcher
+from monitor.models import FeedState, utcnow
+from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
+from monitor.polling.group_commit import GroupCommit
+from monitor.polling.parse_pool import ParsePool
+from monitor.store import Store
+
+log = logging.getLogger("monitor")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    feed: str
+    new_items: int = 0
+    new_hits: int = 0
+    error: str | None = None
+    edited: int = 0
+    unchanged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PollSummary:
+    outcomes: tuple[FeedOutcome, ...]
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.error)
+
+    @property
+    def ok(self) -> int:
+        return len(self.outcomes) - self.failed
+
+    @property
+    def new_items(self) -> int:
+        return sum(outcome.new_items for outcome in self.outcomes)
+
+    @property
+    def new_hits(self) -> int:
+        return sum(outcome.new_hits for outcome in self.outcomes)
+
+    def line(self) -> str:
+        return (
+            f"feeds ok: {self.ok}, failed: {self.failed}; "
+            f"new items: {self.new_items}; new hits: {self.new_hits}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedFeed:
+    url: str
+    feed: ParsedFeed
+
+
+async def locate_feed(fetcher: Fetcher, url: str) -> LocatedFeed:
+    """The feed at ``url``, or the first working feed a page there announces (autodiscovery)."""
+    fetched = await fetcher.fetch(url)
+    body = fetched.body or b""
+    try:
+        return LocatedFeed(fetched.url, _parse_for_location(fetched))
+    except ParseError:
+        if not looks_like_html(body, fetched.headers.get("content-type")):
+            raise
+    candidates = feed_links(body, fetched.url)
+    problems = []
+    for candidate in candidates:
+        try:
+            found = await fetcher.fetch(candidate)
+            return LocatedFeed(found.url, _parse_for_location(found))
+        except FeedError as exc:
+            problems.append(f"{candidate}: {exc}")
+    if not candidates:
+        raise ParseError(
+            url,
+            'a web page that announces no feed (no <link rel="alternate" type="application/rss+xml">); '
+            "find the site's RSS or Atom address and add that",
+        )
+    raise ParseError(url, "the page announces feeds, but none works: " + "; ".join(problems))
+
+
+def _parse_for_location(fetched: Fetched) -> ParsedFeed:
+    return parse_feed(fetched.body or b"", fetched.headers, feed="", url=fetched.url, now=utcnow())
+
+
+def _body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class Poller:
+    """Polls a config's feeds into its store. ``matcher`` is called when a poll first has
+    entries to match, so a poll that brings nothing new compiles no queries."""
+
+    states_per_read = 256  # feed states a poll reads at once
+
+    def __init__(
+        self, config: Config, store: Store, matcher: Callable[[], Matcher], parse_workers: int = 0
+    ) -> None:
+        """``parse_workers`` > 1 parses feeds in that many processes (see ParsePool); nothing
+        starts before the first parse."""
+        self.config = config
+        self.store = store
+        self.matcher = matcher
+        self.parsers = ParsePool(parse_workers)
+        self.cadence = config.polling.cadence()
+        self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
+        self._feeds = {feed.name: feed for feed in config.feeds}
+        self._quiet_polls = GroupCommit(store.feeds.record_quiet_polls)
+
+    def sync_feeds(self) -> None:
+        """Make the stored feeds the configured ones, before polling them: feeds no longer in
+        the config are disabled, so only a process that polls may do it."""
+        self.store.feeds.sync([(feed.name, feed.url, feed.enabled) for feed in self.config.feeds], utcnow())
+
+    def close(self) -> None:
+        self.parsers.close()
+
+    async def poll(
+        self,
+        feeds: Sequence[FeedConfig],
+        fetcher: Fetcher,
+        on_done: Callable[[FeedOutcome], None] | None = None,
+    ) -> PollSummary:
+        """Poll ``feeds`` concurrently, due or not; a failing feed is recorded and the others go
+        on, even when the database refuses one feed's poll.
+
+        Twice the fetcher's concurrency of lanes take the feeds in order, so bodies waiting to be
+        parsed never pile up; feed states are read a chunk at a time as the lanes reach them,
+        because 5,000 states with their entry fingerprints held 20 MB.
+        """
+        lanes = min(2 * fetcher.limits.concurrency, len(feeds))
+        outcomes: dict[int, FeedOutcome] = {}
+        taken = iter(range(len(feeds)))
+        states: dict[str, FeedState] = {}
+        reading = asyncio.Lock()
+
+        async def state_of(index: int) -> FeedState:
+            name = feeds[index].name
+            if name not in states:
+                async with reading:
+                    if name not in states:
+                        names = [feed.name for feed in feeds[index : index + self.states_per_read]]
+                        states.update(await asyncio.to_thread(self.store.feeds.states, names, utcnow()))
+            return states.pop(name)
+
+        async def lane() -> None:
+            for index in taken:  # one iterator for all lanes: each feed is taken once
+                try:
+                    outcomes[index] = await self.poll_feed(feeds[index], fetcher, await state_of(index))
+                except StorageError as exc:  # not recorded, but the other feeds go on
+                    event(log, "poll.store_failed", logging.ERROR, feed=feeds[index].name, error=str(exc))
+                    outcomes[index] = FeedOutcome(feeds[index].name, error=str(exc))
+                if on_done:
+                    on_done(outcomes[index])
+
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+        return PollSummary(tuple(outcomes[index] for index in range(len(feeds))))
+
+    def claim_due(self, owner: str, limit: int, lease: timedelta) -> list[FeedConfig]:
+        """Lease the configured feeds that are due, for this worker to poll."""
+        names = self.store.feeds.claim_due(owner, utcnow(), limit, lease)
+        return [self._feeds[name] for name in names if name in self._feeds]
+
+    async def poll_feed(
+        self, feed: FeedConfig, fetcher: Fetcher, state: FeedState | None = None
+    ) -> FeedOutcome:
+        """Fetch, then read, decide, match and store off the event loop. ``state`` is the
+        feed's, if already read with others'."""
+        started = time.monotonic()
+        if state is None:
+            state = await asyncio.to_thread(self.store.feeds.state, feed.name, utcnow())
+        try:
+            fetched = await fetcher.fetch(state.url, state.validators)
+            body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
+            reading = await self._read(feed, state, fetched, body_hash)
+            if reading is None or reading.parsed is None:  # only the feed's row changes
+                now = utcnow()
+                intent = decide(
+                    state,
+                    fetched,
+                    body_hash,
+                    reading,
+                    {},
+                    cadence=self.cadence,
+                    interval=feed.interval,
+                    now=now,
+                )
+                await self._quiet_polls.add((feed.name, intent.record, now))
+                outcome = FeedOutcome(feed.name, unchanged=True)
+            else:
+                intent, outcome = await asyncio.to_thread(
+                    self._absorb, feed, state, fetched, body_hash, reading
+                )
+            if intent.record.adopt_url:
+                event(log, "feed.moved", feed=feed.name, url=intent.record.adopt_url, was=state.url)
+        except FeedError as exc:
+            return await asyncio.to_thread(self._fail, feed, state, exc, started)
+        except StorageError as exc:  # raised again by _fail if the database is away, not just refusing
+            error = FeedError(state.url, f"the database refused this poll: {exc}", kind="storage")
+            return await asyncio.to_thread(self._fail, feed, state, error, started)
+        except Exception as exc:  # a bug met on this feed's data: it fails alone, and says so
+            log.exception("poll.bug", extra={"fields": {"feed": feed.name, "url": state.url}})
+            error = FeedError(
+                state.url, f"monitor could not process this feed ({type(exc).__name__}: {exc})", kind="bug"
+            )
+            return await asyncio.to_thread(self._fail, feed, state, error, started)
+        event(
+            log,
+            "poll.ok",
+            feed=feed.name,
+            status=fetched.status,
+            bytes=len(fetched.body or b""),
+            ms=round((time.monotonic() - started) * 1000),
+            unchanged=outcome.unchanged,
+            new_items=outcome.new_items,
+            edited=outcome.edited,
+            new_hits=outcome.new_hits,
+            moved_to=fetched.moved_to,
+        )
+        return outcome
+
+    async def _read(
+        self, feed: FeedConfig, state: FeedState, fetched: Fetched, body_hash: str | None
+    ) -> Reading | None:
+        """The body parsed in a worker, unless it is the last body again (None) or all its
+        entries were in the last body (``Reading.parsed`` None): servers that ignore conditional
+        GET but rewrite lastBuildDate."""
+        if fetched.body is None or body_hash == state.body_hash:
+            return None
+        read = functools.partial(
+            read_feed,
+            fetched.body,
+            fetched.headers,
+            feed=feed.name,
+            url=fetched.url,
+            now=utcnow(),
+            seen=state.fingerprints,
+        )
+        try:
+            return await self.parsers.run(read)
+        except BrokenProcessPool:
+            raise ParseError(
+                fetched.url, "the parser process died reading this feed", kind="parser_died"
+            ) from None
+
+    def _absorb(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        fetched: Fetched,
+        body_hash: str | None,
+        reading: Reading,
+    ) -> tuple[PollIntent, FeedOutcome]:
+        """A parsed body into stored items and hits; only entries that are new, edited, or new to
+        this feed are matched."""
+        assert reading.parsed is not None  # unparsed bodies are quiet polls
+        now = utcnow()
+        known = self.store.items.lookup(feed.name, reading.parsed.items)
+        intent = decide(
+            state, fetched, body_hash, reading, known, cadence=self.cadence, interval=feed.interval, now=now
+        )
+        watchers = self._watchers[feed.name]
+        matcher = self.matcher() if intent.changes else None
+        matches = {
+            change.entry.id: found
+            for change in intent.changes
+            if matcher
+            and (found := matcher.match(change.entry.title, change.entry.summary, feed.language, watchers))
+        }
+        saved = self.store.items.save(intent, matches, now)
+        return intent, FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
+
+    def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
+        """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""
+        now = utcnow()
+        next_poll = next_poll_after_failure(
+            state,
+            error.kind,
+            getattr(error, "retry_after", None),
+            cadence=self.cadence,
+            interval=feed.interval,
+            now=now,
+        )
+        self.store.feeds.record_failure(feed.name, error.kind, str(error), now, next_poll)
+        event(
+            log,
+            "poll.failed",
+            logging.WARNING,
+            feed=feed.name,
+            url=state.url,
+            kind=error.kind,
+            error=str(error),
+            failures=state.failures + 1,
+            ms=round((time.monotonic() - started) * 1000),
+            next_poll=next_poll.isoformat(timespec="seconds") if next_poll else "never",
+        )
+        return FeedOutcome(feed.name, error=str(error))

@@ -1,0 +1,209 @@
+"""The items and sightings tables: one item per story, and every (feed, guid) that carried it.
+A poll's intent is applied here, its entries a few hundred per transaction and the feed's row
+last."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+
+from monitor.feeds.links import canonical_link, one_story, tickers
+from monitor.models import Item, Known, Saved, content_hash
+from monitor.polling.decide import Change, PollIntent
+from monitor.store.engine import Database, chunks, upsert
+from monitor.store.feeds import write_polls
+from monitor.store.hits import Matches, save_hits
+from monitor.store.schema import feeds, items, sightings
+
+SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
+_FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built once: see feeds.py
+
+
+class ItemStore:
+    """What polls bring: the stories, who carried them, and their hits."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def lookup(self, feed: str, entries: Sequence[Item]) -> dict[str, Known]:
+        """Which of a feed's parsed entries the store holds, by guid: under this feed and guid,
+        or as the same story (canonical link) under another guid or from another feed. Under a
+        link where this feed tells several stories, or whose story it carried under another
+        guid, only an entry with a title like the stored one's is that story."""
+        known: dict[str, Known] = {}
+        with self.database.tx() as connection:
+            feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
+            guids = [entry.id for entry in entries]
+            for chunk in chunks(guids):
+                rows = connection.execute(
+                    select(sightings.c.guid, sightings.c.item_id, sightings.c.content_hash).where(
+                        sightings.c.feed_id == feed_id, sightings.c.guid.in_(chunk)
+                    )
+                )
+                known.update({row.guid: Known(row.item_id, row.content_hash, True) for row in rows})
+            several = tickers((entry.link, entry.title) for entry in entries)
+            by_link: dict[str, list[Item]] = {}
+            for entry in entries:
+                if entry.id not in known and (link := canonical_link(entry.link)):
+                    by_link.setdefault(link, []).append(entry)
+            for chunk in chunks(list(by_link)):
+                linked = connection.execute(
+                    select(items.c.canonical_link, items.c.id, items.c.title).where(
+                        items.c.canonical_link.in_(chunk)
+                    )
+                ).all()
+                if not linked:
+                    continue
+                here = select(sightings.c.item_id).where(
+                    sightings.c.feed_id == feed_id, sightings.c.item_id.in_([row.id for row in linked])
+                )
+                sighted = set(connection.execute(here).scalars())
+                for row in linked:
+                    told_apart = row.canonical_link in several or row.id in sighted
+                    known.update(
+                        {
+                            entry.id: Known(row.id, None, False)
+                            for entry in by_link[row.canonical_link]
+                            if not told_apart or one_story(row.title, entry.title)
+                        }
+                    )
+        return known
+
+    def save(self, intent: PollIntent, matches: Matches, now: datetime) -> Saved:
+        """Apply a successful poll: its changes, then the feed's row.
+
+        Changes are written a few hundred per transaction, each with its sightings and hits, so
+        a huge feed never holds SQLite's write lock for long; the feed's row (validators,
+        hashes, next poll, lease) comes last, so a process that dies in between polls the feed
+        again and finds what it had stored as known. ``matches`` maps guid → watchlist →
+        matches; a hit is made once per item and watchlist, so an edit makes one only if the
+        item did not match before, and saving the same poll twice stores nothing twice.
+        """
+        made = []
+        for chunk in chunks(intent.changes, SAVE_BATCH):
+            with self.database.tx() as connection:
+                made.append(self._save_changes(connection, intent.feed, chunk, matches, now))
+        with self.database.tx() as connection:
+            write_polls(connection, [(intent.feed, intent.record, now)])
+        return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
+
+    def _save_changes(
+        self, connection: Connection, feed: str, changes: Sequence[Change], matches: Matches, now: datetime
+    ) -> Saved:
+        feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
+        inserted = self._insert_items(connection, feed_id, [c.entry for c in changes if c.kind == "new"], now)
+        targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
+        edited = 0
+        for found in changes:
+            entry = found.entry
+            if entry.id in inserted:
+                continue
+            known = found.known or self._same_story(connection, feed_id, entry)
+            if known is None:
+                continue
+            if found.kind == "edit":
+                self._update_text(connection, known.item_id, feed_id, entry)
+                edited += 1
+            if not known.sighted:
+                connection.execute(
+                    upsert(connection)(sightings)
+                    .values(
+                        item_id=known.item_id,
+                        feed_id=feed_id,
+                        guid=entry.id,
+                        first_seen_at=now,
+                        content_hash=content_hash(entry.title, entry.summary),
+                    )
+                    .on_conflict_do_nothing()
+                )
+            targets[entry.id] = (known.item_id, found.kind == "edit")
+        new_hits = save_hits(connection, targets, matches, now)
+        return Saved(len(inserted), edited, new_hits)
+
+    def _insert_items(
+        self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime
+    ) -> dict[str, int]:
+        """New items and their first sightings; guid → item id. An entry whose story is
+        already stored (a race, or two guids with one link and one title) is left out; one whose
+        link another story holds (a ticker's posts share the page's link) is stored without a
+        canonical link."""
+        if not entries:
+            return {}
+        inserted = self._insert_rows(connection, feed_id, entries, now, linked=True)
+        left = [
+            (link, entry)
+            for entry in entries
+            if entry.id not in inserted and (link := canonical_link(entry.link))
+        ]
+        holders: dict[str, str] = {}  # canonical link → the title of the story stored under it
+        if left:
+            held = select(items.c.canonical_link, items.c.title)
+            rows = connection.execute(held.where(items.c.canonical_link.in_({link for link, _ in left})))
+            holders = {row.canonical_link: row.title for row in rows}
+        others = [entry for link, entry in left if not one_story(holders.get(link, entry.title), entry.title)]
+        inserted |= self._insert_rows(connection, feed_id, others, now, linked=False)
+        texts = {entry.id: content_hash(entry.title, entry.summary) for entry in entries}
+        if inserted:
+            connection.execute(
+                insert(sightings),
+                [
+                    {
+                        "item_id": item_id,
+                        "feed_id": feed_id,
+                        "guid": guid,
+                        "first_seen_at": now,
+                        "content_hash": texts[guid],
+                    }
+                    for guid, item_id in inserted.items()
+                ],
+            )
+        return inserted
+
+    @staticmethod
+    def _insert_rows(
+        connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime, *, linked: bool
+    ) -> dict[str, int]:
+        """``entries`` as items, with their canonical links if ``linked``; guid → item id of
+        those not already stored."""
+        if not entries:
+            return {}
+        rows = connection.execute(
+            upsert(connection)(items).on_conflict_do_nothing().returning(items.c.guid, items.c.id),
+            [
+                {
+                    "feed_id": feed_id,
+                    "guid": entry.id,
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "link": entry.link,
+                    "published_at": entry.published,
+                    "first_seen_at": now,
+                    "canonical_link": canonical_link(entry.link) if linked else None,
+                }
+                for entry in entries
+            ],
+        )
+        return {row.guid: row.id for row in rows}
+
+    @staticmethod
+    def _same_story(connection: Connection, feed_id: int, entry: Item) -> Known | None:
+        """The item another worker stored a moment ago under this guid or canonical link."""
+        same = and_(items.c.feed_id == feed_id, items.c.guid == entry.id)
+        if canonical := canonical_link(entry.link):
+            same = or_(same, items.c.canonical_link == canonical)
+        item_id = connection.execute(select(items.c.id).where(same).limit(1)).scalar()
+        return None if item_id is None else Known(item_id, None, sighted=False)
+
+    @staticmethod
+    def _update_text(connection: Connection, item_id: int, feed_id: int, entry: Item) -> None:
+        """The item takes the feed's new wording; the feed's sighting remembers it."""
+        connection.execute(
+            update(items).where(items.c.id == item_id).values(title=entry.title, summary=entry.summary)
+        )
+        connection.execute(
+            update(sightings)
+            .where(sightings.c.feed_id == feed_id, sightings.c.guid == entry.id)
+            .values(content_hash=content_hash(entry.title, entry.summary))
+        )
