@@ -1,8 +1,8 @@
 """The event loop every command runs on: uvloop where it exists, else asyncio's own.
 
-A poll is mostly socket work in the event loop; on uvloop a warm cycle (every feed answers 304
-or the same body) took 1.7 s instead of 2.5 s for 1,000 feeds. uvloop does not exist on
-Windows, where asyncio's loop serves.
+A poll is mostly socket work in the event loop, which uvloop does for less CPU (a warm cycle's
+figures are in docs/benchmarks.md). uvloop does not exist on Windows, where asyncio's loop
+serves.
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # tagged ("(VIDEO)", "UPDATE:") scores 89-94, a ticker's different posts 39-55.
 ONE_STORY = 70
 # How much of a title is compared, here and in the digest: a headline is shorter, and the
-# comparison takes time in the product of the two lengths (5 hits with 1 MB titles took 93 s
-# to render).
+# comparison takes time in the product of the two lengths (a digest of a few hits with
+# megabyte titles took minutes to render).
 TITLE_PREFIX = 300
 
 

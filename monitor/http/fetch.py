@@ -77,7 +77,7 @@ class _Host:
 
     A client per host, because httpcore's pool under it rescans every connection it holds
     whenever a request starts or ends: one pool for all hosts cost up to twice the CPU per
-    request of a pool per host (measured on 100 loopback hosts: 2.2 against 1.3 ms a request).
+    request of a pool per host (docs/benchmarks.md).
     """
 
     slots: asyncio.Semaphore
@@ -99,7 +99,7 @@ class Fetcher:
         self._slots = asyncio.Semaphore(self.limits.concurrency)
         self._hosts: dict[str, _Host] = {}
         self._idle: OrderedDict[str, float] = OrderedDict()  # host → when it went idle, oldest first
-        self._tls = httpx.create_ssl_context()  # loading the CA bundle takes ~50 ms: once per run
+        self._tls = httpx.create_ssl_context()  # the CA bundle is slow to load: once per run
         read, connect = self.limits.read_timeout, self.limits.connect_timeout
         self._timeout = httpx.Timeout(read, connect=connect)
         per_host = self.limits.per_host

@@ -8,8 +8,8 @@ those: the libraries' versions, the word lists' hash, Python's Unicode tables, m
 version and the source of the modules that make forms and keys. Only the words of compiled
 queries are learned (of the config's watchlists: never the text being matched).
 
-The file must stay small, since every start reads all of it (6.5 ms and 3 MB of peak RSS per
-1,000 words): it keeps the words the last compile used, and of the others only those used in
+The file must stay small, since every start reads all of it (its cost per word is in
+docs/benchmarks.md): it keeps the words the last compile used, and of the others only those used in
 the last ``MAX_AGE_DAYS``, at most ``KEEP`` of them, the most recently used. A file of other
 versions is not looked at, and is removed only when unused for ``MAX_AGE_DAYS`` (installs of
 several versions may share the folder); a damaged one is ignored and replaced; a directory
@@ -45,8 +45,8 @@ log = logging.getLogger("monitor")
 
 CACHE_ENV = "MONITOR_CACHE_DIR"
 # Words kept beside the compile's own (of queries since removed, of another config sharing the
-# folder): room for a few thousand queries' words, at ~35 ms and ~15 MB of peak RSS to read at
-# each start, against 0.7 s and 320 MB for the 100,000 one odd `monitor match` once left.
+# folder): room for a few thousand queries' words, cheap to read at each start, where the
+# 100,000 one odd `monitor match` once left made every start slow and large.
 KEEP = 5_000
 MAX_AGE_DAYS = 30  # a word, or another version's file, unused this long is dropped
 DAY = 86_400  # seconds
@@ -95,7 +95,7 @@ def fingerprint() -> str:
         except metadata.PackageNotFoundError:
             version = "absent"
         digest.update(f"{name} {version}\n".encode())
-    for path in frequency.LIST_FILES:  # 0.6 MB: hashed in about a millisecond
+    for path in frequency.LIST_FILES:  # small: hashing them costs next to nothing
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     digest.update(f"monitor {__version__}\n".encode())
     for module in _MODULES:  # edits between releases too; an install without sources has the version

@@ -43,7 +43,7 @@ from monitor.match.text import SR, guess_languages, key_functions, words
 from monitor.models import Field, Match, Span
 
 _FIELDS: tuple[Field, ...] = ("title", "summary")
-_KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: about 8 MB
+_KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: bounded memory
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,8 +95,8 @@ def _simplemma(language: str) -> _Lexicon:
     from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
 
     mapping: Any = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(language)
-    # The bytes dict behind the str view, read as it is: through the view, a scan for forms takes
-    # 0.36 s of Serbian instead of 0.03 s, and a copy 0.7 s. Private to simplemma, so bounded (<3)
+    # The bytes dict behind the str view, read as it is: a scan for forms through the view, or a
+    # copy, costs ten times more (docs/benchmarks.md). Private to simplemma, so bounded (<3)
     # and tested (tests/unit/test_library_internals.py); the copy is the fallback.
     raw = getattr(mapping, "_dict", None)
     if raw is None:
@@ -119,7 +119,7 @@ def _stemmer(language: str) -> Any:
 
 
 def release() -> None:
-    """Drop the dictionaries (about 150 MB) once every query is compiled, and hand the memory
+    """Drop the dictionaries (the most memory monitor holds) once every query is compiled, and hand the memory
     back to the system: glibc keeps freed memory for reuse, so RSS would barely shrink."""
     for loaded in (_simplemma, _morph, _stemmer, expand):
         loaded.cache_clear()

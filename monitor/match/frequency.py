@@ -6,7 +6,7 @@ which length alone guesses badly ("elections" is long and common). wordfreq's li
 word's share of running text in English, Russian and Serbo-Croatian (one list, in Latin
 letters); its "small" lists hold every word at least once per million words. They are shipped
 in ``wordlists/`` (CC BY-SA 4.0, see NOTICE), made by tools/wordlists.py: wordfreq itself is
-no longer updated, and installing it cost 72 MB for these 620 KB.
+no longer updated, and installing it cost far more than these lists (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def frequencies(words: Iterable[Word]) -> dict[Word, float]:
     likeliest of its languages; a word the lists lack is put below them, the longer the rarer.
 
     The lists are read for each call and dropped before it returns: kept, their 150,000 small
-    objects would be interleaved with the matcher's, and pin 12 MB of RSS after release()."""
+    objects would be interleaved with the matcher's, and keep RSS up after release()."""
     words = list(words)  # by position: a Word's hash is Python code
     shares = [0.0] * len(words)
     languages = [word_languages(word.text) for word in words]

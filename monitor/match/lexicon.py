@@ -1,6 +1,6 @@
 """What compiling learns about query words, kept so that the next compile need not learn it again.
 
-Expanding a word into its forms needs the dictionaries (a second to load, 150 MB), and weighing
+Expanding a word into its forms needs the dictionaries (slow to load, and large), and weighing
 it needs the word lists; both answers depend only on the word and the libraries' versions.
 A ``Lexicon`` handed to ``Matcher`` is read first and filled with what was missing; saving it
 between runs (``monitor.match.cache``) lets a restart, or ``monitor match`` tried again on an

@@ -145,7 +145,7 @@ class Poller:
 
         Twice the fetcher's concurrency of lanes take the feeds in order, so bodies waiting to be
         parsed never pile up; feed states are read a chunk at a time as the lanes reach them,
-        because 5,000 states with their entry fingerprints held 20 MB.
+        because thousands of states with their entry fingerprints held much memory at once.
         """
         lanes = min(2 * fetcher.limits.concurrency, len(feeds))
         outcomes: dict[int, FeedOutcome] = {}

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 from typing import NamedTuple
-from xml.sax.saxutils import escape
 
 import pytest
 
@@ -17,58 +14,8 @@ from monitor import config as config_module
 from monitor.app import App
 from monitor.config import Config
 from tests.conftest import FeedServer, SmtpServer
-
-Entry = tuple[str, str, str]  # guid, title, description
-
-
-def rss(title: str, link: str, entries: Sequence[Entry]) -> str:
-    """An RSS 2.0 document like a WordPress news site's (N1, Danas) publishes."""
-    start = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-    items = "".join(
-        f"""
-    <item>
-      <title>{escape(entry_title)}</title>
-      <link>{link}/{guid}/</link>
-      <guid isPermaLink="false">{guid}</guid>
-      <pubDate>{format_datetime(start + timedelta(minutes=10 * number))}</pubDate>
-      <description><![CDATA[<p>{description}</p>]]></description>
-    </item>"""
-        for number, (guid, entry_title, description) in enumerate(entries)
-    )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
-  <channel>
-    <title>{escape(title)}</title>
-    <link>{link}</link>
-    <description>Vesti</description>
-    <language>sr</language>{items}
-  </channel>
-</rss>
-"""
-
-
-SERBIAN_NEWS: list[Entry] = [
-    ("n1-1001", "Vučić o odnosima Srbije i Rusije", "Predsednik je govorio o energetici i gasu."),
-    (
-        "n1-1002",
-        "BIA: Ruski aktivista proglašen bezbednosnim rizikom",
-        "Bezbednosno-informativna agencija (BIA) dala je negativnu ocenu, a ruski relokanti strahuju.",
-    ),
-    (
-        "n1-1003",
-        "Fudbal: Srbija pobedila Kolumbiju",
-        "Serbia beat Colombia in a friendly; no bias, said the coach.",
-    ),
-]
-
-RUSSIAN_NEWS: list[Entry] = [
-    (
-        "mz-1",
-        "Сербия выслала российского активиста",
-        "Релоканты в Белграде говорят, что БИА следит за ними.",
-    ),
-    ("mz-2", "Погода в Москве", "Снег и мороз."),
-]
+from tests.support.feeds import SERBIAN_NEWS, Entry, rss
+from tests.support.polling import poll
 
 
 @pytest.fixture
@@ -162,7 +109,6 @@ def n1_polled(n1_config: Callable[..., Path], open_monitor: Callable[..., App]) 
     """As ``n1_config``, then the config's monitor opened and polled once: with SERBIAN_NEWS,
     one hit for the relocants watchlist that nothing has sent yet. How most outbox and alert
     tests begin."""
-    from tests.integration.test_pipeline import poll  # which imports this module
 
     def start(database_url: str, **options: object) -> Polled:
         config = n1_config(database_url, **options)

@@ -14,9 +14,8 @@ from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
 from monitor.models import utcnow
-from tests.integration.conftest import SERBIAN_NEWS, rss
-from tests.integration.test_daemon import run_until
-from tests.integration.test_pipeline import text_part
+from tests.support.feeds import SERBIAN_NEWS, rss
+from tests.support.polling import run_until, text_part
 
 ALERT = 'alert = "immediate"'
 FRESH = [

@@ -24,8 +24,8 @@ from monitor.match.cache import load
 from monitor.models import utcnow
 from monitor.store.schema import feeds, items
 from tests.conftest import free_port
-from tests.integration.conftest import SERBIAN_NEWS, rss
-from tests.processes import start_daemon
+from tests.support.feeds import SERBIAN_NEWS, rss
+from tests.support.processes import start_daemon
 
 
 def monitor(config: Path, *args: str) -> tuple[int, str, str]:
@@ -696,7 +696,7 @@ def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_
     feed_server, smtp_server, database_url, write_config, open_monitor, monkeypatch
 ):
     from monitor import pipeline
-    from tests.integration.test_pipeline import poll
+    from tests.support.polling import poll
 
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)

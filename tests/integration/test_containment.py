@@ -20,8 +20,8 @@ from monitor.errors import StorageError
 from monitor.http.fetch import Fetcher, Limits
 from monitor.models import utcnow
 from monitor.polling.poller import Poller, PollSummary
-from tests.integration.conftest import SERBIAN_NEWS, rss
-from tests.processes import alive, descendants, handles, start_daemon, wait_until
+from tests.support.feeds import SERBIAN_NEWS, rss
+from tests.support.processes import alive, descendants, handles, start_daemon, wait_until
 
 PARALLEL_FROM = 20  # feeds from which `monitor run` parses in worker processes
 

@@ -17,19 +17,8 @@ from sqlalchemy import create_engine, func, select
 from monitor.daemon import Daemon
 from monitor.models import utcnow
 from monitor.store.schema import feeds
-from tests.integration.conftest import SERBIAN_NEWS, rss
-
-
-async def run_until(daemon: Daemon, done, timeout: float = 20.0) -> None:
-    stop = asyncio.Event()
-    running = asyncio.create_task(daemon.run(stop))
-    try:
-        async with asyncio.timeout(timeout):
-            while not done():
-                await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await running
+from tests.support.feeds import SERBIAN_NEWS, rss
+from tests.support.polling import run_until
 
 
 def test_digest_missed_while_down_goes_out_when_the_daemon_starts(

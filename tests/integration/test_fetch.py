@@ -23,7 +23,7 @@ from monitor.http.fetch import Fetched, Fetcher, Limits
 from monitor.http.response import retry_after_seconds
 from monitor.models import Validators
 from tests.conftest import gzip_of_zeros, serving
-from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.support.feeds import SERBIAN_NEWS, rss
 
 # Small enough that every failure here is reached in well under two seconds.
 LIMITS = Limits(deadline=1.5, read_timeout=1, max_bytes=1_000_000)

@@ -16,7 +16,7 @@ import pytest
 
 from monitor import loop
 from monitor.http.fetch import Fetcher, Limits
-from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.support.feeds import SERBIAN_NEWS, rss
 
 FEED = rss("N1", "https://n1info.rs", SERBIAN_NEWS).encode()
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: %d\r\n\r\n%s" % (

@@ -19,7 +19,7 @@ from monitor import loop
 from monitor.errors import FetchError
 from monitor.http.fetch import Fetched, Fetcher, Limits
 from tests.conftest import free_port
-from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.support.feeds import SERBIAN_NEWS, rss
 
 FEED = rss("N1", "https://n1info.rs", SERBIAN_NEWS).encode()
 

@@ -19,9 +19,8 @@ from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.models import utcnow
 from monitor.store.schema import digests
-from tests.integration.conftest import rss
-from tests.integration.test_daemon import run_until
-from tests.integration.test_pipeline import poll
+from tests.support.feeds import rss
+from tests.support.polling import poll, run_until
 
 CRASHED = 77
 # for crash_in_digest_send: the process dies where it would hand the digest to the server

@@ -9,7 +9,7 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 
 from monitor.polling.parse_pool import ParsePool
-from tests.processes import descendants
+from tests.support.processes import descendants
 
 
 def _slow_pid() -> int:

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.app import App
-from monitor.http.fetch import Fetcher
 from monitor.models import utcnow
-from monitor.polling.poller import PollSummary
 from tests.conftest import free_port
-from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss
-
-
-def poll(monitor: App) -> PollSummary:
-    async def run() -> PollSummary:
-        async with Fetcher() as fetcher:
-            return await monitor.poller.poll(monitor.config.feeds, fetcher)
-
-    return asyncio.run(run())
-
-
-def html_part(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def text_part(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+from tests.support.feeds import RUSSIAN_NEWS, SERBIAN_NEWS, rss
+from tests.support.polling import html_part, poll, text_part
 
 
 def test_unchanged_feed_is_stored_once_and_answered_304(

@@ -15,8 +15,8 @@ from monitor.app import App
 from monitor.http.fetch import Fetcher, Limits
 from monitor.models import FeedStatus, utcnow
 from monitor.polling.poller import PollSummary
-from tests.integration.conftest import RUSSIAN_NEWS, SERBIAN_NEWS, rss
-from tests.processes import descendants
+from tests.support.feeds import RUSSIAN_NEWS, SERBIAN_NEWS, rss
+from tests.support.processes import descendants
 
 LIMITS = Limits(deadline=2.0, read_timeout=1.0, max_bytes=1_000_000)
 N1 = rss("N1", "https://n1info.rs", SERBIAN_NEWS)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.integration.conftest import SERBIAN_NEWS, rss
 from tests.integration.test_cli import monitor
+from tests.support.feeds import SERBIAN_NEWS, rss
 
 CHROMIUM = shutil.which("chromium")
 HIGHLIGHT = (253, 230, 138)  # the <mark> background, #fde68a

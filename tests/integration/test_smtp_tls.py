@@ -22,7 +22,7 @@ from monitor.config import SmtpConfig
 from monitor.errors import DeliveryError
 from monitor.outbox.smtp import check_login, send_message, wire_bytes
 from tests.conftest import MailSink, free_port
-from tests.integration.conftest import SERBIAN_NEWS, rss
+from tests.support.feeds import SERBIAN_NEWS, rss
 
 PASSWORD = "correct horse"
 

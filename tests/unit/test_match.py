@@ -12,7 +12,7 @@ import pytest
 from monitor.match import Matcher
 from monitor.match.text import EN, OTHER, RU, SR, guess_languages, words
 from monitor.models import Span
-from tests.unit.matching import finds, spans
+from tests.support.matching import finds, spans
 
 # --- inflection -----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from monitor.config import load
 from monitor.feeds.parse import parse_feed
 from monitor.match import Matcher, parse_query
 from monitor.match.plan import terms_of
-from tests.unit.matching import finds
+from tests.support.matching import finds
 
 ROOT = Path(__file__).resolve().parents[2]
 # (precision, recall) reached on 2026-12-04; raise them when the matcher or the example improves.

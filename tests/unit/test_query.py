@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.match import Matcher, QueryError, parse_query
-from tests.unit.matching import finds, spans
+from tests.support.matching import finds, spans
 
 
 def found_spans(query: str, title: str, summary: str = "", language: str | None = None) -> list[tuple]:
