@@ -69,7 +69,7 @@ def case_shape(word: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Lexicon:
+class _LemmaDictionary:
     """simplemma's form → lemma dictionary, and the forms of the lemmas asked for so far.
 
     Reading it in reverse for every lemma would make some 200,000 lists, a tenth of a second and
@@ -91,7 +91,7 @@ class _Lexicon:
 
 
 @cache
-def _simplemma(language: str) -> _Lexicon:
+def _simplemma(language: str) -> _LemmaDictionary:
     from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
 
     mapping: Any = DefaultDictionaryFactory(cache_max_size=0).get_dictionary(language)
@@ -101,7 +101,7 @@ def _simplemma(language: str) -> _Lexicon:
     raw = getattr(mapping, "_dict", None)
     if raw is None:
         raw = {key.encode(): mapping[key].encode() for key in mapping}
-    return _Lexicon(raw, {})
+    return _LemmaDictionary(raw, {})
 
 
 @cache

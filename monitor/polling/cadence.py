@@ -25,7 +25,7 @@ class Cadence:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class LastPoll:
     """The facts about one poll that decide the next."""
 
     failures: int = 0  # consecutive, including this poll
@@ -48,20 +48,20 @@ def next_delay(
     cadence: Cadence,
     explicit: timedelta | None,
     items_per_day: float | None,
-    outcome: Outcome,
+    last: LastPoll,
     rng: random.Random | None = None,
 ) -> timedelta:
-    """How long to wait before polling again after ``outcome``."""
+    """How long to wait before polling again after ``last``."""
     delay = interval(cadence, explicit, items_per_day)
-    if outcome.failures:
+    if last.failures:
         ceiling = max(cadence.max_interval, delay)
-        delay = min(ceiling, delay * 2 ** min(outcome.failures - 1, 30))
+        delay = min(ceiling, delay * 2 ** min(last.failures - 1, 30))
     delay *= (rng or random).uniform(1 - JITTER, 1 + JITTER)
     # the server's wishes are lower bounds that jitter must not undercut
-    if outcome.retry_after is not None:
-        delay = max(delay, outcome.retry_after)
-    if outcome.max_age is not None:
-        delay = max(delay, min(outcome.max_age, cadence.max_interval))
+    if last.retry_after is not None:
+        delay = max(delay, last.retry_after)
+    if last.max_age is not None:
+        delay = max(delay, min(last.max_age, cadence.max_interval))
     return delay
 
 

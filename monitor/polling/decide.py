@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from monitor.models import FeedState, Item, Known, PollRecord, content_hash
-from monitor.polling.cadence import Cadence, Outcome, next_delay
+from monitor.polling.cadence import Cadence, LastPoll, next_delay
 
 if TYPE_CHECKING:  # the store imports this module, and needs neither httpx nor feedparser
     from monitor.feeds.prescan import Reading
@@ -79,7 +79,7 @@ def decide(
     the next poll follows the feed's rate of new items and the server's max-age."""
     parsed = reading.parsed if reading else None
     adopt = fetched.moved_to if fetched.moved_to and fetched.moved_to == state.moved_to else None
-    delay = next_delay(cadence, interval, state.items_per_day, Outcome(max_age=fetched.max_age), rng)
+    delay = next_delay(cadence, interval, state.items_per_day, LastPoll(max_age=fetched.max_age), rng)
     record = PollRecord(
         validators=fetched.validators,
         next_poll=now + delay,
@@ -108,8 +108,8 @@ def next_poll_after_failure(
     feed that is gone (410) not at all (None)."""
     if kind == "gone":
         return None
-    outcome = Outcome(
+    last = LastPoll(
         failures=state.failures + 1,
         retry_after=None if retry_after is None else timedelta(seconds=retry_after),
     )
-    return now + next_delay(cadence, interval, state.items_per_day, outcome, rng)
+    return now + next_delay(cadence, interval, state.items_per_day, last, rng)
