@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from itertools import chain
 from operator import itemgetter
 from typing import Any as AnyType
 from typing import NamedTuple
 
 import ahocorasick
 
-from monitor.feeds.clean import clean
+from monitor.match.document import Document
 from monitor.match.forms import Forms, case_shape, literal, name_forms, prepare
 from monitor.match.lexicon import Lexicon
 from monitor.match.plan import (
@@ -39,10 +38,9 @@ from monitor.match.plan import (
     triggers,
 )
 from monitor.match.query import Node, Term, Word, parse_query, positive_terms
-from monitor.match.text import SR, guess_languages, key_functions, words
-from monitor.models import Field, Match, Span
+from monitor.match.text import SR, key_functions
+from monitor.models import Match, Span
 
-_FIELDS: tuple[Field, ...] = ("title", "summary")
 _KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: bounded memory
 
 
@@ -116,41 +114,6 @@ class Explanation:
     query: str
     matched: bool
     terms: tuple[TermReport, ...]
-
-
-class _Document:
-    """An item's fields as tokens with their keys, and the languages it may be in."""
-
-    def __init__(self, title: str, summary: str, language: str | None) -> None:
-        self.text = (clean(title), clean(summary))
-        self.words = (words(self.text[0]), words(self.text[1]))
-        self.languages = guess_languages(f"{self.text[0]} {self.text[1]}", chain(*self.words), language)
-        self._starts: tuple[list[int], list[int]] = ([], [])  # where each field's first words begin
-        self._spans: dict[Occurrence, Span] = {}
-
-    def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
-        """Character spans of token occurrences, title first, in reading order, each once."""
-        return self.spans_in_order(sorted(set(occurrences)))
-
-    def spans_in_order(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:
-        made = self._spans
-        return tuple([made[o] if o in made else self._span(o) for o in occurrences])
-
-    def _span(self, occurrence: Occurrence) -> Span:
-        """One occurrence's span, made once per item: many queries share their words."""
-        field, first, after = occurrence
-        text, tokens, starts = self.text[field], self.words[field], self._starts[field]
-        if len(starts) < after:
-            # Each word is the next run of word characters, so it is found from where the one
-            # before ended: a walk as far as the spans need, cheaper than a regex over the text.
-            position = starts[-1] + len(tokens[len(starts) - 1]) if starts else 0
-            for token in tokens[len(starts) : after]:
-                position = text.find(token, position)
-                starts.append(position)
-                position += len(token)
-        start, end = starts[first], starts[after - 1] + len(tokens[after - 1])
-        span = self._spans[occurrence] = Span(_FIELDS[field], start, end, text[start:end])
-        return span
 
 
 class Matcher:
@@ -290,7 +253,7 @@ class Matcher:
             known.clear()
         return known
 
-    def _find(self, document: _Document) -> Found:
+    def _find(self, document: Document) -> Found:
         """Where each term of any query occurs in the document (phrases: all words in a row)."""
         if len(self._automaton) == 0:
             return {}
@@ -333,7 +296,7 @@ class Matcher:
         self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
     ) -> dict[str, list[Match]]:
         """The queries that match, per watchlist (all, or those named), with their spans."""
-        document = _Document(title, summary, language)
+        document = Document(title, summary, language)
         found = self._find(document)
         wanted = None if watchlists is None else set(watchlists)
         triggers, queries, texts = self._triggers, self._queries, self._term_texts
@@ -359,7 +322,7 @@ class Matcher:
                 matches[query.watchlist] = [match]
         return matches
 
-    def _composite(self, query: str, places: list[Place], document: _Document) -> Match:
+    def _composite(self, query: str, places: list[Place], document: Document) -> Match:
         """The match of an evaluated query: its terms and spans in reading order, each once."""
         if all(term == places[0][0] for term, _ in places):  # one term: in reading order already
             spans = document.spans_in_order(occurrence for _, occurrence in places)
@@ -372,7 +335,7 @@ class Matcher:
         self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
     ) -> list[Explanation]:
         """Every query of the named watchlists, whether it matched, and each term's places."""
-        document = _Document(title, summary, language)
+        document = Document(title, summary, language)
         found = self._find(document)
         wanted = None if watchlists is None else set(watchlists)
         reports = []
