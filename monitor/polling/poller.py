@@ -192,20 +192,8 @@ class Poller:
             fetched = await fetcher.fetch(state.url, state.validators)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
             reading = await self._read(feed, state, fetched, body_hash)
-            if reading is None or reading.parsed is None:  # only the feed's row changes
-                now = utcnow()
-                intent = decide(
-                    state,
-                    fetched,
-                    body_hash,
-                    reading,
-                    {},
-                    cadence=self.cadence,
-                    interval=feed.interval,
-                    now=now,
-                )
-                await self._quiet_polls.add((feed.name, intent.record, now))
-                outcome = FeedOutcome(feed.name, unchanged=True)
+            if reading is None or reading.parsed is None:
+                intent, outcome = await self._quiet(feed, state, fetched, body_hash, reading)
             else:
                 intent, outcome = await asyncio.to_thread(
                     self._absorb, feed, state, fetched, body_hash, reading
@@ -261,6 +249,22 @@ class Poller:
             raise ParseError(
                 fetched.url, "the parser process died reading this feed", kind="parser_died"
             ) from None
+
+    async def _quiet(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        fetched: Fetched,
+        body_hash: str | None,
+        reading: Reading | None,
+    ) -> tuple[PollIntent, FeedOutcome]:
+        """A poll that brought nothing to parse: its feed's row is written with others'."""
+        now = utcnow()
+        intent = decide(
+            state, fetched, body_hash, reading, {}, cadence=self.cadence, interval=feed.interval, now=now
+        )
+        await self._quiet_polls.add((feed.name, intent.record, now))
+        return intent, FeedOutcome(feed.name, unchanged=True)
 
     def _absorb(
         self,
