@@ -19,7 +19,7 @@ from monitor.config import FeedConfig, WatchlistConfig
 from monitor.errors import MonitorError
 from monitor.http.fetch import Fetcher
 from monitor.log import event
-from monitor.models import utcnow
+from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
 from monitor.signals import STOP_SIGNALS, held
 
@@ -57,7 +57,6 @@ class Daemon:
         self._alert_again = False
         self.heartbeat = heartbeat
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.owner = str(app.store.database.owner)  # host:pid:start, see monitor.store.holders
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -89,22 +88,18 @@ class Daemon:
         running: set[asyncio.Task[FeedOutcome]] = set()
         stopping = asyncio.create_task(stop.wait())
         while not stop.is_set():
-            claimed: list[FeedConfig] = []
+            claimed: list[tuple[FeedConfig, FeedState]] = []
             if len(running) < capacity:
                 try:
                     claimed = await asyncio.to_thread(
-                        self.app.poller.claim_due, self.owner, capacity - len(running), LEASE
-                    )
-                    states = await asyncio.to_thread(
-                        self.app.store.feeds.states, [feed.name for feed in claimed], utcnow()
+                        self.app.poller.claim_due, capacity - len(running), LEASE
                     )
                 except Exception as exc:  # the database is away, or a bug: try again, keep polling
                     event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
-                    claimed = []
                 else:
                     running |= {
-                        asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, states[feed.name]))
-                        for feed in claimed
+                        asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, state))
+                        for feed, state in claimed
                     }
             pause = BUSY_PAUSE if claimed else self.idle_pause
             if not running:
@@ -128,7 +123,7 @@ class Daemon:
 
     def _until_next_due(self) -> timedelta:
         try:
-            due = self.app.store.feeds.next_due()
+            due = self.app.poller.next_due()
         except Exception:  # the loop's next claim says what went wrong
             return self.idle_pause
         if due is None:
@@ -241,7 +236,7 @@ class Daemon:
             return
         began = time.monotonic()
         while not stop.is_set() and time.monotonic() - began < LEASE.total_seconds():
-            due = await asyncio.to_thread(self.app.store.feeds.next_due)
+            due = await asyncio.to_thread(self.app.poller.next_due)
             if due is None or due > now:
                 break
             with contextlib.suppress(TimeoutError):
@@ -274,7 +269,7 @@ class Daemon:
                 feeds=len(self.app.config.feeds),
                 watchlists=len(self.app.config.watchlists),
                 config=self.app.config.path,
-                worker=self.owner,
+                worker=self.app.poller.owner,
             )
             self._polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
             await stop.wait()
@@ -283,7 +278,7 @@ class Daemon:
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
             self._polling.cancel()
-        self.app.store.feeds.release_leases(self.owner)
+        self.app.poller.release()
         self._forget_signals(loop)
         if self.heartbeat:
             self.heartbeat.unlink(missing_ok=True)  # a stopped daemon must not look healthy

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from monitor.config import Config, FeedConfig
 from monitor.errors import FeedError, ParseError, StorageError
@@ -175,10 +175,26 @@ class Poller:
         await asyncio.gather(*(lane() for _ in range(lanes)))
         return PollSummary(tuple(outcomes[index] for index in range(len(feeds))))
 
-    def claim_due(self, owner: str, limit: int, lease: timedelta) -> list[FeedConfig]:
-        """Lease the configured feeds that are due, for this worker to poll."""
-        names = self.store.feeds.claim_due(owner, utcnow(), limit, lease)
-        return [self._feeds[name] for name in names if name in self._feeds]
+    @property
+    def owner(self) -> str:
+        """This process, as its claims name it: host:pid:start (see monitor.store.holders)."""
+        return str(self.store.database.owner)
+
+    def claim_due(self, limit: int, lease: timedelta) -> list[tuple[FeedConfig, FeedState]]:
+        """Lease up to ``limit`` configured feeds that are due, for this process to poll, each
+        with its state."""
+        names = self.store.feeds.claim_due(self.owner, utcnow(), limit, lease)
+        claimed = [self._feeds[name] for name in names if name in self._feeds]
+        states = self.store.feeds.states([feed.name for feed in claimed], utcnow())
+        return [(feed, states[feed.name]) for feed in claimed]
+
+    def next_due(self) -> datetime | None:
+        """When the next enabled feed falls due (claims aside)."""
+        return self.store.feeds.next_due()
+
+    def release(self) -> None:
+        """Hand back the feeds this process claimed and did not poll (it is stopping)."""
+        self.store.feeds.release_leases(self.owner)
 
     async def poll_feed(
         self, feed: FeedConfig, fetcher: Fetcher, state: FeedState | None = None

@@ -226,7 +226,7 @@ def test_a_gone_feed_is_not_claimed_again(feed_server, smtp_server, database_url
 
     poll(monitor)
 
-    assert monitor.poller.claim_due("worker", 10, timedelta(minutes=5)) == []
+    assert monitor.poller.claim_due(10, timedelta(minutes=5)) == []
     assert health(monitor)["Gone"].next_poll is None
 
 
