@@ -71,21 +71,26 @@ def test_a_sigterm_while_the_daemon_starts_is_a_clean_stop(feed_server, smtp_ser
     assert feed_server.statuses("/n1.xml") == []  # it stopped before polling
 
 
-def test_other_commands_still_stop_on_a_sigterm(tmp_path, write_config):
+# `monitor` itself, with a stop signal arriving at the worst moment: held, before the command is
+# known (the start is too quick now for a test to aim a signal into that moment from outside)
+SIGNALLED_AT_START = (
+    "import os, signal; from monitor import __main__, signals; "
+    "signals.hold(); os.kill(os.getpid(), signal.SIGTERM); __main__.main()"
+)
+
+
+def test_other_commands_still_stop_on_a_sigterm_held_at_start(tmp_path, write_config):
     config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
-    command = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "-c", str(config), "match"],  # waits for stdin
+
+    command = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_AT_START, "-c", str(config), "match"],  # else reads stdin
         stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
         text=True,
+        timeout=60,
     )
-    try:
-        wait_until(lambda: handles(command.pid, signal.SIGTERM), 30, "no SIGTERM handler")
-        command.send_signal(signal.SIGTERM)
-        command.wait(timeout=30)
-    finally:
-        command.kill()
-    assert command.returncode == -signal.SIGTERM
+
+    assert command.returncode == -signal.SIGTERM, command.stderr
 
 
 READ_ONLY = (("hits",), ("feeds",), ("digest", "status"), ("digest", "preview"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.cli import shown
+from monitor.cli.render import shown
 
 
 @pytest.mark.parametrize(

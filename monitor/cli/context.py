@@ -1,0 +1,40 @@
+"""What the commands share: the config named by ``-c`` and the App over it, each opened when a
+command asks for it, so that ``--help`` and completion load neither."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.app import App
+    from monitor.config import Config
+
+PARALLEL_FROM = 20  # feeds; fewer are parsed in a thread, sparing the start of worker processes
+
+
+@dataclass
+class Context:
+    option: str | None
+
+    def config(self) -> Config:
+        from monitor import config
+
+        return config.load(config.resolve_path(self.option))
+
+    @contextmanager
+    def app(self, parallel: bool = False) -> Iterator[App]:
+        """The config's App, closed after; ``parallel`` parses in a process per core when there
+        are enough feeds to repay starting them."""
+        from monitor.app import App
+
+        config = self.config()
+        workers = (os.cpu_count() or 1) if parallel and len(config.feeds) >= PARALLEL_FROM else 0
+        app = App(config, workers)
+        try:
+            yield app
+        finally:
+            app.close()

@@ -1,0 +1,87 @@
+"""`monitor feeds`, each feed's health, and `monitor feeds add`, a feed found and written into
+the config file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import click
+
+from monitor.cli import options
+from monitor.cli.context import Context
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.polling.poller import LocatedFeed
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def feeds(ctx: click.Context, as_json: bool) -> None:
+    """Each feed's health, worst first: status, last success, last error, failures in a row,
+    items per day, next poll. `monitor feeds add URL` adds a feed."""
+    if ctx.invoked_subcommand is None:
+        _health(ctx.obj, as_json)
+
+
+def _health(context: Context, as_json: bool) -> None:
+    from monitor.cli.render import health_table, json_line, out, status_json
+    from monitor.models import utcnow
+
+    with context.app() as app:
+        configured = {feed.name: feed.url for feed in app.config.feeds}
+        statuses = [s for s in app.store.feeds.statuses(utcnow()) if s.name in configured]
+    if as_json:
+        for status in statuses:
+            click.echo(json_line(status_json(status)))
+        return
+    out.print(health_table(statuses, configured))
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="The feed's name (default: from its title).")
+@click.option(
+    "--language",
+    callback=options.language,
+    help="Language hint, e.g. sr, ru, en (default: what the feed declares, if the matcher reads it).",
+)
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@click.option("--dry-run", is_flag=True, help="Find the feed and print its table; change nothing.")
+@click.pass_obj
+def feeds_add(
+    context: Context, url: str, name: str | None, language: str | None, tags: tuple[str, ...], dry_run: bool
+) -> None:
+    """Add the feed at URL to the config file; a site's home page works too (autodiscovery)."""
+    from monitor import loop
+    from monitor.cli.render import err
+    from monitor.config import append_feed, feed_name
+    from monitor.match import known_language
+
+    config = context.config()
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"{url!r} is not an http(s) URL; write it as https://example.org/", param_hint="URL"
+        )
+    located = loop.run(_locate(config, url))
+    feed = located.feed
+    if located.url != url:
+        err.print(f"found the feed {located.url} announced by {url}", highlight=False)
+    chosen = name or feed_name(feed.title, urlsplit(located.url).hostname or located.url)
+    language = language or (known_language(feed.language) if feed.language else None)
+    summary = f"{chosen}: {len(feed.items)} items, language {language or 'not declared'}"
+    if dry_run:
+        click.echo(summary)
+        return
+    table = append_feed(config, located.url, chosen, language, tags)
+    click.echo(f"added to {config.path}:\n\n{table}\n{summary}")
+
+
+async def _locate(config: Config, url: str) -> LocatedFeed:
+    from monitor.http.fetch import Fetcher
+    from monitor.polling.poller import locate_feed
+
+    async with Fetcher(config.polling.limits()) as fetcher:
+        return await locate_feed(fetcher, url)

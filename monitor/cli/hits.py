@@ -1,0 +1,60 @@
+"""`monitor hits`, the recent hits, and `monitor explain`, why one of them matched."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from monitor.cli import options
+from monitor.cli.context import Context
+
+
+@click.command()
+@options.watchlist
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    callback=options.duration,
+    help="How far back: 90m, 24h, 7d.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def hits(context: Context, watchlist: str | None, since: timedelta, as_json: bool) -> None:
+    """Recent hits, newest first, each with the id that `monitor explain` takes."""
+    from monitor.cli.render import hit_json, hits_table, json_line, out
+    from monitor.models import utcnow
+
+    with context.app() as app:
+        if watchlist:
+            app.config.watchlist(watchlist)
+        found = app.store.hits.find(watchlist=watchlist, since=utcnow() - since)
+    if as_json:
+        for hit in found:
+            click.echo(json_line(hit_json(hit)))
+        return
+    out.print(hits_table(found, utcnow()))
+
+
+@click.command()
+@click.argument("hit_id", type=int)
+@click.pass_obj
+def explain(context: Context, hit_id: int) -> None:
+    """Why a stored hit matched, term by term (HIT_ID: the id `monitor hits` shows)."""
+    from monitor.cli.render import explained, shown
+    from monitor.match.cache import cache_directory, compile_matcher
+
+    with context.app() as app:
+        found = app.store.hits.find(hit_id=hit_id)
+        if not found:
+            raise click.BadParameter(f"no hit with id {hit_id}; list them with `monitor hits`")
+        [hit] = found
+        language = {f.name: f.language for f in app.config.feeds}.get(hit.item.feed)
+        queries = {w.name: w.queries for w in app.config.watchlists if w.name == hit.watchlist}
+        matcher = compile_matcher(queries, cache_directory())
+        explanations = matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
+    click.echo(shown(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}"))
+    click.echo(shown(hit.item.link))
+    click.echo(shown("stored matches: " + "; ".join(m.query for m in hit.matches)))
+    click.echo(explained(explanations) or "the watchlist is no longer in the config")

@@ -1,0 +1,109 @@
+"""`monitor run`, the daemon; `monitor poll`, one poll now; `monitor health`, the daemon's
+heartbeat checked for a container."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from monitor.cli import options
+from monitor.cli.context import Context
+
+if TYPE_CHECKING:
+    from monitor.app import App
+    from monitor.polling.poller import FeedOutcome, PollSummary
+
+log = logging.getLogger("monitor")
+
+
+@click.command()
+@click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MONITOR_HEARTBEAT",
+    help="File the daemon rewrites every minute, for `monitor health` (env MONITOR_HEARTBEAT).",
+)
+@click.pass_obj
+def run(context: Context, heartbeat: Path | None) -> None:
+    """Run the daemon: poll each feed when it is due, send digests on their schedules."""
+    from monitor import loop
+    from monitor.daemon import Daemon
+    from monitor.log import event
+    from monitor.match import release
+
+    event(log, "daemon.starting", pid=os.getpid())  # SIGTERM from now on is a clean stop
+    with context.app(parallel=True) as app:
+        assert app.matcher  # compiled before the first poll, so that polls do not wait for it
+        release()  # the daemon needs no dictionaries until a restart
+        loop.run(Daemon(app, heartbeat).run())
+
+
+@click.command()
+@click.option("--all", "all_feeds", is_flag=True, help="Poll every configured feed.")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
+    """Poll feeds once now (all, or those NAMES), store and match, then exit."""
+    from monitor import loop
+    from monitor.cli import render
+    from monitor.models import utcnow
+
+    if not all_feeds and not names:
+        raise click.UsageError("name the feeds to poll, or pass --all")
+    with context.app(parallel=all_feeds) as app:
+        known = {feed.name: feed for feed in app.config.feeds}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise click.BadParameter(
+                f"no feed named {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+            )
+        feeds = list(known.values()) if all_feeds else [known[name] for name in names]
+        app.poller.sync_feeds()
+        with render.progress(len(feeds)) as done:
+            summary = loop.run(_poll(app, feeds, done))
+        alerts = app.outbox.send_alerts(utcnow()) if summary.new_hits else []
+    render.poll_failures(summary.outcomes)
+    render.out.print(summary.line(), highlight=False)
+    alert_failed = render.report(alerts)
+    if (summary.failed and not summary.ok) or alert_failed:
+        sys.exit(1)
+
+
+async def _poll(app: App, feeds: list[Any], done: Callable[[FeedOutcome], None]) -> PollSummary:
+    from monitor.http.fetch import Fetcher
+
+    async with Fetcher(app.config.polling.limits()) as fetcher:
+        return await app.poller.poll(feeds, fetcher, on_done=done)
+
+
+@click.command()
+@click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MONITOR_HEARTBEAT",
+    required=True,
+    help="The daemon's heartbeat file (env MONITOR_HEARTBEAT).",
+)
+@click.option(
+    "--max-age", default="5m", show_default=True, callback=options.duration, help="Oldest acceptable beat."
+)
+def health(heartbeat: Path, max_age: timedelta) -> None:
+    """Exit 0 if the daemon's heartbeat is recent, 1 if not (for container health checks)."""
+    from monitor.cli.render import fail, human, out
+    from monitor.models import utcnow
+
+    try:
+        beat = datetime.fromisoformat(heartbeat.read_text().strip())
+    except (OSError, ValueError) as exc:
+        fail(f"no readable heartbeat in {heartbeat}: {exc}", 1)
+    age = utcnow() - beat
+    if age > max_age:
+        fail(f"the daemon's last heartbeat is {int(age.total_seconds())}s old (limit {human(max_age)})", 1)
+    out.print(f"ok: heartbeat {int(age.total_seconds())}s old", highlight=False)
