@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -24,13 +23,10 @@ from monitor.match.cache import load
 from monitor.models import utcnow
 from monitor.store.schema import feeds, items
 from tests.conftest import free_port
+from tests.support.cli import monitor
 from tests.support.feeds import SERBIAN_NEWS, rss
+from tests.support.polling import poll
 from tests.support.processes import start_daemon
-
-
-def monitor(config: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["-c", str(config), *args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_version_names_monitor_python_and_each_key_library():
@@ -696,7 +692,6 @@ def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_
     feed_server, smtp_server, database_url, write_config, open_monitor, monkeypatch
 ):
     from monitor import pipeline
-    from tests.support.polling import poll
 
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)

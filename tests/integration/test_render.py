@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.integration.test_cli import monitor
+from tests.support.cli import monitor
 from tests.support.feeds import SERBIAN_NEWS, rss
 
 CHROMIUM = shutil.which("chromium")

@@ -1,1 +1,2 @@
-"""Helpers the tests share: documents, processes, polls; imported by test modules and conftests."""
+"""Helpers the tests share: documents, processes, polls, the command line; imported by test
+modules and conftests."""
