@@ -23,20 +23,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from monitor import __version__, loop, signals
+from monitor import __version__, checks, loop, signals
 from monitor import config as config_module
 from monitor.app import App
-from monitor.config import Config
+from monitor.config import Config, parse_duration
 from monitor.errors import ConfigError, MonitorError
-from monitor.http.fetch import Fetcher
+from monitor.http.fetch import Fetcher, Limits
 from monitor.log import configure, escapes, event, hide_passwords
 from monitor.match import Explanation, known_language, language_code, release
 from monitor.match.cache import cache_directory, compile_matcher
 from monitor.models import DigestRun, Hit, Span, utcnow
+from monitor.outbox.apprise import notify_channels
 from monitor.outbox.smtp import check_login
 from monitor.pipeline import DigestOutcome
 from monitor.polling.poller import FeedOutcome, LocatedFeed, locate_feed
-from monitor.schedule import parse_duration
+from monitor.schedule import next_after
 from monitor.store.migrate import schema_revisions
 
 log = logging.getLogger("monitor")
@@ -52,7 +53,7 @@ class Context:
     option: str | None
 
     def config(self) -> Config:
-        return config_module.load(config_module.resolve_path(self.option))
+        return checks.load(config_module.resolve_path(self.option))
 
     @contextmanager
     def monitor(self, parallel: bool = False) -> Iterator[App]:
@@ -232,11 +233,11 @@ def check_config(context: Context, connect: bool) -> None:
             '    no digest (digest = "none")'
             if schedule is None
             else f"    digest {schedule.text} {watchlist.timezone}; "
-            f"next {schedule.next_after(now, watchlist.timezone).strftime('%a %Y-%m-%d %H:%M %Z')}",
+            f"next {next_after(schedule, now, watchlist.timezone).strftime('%a %Y-%m-%d %H:%M %Z')}",
         ]
         if watchlist.alert == "immediate":
             lines.append("    alerts: after each poll that finds hits")
-        lines += [f"    notify: {channel.name}" for channel in watchlist.channels()]
+        lines += [f"    notify: {channel.name}" for channel in notify_channels(watchlist)]
     click.echo("\n".join(lines))
     if connect and not _connections(config):
         sys.exit(1)
@@ -248,7 +249,9 @@ def _connections(config: Config) -> bool:
         (f"database {hide_passwords(config.storage.url)}", lambda: _schema_revision(config.storage.url)),
         (f"smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.security})", lambda: _smtp_login(config)),
     ]
-    channels = {channel.name: channel for watchlist in config.watchlists for channel in watchlist.channels()}
+    channels = {
+        channel.name: channel for watchlist in config.watchlists for channel in notify_channels(watchlist)
+    }
     checks += [
         (
             f"channel {name}",
@@ -364,7 +367,7 @@ async def _poll_with_progress(monitor: App, feeds: list[Any]) -> Any:
         def done(outcome: FeedOutcome) -> None:
             progress.update(task, advance=1, description=outcome.feed)
 
-        async with Fetcher(monitor.config.polling.limits()) as fetcher:
+        async with Fetcher(Limits.from_config(monitor.config.polling)) as fetcher:
             return await monitor.poller.poll(feeds, fetcher, on_done=done)
 
 
@@ -734,7 +737,7 @@ def feeds_add(
 
 
 async def _locate(config: Config, url: str) -> LocatedFeed:
-    async with Fetcher(config.polling.limits()) as fetcher:
+    async with Fetcher(Limits.from_config(config.polling)) as fetcher:
         return await locate_feed(fetcher, url)
 
 
