@@ -36,6 +36,11 @@ OWNERS = {
     "apprise": {"monitor.outbox.apprise"},
     "smtplib": {"monitor.outbox.smtp"},
     "jinja2": {"monitor.digest"},
+    "feedparser": {"monitor.feeds"},
+    "lxml": {"monitor.feeds"},
+    "apscheduler": {"monitor.daemon", "monitor.schedule"},
+    "click": {"monitor.cli"},
+    "rich": {"monitor.cli"},
 }
 
 
