@@ -24,9 +24,10 @@ from pathlib import Path
 
 import feedparser
 
+from monitor import checks
 from monitor import config as config_module
 from monitor.app import App
-from monitor.http.fetch import Fetcher
+from monitor.http.fetch import Fetcher, Limits
 from monitor.models import utcnow
 from monitor.polling.poller import PollSummary
 
@@ -91,7 +92,7 @@ def write_config(folder: Path, port: int, names: list[str]) -> Path:
 
 
 async def poll_all(monitor: App) -> PollSummary:
-    async with Fetcher(monitor.config.polling.limits()) as fetcher:
+    async with Fetcher(Limits.from_config(monitor.config.polling)) as fetcher:
         return await monitor.poller.poll(monitor.config.feeds, fetcher)
 
 
@@ -99,7 +100,7 @@ def main() -> int:
     bodies = captures()
     names = list(bodies)
     with serving(bodies) as port, tempfile.TemporaryDirectory() as folder:
-        config = config_module.load(write_config(Path(folder), port, names))
+        config = checks.load(write_config(Path(folder), port, names))
         monitor = App(config, parse_workers=max(2, os.cpu_count() or 1))
         try:
             monitor.poller.sync_feeds()

@@ -293,7 +293,7 @@ def write_config(folder: Path, urls: Sequence[str]) -> Path:
 
 
 def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
-    from monitor.http.fetch import Fetcher
+    from monitor.http.fetch import Fetcher, Limits
     from monitor.loop import run
 
     workers = _ParseWorkers()
@@ -303,7 +303,7 @@ def run_cycle(monitor: Any, name: str) -> dict[str, Any]:
         return usage.ru_utime + usage.ru_stime + sum(_cpu_seconds(pid) for pid in workers())
 
     async def poll() -> Any:
-        async with Fetcher(monitor.config.polling.limits()) as fetcher:
+        async with Fetcher(Limits.from_config(monitor.config.polling)) as fetcher:
             return await monitor.poller.poll(monitor.config.feeds, fetcher)
 
     cpu_before, started = cpu(), time.perf_counter()
@@ -446,13 +446,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     import httpx
 
-    from monitor import config as config_module
+    from monitor import checks
     from monitor.app import App
     from monitor.match import release
 
     cycles = []
     with tempfile.TemporaryDirectory() as folder:
-        config = config_module.load(write_config(Path(folder), urls))
+        config = checks.load(write_config(Path(folder), urls))
         monitor = App(config, parse_workers=os.cpu_count() or 1)
         monitor.poller.sync_feeds()
         assert monitor.matcher  # compiled now, as the daemon does before it polls

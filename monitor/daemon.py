@@ -17,10 +17,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.app import App
 from monitor.config import FeedConfig, WatchlistConfig
 from monitor.errors import MonitorError
-from monitor.http.fetch import Fetcher
+from monitor.http.fetch import Fetcher, Limits
 from monitor.log import event
 from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
+from monitor.schedule import next_after, trigger
 from monitor.signals import STOP_SIGNALS, held
 
 log = logging.getLogger("monitor.daemon")
@@ -38,7 +39,7 @@ def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: d
     """True when a scheduled digest fell between ``due_since`` and ``now`` (the daemon was down)."""
     if due_since is None or watchlist.digest is None:
         return False
-    return watchlist.digest.next_after(due_since, watchlist.timezone) <= now
+    return next_after(watchlist.digest, due_since, watchlist.timezone) <= now
 
 
 class Daemon:
@@ -184,7 +185,7 @@ class Daemon:
                 continue
             self.scheduler.add_job(
                 self._tracked(self._digest),
-                watchlist.digest.trigger(watchlist.timezone),
+                trigger(watchlist.digest, watchlist.timezone),
                 args=[watchlist],
                 id=f"digest-{watchlist.name}",
                 coalesce=True,
@@ -259,7 +260,7 @@ class Daemon:
             event(log, "daemon.stopped", before_start=True)
             return
         await asyncio.to_thread(self.app.poller.sync_feeds)
-        async with Fetcher(self.app.config.polling.limits()) as fetcher:
+        async with Fetcher(Limits.from_config(self.app.config.polling)) as fetcher:
             now = utcnow()
             self._schedule(now)
             self.scheduler.start()

@@ -19,7 +19,7 @@ from monitor.models import (
     Kind,
     Outgoing,
 )
-from monitor.outbox.apprise import Channel, is_channel, send_notice
+from monitor.outbox.apprise import Channel, is_channel, notify_channels, send_notice
 from monitor.outbox.backoff import given_up, retry_delay
 from monitor.outbox.smtp import Undelivered, build_message, longest_send, send_message, wire_bytes
 from monitor.store import Store
@@ -111,7 +111,7 @@ class Monitor:
 
     def _channels(self, watchlist: str) -> list[Channel]:
         """The watchlist's channels as configured now (the outbox keeps only their names)."""
-        return self.config.watchlist(watchlist).channels()
+        return notify_channels(self.config.watchlist(watchlist))
 
     @property
     def alerting(self) -> bool:
@@ -180,7 +180,7 @@ class Monitor:
         again with other hits."""
         digest = self._render(watchlist, waiting, now, kind)
         message = build_message(digest, self.config.smtp.sender, watchlist.recipients, now)
-        channels = [channel.name for channel in watchlist.channels()]
+        channels = [channel.name for channel in notify_channels(watchlist)]
         try:
             outgoing = self.store.record_digest(
                 watchlist=watchlist.name,

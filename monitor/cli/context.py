@@ -21,9 +21,10 @@ class Context:
     option: str | None
 
     def config(self) -> Config:
-        from monitor import config
+        from monitor import checks
+        from monitor.config import resolve_path
 
-        return config.load(config.resolve_path(self.option))
+        return checks.load(resolve_path(self.option))
 
     @contextmanager
     def app(self, parallel: bool = False) -> Iterator[App]:

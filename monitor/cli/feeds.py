@@ -80,8 +80,8 @@ def feeds_add(
 
 
 async def _locate(config: Config, url: str) -> LocatedFeed:
-    from monitor.http.fetch import Fetcher
+    from monitor.http.fetch import Fetcher, Limits
     from monitor.polling.poller import locate_feed
 
-    async with Fetcher(config.polling.limits()) as fetcher:
+    async with Fetcher(Limits.from_config(config.polling)) as fetcher:
         return await locate_feed(fetcher, url)

@@ -14,7 +14,7 @@ def duration(ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     """``90m``, ``24h``, ``7d``, as the config writes durations."""
     if value is None or ctx.resilient_parsing:
         return None
-    from monitor.schedule import parse_duration
+    from monitor.config import parse_duration
 
     try:
         return parse_duration(value)

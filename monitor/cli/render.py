@@ -87,6 +87,9 @@ def _minute(moment: datetime | None) -> str:
 def config_summary(config: Config, now: datetime) -> str:
     """`monitor check-config`'s one screen: storage, SMTP, polling, a line per feed, and each
     watchlist with its recipients, next digest and channels."""
+    from monitor.outbox.apprise import notify_channels
+    from monitor.schedule import next_after
+
     lines = [
         f"ok: {config.path}",
         f"storage: {hide_passwords(config.storage.url)}",
@@ -116,11 +119,11 @@ def config_summary(config: Config, now: datetime) -> str:
             '    no digest (digest = "none")'
             if schedule is None
             else f"    digest {schedule.text} {watchlist.timezone}; "
-            f"next {schedule.next_after(now, watchlist.timezone).strftime('%a %Y-%m-%d %H:%M %Z')}",
+            f"next {next_after(schedule, now, watchlist.timezone).strftime('%a %Y-%m-%d %H:%M %Z')}",
         ]
         if watchlist.alert == "immediate":
             lines.append("    alerts: after each poll that finds hits")
-        lines += [f"    notify: {channel.name}" for channel in watchlist.channels()]
+        lines += [f"    notify: {channel.name}" for channel in notify_channels(watchlist)]
     return "\n".join(lines)
 
 

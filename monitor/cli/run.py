@@ -77,9 +77,9 @@ def poll(context: Context, all_feeds: bool, names: tuple[str, ...]) -> None:
 
 
 async def _poll(app: App, feeds: list[Any], done: Callable[[FeedOutcome], None]) -> PollSummary:
-    from monitor.http.fetch import Fetcher
+    from monitor.http.fetch import Fetcher, Limits
 
-    async with Fetcher(app.config.polling.limits()) as fetcher:
+    async with Fetcher(Limits.from_config(app.config.polling)) as fetcher:
         return await app.poller.poll(feeds, fetcher, on_done=done)
 
 

@@ -62,12 +62,15 @@ def _connections(config: Config) -> bool:
     from monitor.cli.render import shown
     from monitor.errors import MonitorError
     from monitor.log import hide_passwords
+    from monitor.outbox.apprise import notify_channels
 
     checks: list[tuple[str, Callable[[], str]]] = [
         (f"database {hide_passwords(config.storage.url)}", lambda: _schema_revision(config.storage.url)),
         (f"smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.security})", lambda: _smtp_login(config)),
     ]
-    channels = {channel.name: channel for watchlist in config.watchlists for channel in watchlist.channels()}
+    channels = {
+        channel.name: channel for watchlist in config.watchlists for channel in notify_channels(watchlist)
+    }
     checks += [
         (
             f"channel {name}",

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from monitor import PROJECT_URL, __version__
+from monitor.config import PollingConfig
 from monitor.errors import FetchError
 from monitor.http.redirects import (
     PERMANENT,
@@ -69,6 +70,16 @@ class Limits:
     keep_alive: float = 5.0  # seconds an idle host's connections are kept (httpx's own expiry)
     idle_hosts: int = 128  # most idle hosts whose connections are kept
     allow_private_redirects: bool = False  # may a feed at a public address redirect to a private one
+
+    @classmethod
+    def from_config(cls, polling: PollingConfig) -> Limits:
+        return cls(
+            concurrency=polling.concurrency,
+            per_host=polling.per_host,
+            deadline=polling.timeout.total_seconds(),
+            max_bytes=polling.max_body_mb * 1024 * 1024,
+            allow_private_redirects=polling.allow_private_redirects,
+        )
 
 
 @dataclass

@@ -18,6 +18,8 @@ from urllib.parse import quote, quote_plus
 
 import apprise
 
+from monitor.config import WatchlistConfig
+
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME_MAX = 320  # what the deliveries table holds for a recipient
 
@@ -90,6 +92,11 @@ def channel(url: str, environ: Mapping[str, str] = os.environ) -> Channel:
     if len(name) > _NAME_MAX:
         raise ValueError(f"the URL is too long (over {_NAME_MAX} characters without its secrets)")
     return Channel(url, name)
+
+
+def notify_channels(watchlist: WatchlistConfig) -> list[Channel]:
+    """The watchlist's ``notify`` channels, their secrets read from the environment now."""
+    return [channel(url) for url in watchlist.notify]
 
 
 def send_notice(target: Channel, title: str, body: str) -> str | None:

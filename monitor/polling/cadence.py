@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from monitor.config import PollingConfig
+
 JITTER = 0.1
 POLLS_PER_ITEM = 2
 _DAY = timedelta(days=1)
@@ -22,6 +24,10 @@ _DAY = timedelta(days=1)
 class Cadence:
     min_interval: timedelta = timedelta(minutes=5)
     max_interval: timedelta = timedelta(hours=2)
+
+    @classmethod
+    def from_config(cls, polling: PollingConfig) -> Cadence:
+        return cls(polling.min_interval, polling.max_interval)
 
 
 @dataclass(frozen=True, slots=True)

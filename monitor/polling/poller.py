@@ -21,6 +21,7 @@ from monitor.http.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.models import FeedState, utcnow
+from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
 from monitor.polling.group_commit import GroupCommit
 from monitor.polling.parse_pool import ParsePool
@@ -121,7 +122,7 @@ class Poller:
         self.store = store
         self.matcher = matcher
         self.parsers = ParsePool(parse_workers)
-        self.cadence = config.polling.cadence()
+        self.cadence = Cadence.from_config(config.polling)
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._feeds = {feed.name: feed for feed in config.feeds}
         self._quiet_polls = GroupCommit(store.feeds.record_quiet_polls)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pytest
 
-from monitor import config as config_module
+from monitor import checks
 from monitor.app import App
 from monitor.config import Config
 from tests.conftest import FeedServer, SmtpServer
@@ -72,7 +72,7 @@ def open_monitor() -> Iterator[Callable[..., App]]:
     opened: list[App] = []
 
     def open_(path: Path, parse_workers: int = 0) -> App:
-        config: Config = config_module.load(path)
+        config: Config = checks.load(path)
         app = App(config, parse_workers)
         opened.append(app)
         app.poller.sync_feeds()

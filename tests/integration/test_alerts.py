@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from monitor import config as config_module
+from monitor import checks
 from monitor.cli import main
 from monitor.daemon import Daemon
 from monitor.errors import ConfigError
@@ -157,4 +157,4 @@ def test_a_watchlist_that_would_send_nothing_is_a_config_error(tmp_path, write_c
     )
 
     with pytest.raises(ConfigError, match=r'watchlists\[0\]: .*digest = "none" and alert = "none"'):
-        config_module.load(config)
+        checks.load(config)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from monitor import config as config_module
+from monitor import checks
 from monitor.app import App
 from monitor.cli import main
 from monitor.errors import StorageError
@@ -147,7 +147,7 @@ def test_any_error_in_one_feed_becomes_its_recorded_failure(
         name: feed_server.serve(f"/{name}.xml", body.replace("n1-", f"{name}-"))
         for name in ("Good", "Bad", "Refused")
     }
-    config = config_module.load(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
+    config = checks.load(write_config(feeds, database_url=database_url, smtp_port=smtp_server.port))
     app = App(config)
     poller = _Faulty(config, app.store, lambda: app.matcher)
     poller.sync_feeds()

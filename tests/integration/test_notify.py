@@ -14,10 +14,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from monitor import config as config_module
+from monitor import checks
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.models import utcnow
+from monitor.outbox.apprise import notify_channels
 from monitor.store.schema import digests
 
 HEADLINE = "*BIA*: Ruski aktivista proglašen bezbednosnim rizikom"
@@ -174,7 +175,7 @@ def test_a_notify_url_apprise_cannot_use_or_whose_variable_is_unset_is_named_wit
     )
 
     with pytest.raises(ConfigError) as raised:
-        config_module.load(bad)
+        checks.load(bad)
 
     message = str(raised.value)
     assert "watchlists[0].notify[1]: Apprise cannot use this URL (scheme telegrm://)" in message
@@ -197,8 +198,8 @@ def test_a_watchlist_may_have_channels_and_no_email_but_not_neither(write_config
     neither = only_channels.with_name("neither.toml")
     neither.write_text(only_channels.read_text().replace('notify = ["json://127.0.0.1:9/hook"]', ""))
 
-    [watchlist] = config_module.load(only_channels).watchlists
+    [watchlist] = checks.load(only_channels).watchlists
     with pytest.raises(ConfigError, match=r"watchlists\[0\]: no recipients and no notify"):
-        config_module.load(neither)
+        checks.load(neither)
 
-    assert [channel.name for channel in watchlist.channels()] == ["json://127.0.0.1:9/hook"]
+    assert [channel.name for channel in notify_channels(watchlist)] == ["json://127.0.0.1:9/hook"]

@@ -1,4 +1,4 @@
-"""monitor.config.load: TOML files written to tmp_path; every problem is one ConfigError."""
+"""monitor.checks.load: TOML files written to tmp_path; every problem is one ConfigError."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.config import STORAGE_URL_ENV, Config, load
+import monitor.config
+from monitor.checks import load
+from monitor.config import STORAGE_URL_ENV, Config
 from monitor.errors import ConfigError, MonitorError
+from monitor.http.fetch import Limits
+from monitor.polling.cadence import Cadence
 
 VALID = """\
 [storage]
@@ -155,9 +159,10 @@ def test_polling_defaults_are_adaptive_between_five_minutes_and_two_hours(write)
         timedelta(minutes=5),
         timedelta(hours=2),
     )
-    assert (config.polling.limits().concurrency, config.polling.limits().per_host) == (32, 2)
-    assert config.polling.limits().max_bytes == 10 * 1024 * 1024
-    assert config.polling.limits().allow_private_redirects is False
+    limits = Limits.from_config(config.polling)
+    assert (limits.concurrency, limits.per_host) == (32, 2)
+    assert limits.max_bytes == 10 * 1024 * 1024
+    assert limits.allow_private_redirects is False
 
 
 def test_polling_section_sets_bounds_and_limits(write):
@@ -168,9 +173,10 @@ def test_polling_section_sets_bounds_and_limits(write):
         )
     )
 
-    assert config.polling.cadence().max_interval == timedelta(hours=6)
-    assert (config.polling.limits().per_host, config.polling.limits().deadline) == (1, 20.0)
-    assert config.polling.limits().allow_private_redirects is True
+    limits = Limits.from_config(config.polling)
+    assert Cadence.from_config(config.polling).max_interval == timedelta(hours=6)
+    assert (limits.per_host, limits.deadline) == (1, 20.0)
+    assert limits.allow_private_redirects is True
 
 
 def test_outbox_defaults_try_again_from_ten_minutes_to_six_hours_and_give_up_after_three_days(write):
@@ -467,6 +473,17 @@ def test_every_problem_is_reported_at_once(write):
 
     assert "smtp.port" in message
     assert "watchlists[1].queries[0]" in message
+
+
+def test_the_config_alone_leaves_what_the_runtime_reads_to_monitor_checks(write):
+    text = edited("queries = ['BIA', 'БИА']", "queries = ['a*b']")
+    path = write(text.replace('language = "ru"', 'language = "Russian"'))
+
+    config = monitor.config.load(path)
+
+    assert config.watchlists[1].queries == ["a*b"]
+    assert config.feeds[2].language == "Russian"  # the matcher's code is monitor.checks'
+    assert "watchlists[1].queries[0]" in load_error(path)
 
 
 @pytest.mark.parametrize(

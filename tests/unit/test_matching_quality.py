@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load
+from monitor.checks import load
 from monitor.feeds.parse import parse_feed
 from monitor.match import Matcher, parse_query
 from monitor.match.plan import terms_of

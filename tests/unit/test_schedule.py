@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
-from monitor.schedule import parse_duration, parse_schedule
+from monitor.checks import RuntimeChecks
+from monitor.config import Schedule, parse_duration, parse_schedule
+from monitor.schedule import next_after, trigger
 
 BELGRADE = ZoneInfo("Europe/Belgrade")
 
@@ -80,7 +83,7 @@ def fires(text: str, start: datetime, count: int, timezone: ZoneInfo = BELGRADE)
     schedule = parse_schedule(text)
     moments, moment = [], start
     for _ in range(count):
-        moment = schedule.next_after(moment, timezone)
+        moment = next_after(schedule, moment, timezone)
         moments.append(moment)
     return moments
 
@@ -191,6 +194,62 @@ def test_bad_schedule_raises_value_error_that_names_it_and_says_why(text, says):
     assert says in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*/59 * * * *",
+        "*/60 * * * *",
+        "*/0 * * * *",
+        "5/15 * * * *",
+        "59/1 * * * *",
+        "70/5 * * * *",
+        "0-10/20 * * * *",
+        "0-10/10 * * * *",
+        "5-5/1 * * * *",
+        "10-5 * * * *",
+        "0,15,30,45 8-18 * * *",
+        "0,,30 8 * * *",
+        "0 8,20 1-15/7 * *",
+        "0 23/1 * * *",
+        "0 24 * * *",
+        "0 8 0 * *",
+        "0 8 31 * *",
+        "0 8 last * *",
+        "0 8 * jan-mar *",
+        "0 8 * mar-jan *",
+        "0 8 * JAN,jul *",
+        "0 8 * 0 *",
+        "0 8 * 1-12/3 *",
+        "0 8 * foo *",
+        "x 8 * * *",
+        "*-5 8 * * *",
+        "0 mon * * *",
+    ],
+)
+def test_cron_fields_are_refused_exactly_when_apscheduler_refuses_them(text):
+    try:
+        CronTrigger.from_crontab(text.lower())
+    except ValueError:
+        with pytest.raises(ValueError, match="not a valid cron expression"):
+            parse_schedule(text)
+    else:
+        assert parse_schedule(text).cron == text.lower()
+
+
+@pytest.mark.parametrize("text", ["0 8 lastday * *", "0 8 * jan-3 *", "0 8 * jan/2 *"])
+def test_cron_field_that_apscheduler_would_read_only_the_start_of_is_refused(text):
+    # APScheduler 3 matches these fields' start ("last", "jan") and drops the rest unread
+    with pytest.raises(ValueError, match="not a valid cron expression"):
+        parse_schedule(text)
+
+
+def test_a_schedule_apscheduler_cannot_build_is_refused_by_the_runtime_check():
+    with pytest.raises(ValueError) as caught:
+        RuntimeChecks().schedule(Schedule("every minute", "*/60 * * * *"))
+
+    assert "'every minute' is not a valid cron expression" in str(caught.value)
+
+
 # --- next_after and DST ---------------------------------------------------------------------
 
 
@@ -198,13 +257,13 @@ def test_next_after_is_strictly_after_a_fire_time():
     schedule = parse_schedule("daily 08:00")
     at_eight = datetime(2026, 6, 1, 8, 0, tzinfo=BELGRADE)
 
-    assert schedule.next_after(at_eight, BELGRADE) == datetime(2026, 6, 2, 8, 0, tzinfo=BELGRADE)
+    assert next_after(schedule, at_eight, BELGRADE) == datetime(2026, 6, 2, 8, 0, tzinfo=BELGRADE)
 
 
 def test_next_after_just_before_fires_the_same_day():
     schedule = parse_schedule("daily 08:00")
 
-    nxt = schedule.next_after(datetime(2026, 6, 1, 7, 59, 59, tzinfo=BELGRADE), BELGRADE)
+    nxt = next_after(schedule, datetime(2026, 6, 1, 7, 59, 59, tzinfo=BELGRADE), BELGRADE)
 
     assert nxt == datetime(2026, 6, 1, 8, 0, tzinfo=BELGRADE)
 
@@ -212,7 +271,7 @@ def test_next_after_just_before_fires_the_same_day():
 def test_next_after_accepts_a_moment_in_another_zone():
     schedule = parse_schedule("daily 08:00")
 
-    nxt = schedule.next_after(datetime(2026, 6, 1, 6, 30, tzinfo=UTC), BELGRADE)
+    nxt = next_after(schedule, datetime(2026, 6, 1, 6, 30, tzinfo=UTC), BELGRADE)
 
     assert nxt.astimezone(UTC) == datetime(2026, 6, 2, 6, 0, tzinfo=UTC)
 
@@ -233,7 +292,7 @@ def test_next_after_accepts_a_moment_in_another_zone():
 def test_daily_fires_at_local_eight_across_dst_changes(after, local, utc):
     schedule = parse_schedule("daily 08:00")
 
-    nxt = schedule.next_after(after.replace(tzinfo=BELGRADE), BELGRADE)
+    nxt = next_after(schedule, after.replace(tzinfo=BELGRADE), BELGRADE)
 
     assert nxt.astimezone(BELGRADE).replace(tzinfo=None) == local
     assert nxt.astimezone(UTC) == utc.replace(tzinfo=UTC)
@@ -242,7 +301,7 @@ def test_daily_fires_at_local_eight_across_dst_changes(after, local, utc):
 def test_daily_in_the_skipped_hour_still_fires_on_the_spring_forward_day():
     schedule = parse_schedule("daily 02:30")  # 02:30 does not exist on 29 March in Belgrade
 
-    nxt = schedule.next_after(datetime(2026, 3, 28, 12, 0, tzinfo=BELGRADE), BELGRADE)
+    nxt = next_after(schedule, datetime(2026, 3, 28, 12, 0, tzinfo=BELGRADE), BELGRADE)
 
     local = nxt.astimezone(UTC).astimezone(BELGRADE)  # a real wall-clock time, not 02:30
     assert local.date() == datetime(2026, 3, 29).date()
@@ -252,16 +311,16 @@ def test_daily_in_the_skipped_hour_still_fires_on_the_spring_forward_day():
 def test_daily_in_the_repeated_hour_fires_once_on_the_fall_back_day():
     schedule = parse_schedule("daily 02:30")  # 02:30 happens twice on 25 October in Belgrade
 
-    first = schedule.next_after(datetime(2026, 10, 24, 12, 0, tzinfo=BELGRADE), BELGRADE)
-    second = schedule.next_after(first, BELGRADE)
+    first = next_after(schedule, datetime(2026, 10, 24, 12, 0, tzinfo=BELGRADE), BELGRADE)
+    second = next_after(schedule, first, BELGRADE)
 
     assert first.astimezone(BELGRADE).date() == datetime(2026, 10, 25).date()
     assert second.astimezone(BELGRADE).date() == datetime(2026, 10, 26).date()
 
 
 def test_trigger_uses_the_given_timezone():
-    trigger = parse_schedule("weekly mon 08:00").trigger(BELGRADE)
+    built = trigger(parse_schedule("weekly mon 08:00"), BELGRADE)
 
-    fire = trigger.get_next_fire_time(None, datetime(2026, 6, 2, tzinfo=UTC))
+    fire = built.get_next_fire_time(None, datetime(2026, 6, 2, tzinfo=UTC))
 
     assert fire.astimezone(BELGRADE).replace(tzinfo=None) == datetime(2026, 6, 8, 8, 0)
