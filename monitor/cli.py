@@ -33,8 +33,8 @@ from monitor.log import configure, escapes, event, hide_passwords
 from monitor.match import Explanation, known_language, language_code, release
 from monitor.match.cache import cache_directory, compile_matcher
 from monitor.models import DigestRun, Hit, Span, utcnow
+from monitor.outbox.dispatcher import MessageOutcome
 from monitor.outbox.smtp import check_login
-from monitor.pipeline import DigestOutcome
 from monitor.polling.poller import FeedOutcome, LocatedFeed, locate_feed
 from monitor.schedule import parse_duration
 from monitor.store.migrate import schema_revisions
@@ -384,7 +384,7 @@ def digest_send(context: Context, watchlist: str | None) -> None:
         sys.exit(1)
 
 
-def _report(outcomes: Iterable[DigestOutcome]) -> bool:
+def _report(outcomes: Iterable[MessageOutcome]) -> bool:
     """A line per digest or alert a run sent or tried; True if any did not reach everyone."""
     failed = False
     for outcome in outcomes:
@@ -426,7 +426,7 @@ def digest_status(context: Context, watchlist: str | None, limit: int, as_json: 
     with context.monitor() as monitor:
         if watchlist:
             monitor.config.watchlist(watchlist)
-        runs = monitor.store.digest_runs(watchlist, limit)
+        runs = monitor.store.messages.runs(watchlist, limit)
     if as_json:
         for run in runs:
             deliveries = [

@@ -36,7 +36,7 @@ from monitor.digest import check_templates
 from monitor.errors import ConfigError
 from monitor.http.fetch import Limits
 from monitor.match import language_code, parse_query
-from monitor.outbox.apprise import Channel, channel
+from monitor.outbox.apprise import Endpoint, endpoint
 from monitor.polling.cadence import Cadence
 from monitor.schedule import Schedule, parse_duration, parse_schedule
 
@@ -105,7 +105,7 @@ def _name(value: str) -> str:
 
 
 def _notify_url(value: str) -> str:
-    channel(value)
+    endpoint(value)
     return value
 
 
@@ -259,9 +259,9 @@ class WatchlistConfig(_Strict):
             )
         return self
 
-    def channels(self) -> list[Channel]:
+    def channels(self) -> list[Endpoint]:
         """The ``notify`` channels, their secrets read from the environment now."""
-        return [channel(url) for url in self.notify]
+        return [endpoint(url) for url in self.notify]
 
     def watches(self, feed: FeedConfig) -> bool:
         if self.feeds is None:
