@@ -8,7 +8,7 @@ import functools
 from monitor.config import Config
 from monitor.match import Matcher
 from monitor.match.cache import cache_directory, compile_matcher
-from monitor.pipeline import Monitor
+from monitor.outbox.dispatcher import Outbox
 from monitor.polling.poller import Poller
 from monitor.store import Store
 
@@ -35,8 +35,8 @@ class App:
         return Poller(self.config, self.store, lambda: self.matcher, self.parse_workers)
 
     @functools.cached_property
-    def outbox(self) -> Monitor:
-        return Monitor(self.config, self.store)
+    def outbox(self) -> Outbox:
+        return Outbox(self.config, self.store)
 
     def close(self) -> None:
         """Stop the parse workers and close the database, if they were started."""

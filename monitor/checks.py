@@ -14,7 +14,7 @@ from monitor.config import Config, Schedule
 from monitor.digest import check_templates
 from monitor.errors import ConfigError
 from monitor.match import language_code, parse_query
-from monitor.outbox.apprise import channel
+from monitor.outbox.apprise import endpoint
 from monitor.schedule import trigger
 
 
@@ -28,7 +28,7 @@ class RuntimeChecks:
         return language_code(hint)
 
     def channel(self, url: str) -> None:
-        channel(url)
+        endpoint(url)
 
     def schedule(self, schedule: Schedule) -> None:
         try:

@@ -139,7 +139,7 @@ class Daemon:
         stored but never alerted (the daemon stopped between storing them and recording their
         alert), which would otherwise wait for the next poll that finds hits."""
         try:
-            await asyncio.to_thread(self.app.outbox.send_outbox, utcnow(), due_only=True)
+            await asyncio.to_thread(self.app.outbox.send_waiting, utcnow(), due_only=True)
             if self.app.outbox.alerting:
                 await asyncio.to_thread(self.app.outbox.send_alerts, utcnow())
         except MonitorError as exc:  # the database is away: the next retry tries again
@@ -230,7 +230,7 @@ class Daemon:
             watchlist
             for watchlist in self.app.config.watchlists
             if digest_missed(
-                watchlist, await asyncio.to_thread(self.app.store.digest_due_since, watchlist.name), now
+                watchlist, await asyncio.to_thread(self.app.store.messages.due_since, watchlist.name), now
             )
         ]
         if not missed:

@@ -124,21 +124,56 @@ class DigestRun:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one try to send a message did for one recipient: its new state (sent, refused for
+    good, or failed_temporary: to be tried again), and the answer or why not."""
+
+    state: DeliveryState
+    error: str | None = None
+
+
+ChannelKind = Literal["email", "apprise"]  # how a recipient is reached: by SMTP, or through Apprise
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Whom a message is for: an email address, or an Apprise channel's secret-free name."""
+
+    address: str
+    channel: ChannelKind
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message's short text for the channels Apprise sends to."""
+
+    title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A digest or an alert as recorded and sent: the email, byte for byte as SMTP carries it,
+    and for channels its notice (None for a message recorded before channels)."""
+
+    kind: Kind
+    message_id: str
+    wire: bytes
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A recorded digest that recipients still wait for: the bytes to send them, unchanged,
-    and for channels the notice's title and body. ``tries``: how often the recipients who
-    wait were tried already (the most of them)."""
+    """A recorded message that recipients still wait for, to be sent them unchanged.
+    ``tries``: how often the recipients who wait were tried already (the most of them)."""
 
     id: int
     watchlist: str
     created: datetime
-    message_id: str
-    message: bytes
-    waiting: tuple[str, ...]
+    message: Message
+    waiting: tuple[Recipient, ...]
     hits: int
     tries: int = 0
-    kind: Kind = "digest"
-    notice: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ def digest_status(context: Context, watchlist: str | None, limit: int, as_json: 
     with context.app() as app:
         if watchlist:
             app.config.watchlist(watchlist)
-        runs = app.store.digest_runs(watchlist, limit)
+        runs = app.store.messages.runs(watchlist, limit)
     if as_json:
         for run in runs:
             click.echo(json_line(run_json(run)))

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.match import Explanation
     from monitor.models import DigestRun, FeedStatus, Hit, Span
-    from monitor.pipeline import DigestOutcome
+    from monitor.outbox.dispatcher import MessageOutcome
     from monitor.polling.poller import FeedOutcome
 
 out = Console(soft_wrap=True)
@@ -157,7 +157,7 @@ def poll_failures(outcomes: Iterable[FeedOutcome]) -> None:
             )
 
 
-def report(outcomes: Iterable[DigestOutcome]) -> bool:
+def report(outcomes: Iterable[MessageOutcome]) -> bool:
     """A line per digest or alert a run sent or tried; True if any did not reach everyone."""
     failed = False
     for outcome in outcomes:

@@ -1,38 +1,66 @@
-"""Deliver a short notice through Apprise (Telegram, Slack, webhooks, …). The only Apprise code.
+"""The Apprise channel: a message's short notice to Telegram, Slack, webhooks, …. The only
+Apprise code.
 
-A channel is configured as an Apprise URL, whose secrets (a bot token, a password) may be
+Each endpoint is configured as an Apprise URL, whose secrets (a bot token, a password) may be
 written ``${NAME}``: read from the environment when the config loads, to check the URL, and
-again at each send. What is stored and shown is the channel's ``name``: the URL without its
+again at each send. What is stored and shown is the endpoint's ``name``: the URL without its
 query, its secrets masked by Apprise and the environment's values put back as ``${NAME}``, in
 whatever form Apprise wrote them (percent-encoded, or cut to its first and last characters).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 import apprise
 
 from monitor.config import WatchlistConfig
+from monitor.models import Attempt, Message
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME_MAX = 320  # what the deliveries table holds for a recipient
 
 
-def is_channel(recipient: str) -> bool:
-    """A recipient that is a channel's name, not an email address."""
-    return "://" in recipient
-
-
 @dataclass(frozen=True, slots=True)
-class Channel:
+class Endpoint:
+    """One Apprise URL of a watchlist's ``notify``: a recipient of the Apprise channel."""
+
     url: str  # as written, ${NAME} and all: never logged
-    name: str  # secret-free
+    name: str  # secret-free: what is stored as the recipient, and shown
+
+
+class AppriseChannel:
+    """The watchlist's endpoints, as configured now: the outbox keeps only their names."""
+
+    def __init__(self, urls: Sequence[str]) -> None:
+        self.urls = urls
+
+    @functools.cached_property
+    def endpoints(self) -> dict[str, Endpoint]:
+        """By name; their secrets read from the environment when first needed."""
+        return {found.name: found for found in map(endpoint, self.urls)}
+
+    def send(self, message: Message, recipients: Sequence[str]) -> dict[str, Attempt]:
+        """Apprise does not say whether a failure is for good, so every failure is tried again;
+        an endpoint no longer in the config has no URL to send to (nor a message recorded
+        before channels had notices)."""
+        attempts: dict[str, Attempt] = {}
+        for name in recipients:
+            found = self.endpoints.get(name)
+            if found is None or message.notice is None:
+                unknown = "no longer in the watchlist's notify: its URL (and secrets) are unknown"
+                attempts[name] = Attempt("refused", unknown)
+            elif (why := _send_notice(found, message.notice.title, message.notice.body)) is None:
+                attempts[name] = Attempt("sent")
+            else:
+                attempts[name] = Attempt("failed_temporary", why)
+        return attempts
 
 
 def _expand(url: str, environ: Mapping[str, str]) -> str:
@@ -77,8 +105,8 @@ def _as_written_userinfo(name: str, url: str) -> str:
     return f"{scheme}{separator}{user}{colon and ':****'}@{host.rpartition('@')[2]}{slash}{path}"
 
 
-def channel(url: str, environ: Mapping[str, str] = os.environ) -> Channel:
-    """The channel at ``url``; a ValueError, naming no secret, if Apprise cannot use it."""
+def endpoint(url: str, environ: Mapping[str, str] = os.environ) -> Endpoint:
+    """The endpoint at ``url``; a ValueError, naming no secret, if Apprise cannot use it."""
     plugin = apprise.Apprise.instantiate(_expand(url, environ))
     if plugin is None:
         scheme = url.split("://", 1)[0] if "://" in url else ""
@@ -91,17 +119,17 @@ def channel(url: str, environ: Mapping[str, str] = os.environ) -> Channel:
     name = _hide(name, {variable: environ[variable] for variable in _VARIABLE.findall(url)})
     if len(name) > _NAME_MAX:
         raise ValueError(f"the URL is too long (over {_NAME_MAX} characters without its secrets)")
-    return Channel(url, name)
+    return Endpoint(url, name)
 
 
-def notify_channels(watchlist: WatchlistConfig) -> list[Channel]:
-    """The watchlist's ``notify`` channels, their secrets read from the environment now."""
-    return [channel(url) for url in watchlist.notify]
+def notify_channels(watchlist: WatchlistConfig) -> list[Endpoint]:
+    """The watchlist's ``notify`` endpoints, their secrets read from the environment now."""
+    return [endpoint(url) for url in watchlist.notify]
 
 
-def send_notice(target: Channel, title: str, body: str) -> str | None:
-    """Send ``title`` and ``body`` (plain text) to the channel: None once it took them, else
-    why not, in Apprise's words, without the channel's secrets."""
+def _send_notice(target: Endpoint, title: str, body: str) -> str | None:
+    """Send ``title`` and ``body`` (plain text) to the endpoint: None once it took them, else
+    why not, in Apprise's words, without the endpoint's secrets."""
     try:
         url = _expand(target.url, os.environ)
     except ValueError as exc:

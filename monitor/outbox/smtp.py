@@ -1,4 +1,5 @@
-"""Deliver a rendered digest by SMTP. Building the message is pure; sending is the only I/O."""
+"""The email channel: a recorded message handed to the SMTP server, tried again within the send
+when the failure is temporary."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from datetime import timedelta
 
 from monitor.config import SmtpConfig
-from monitor.digest import Digest
 from monitor.errors import DeliveryError
+from monitor.models import Attempt, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,39 +28,36 @@ class Undelivered:
     refused: bool = False
     temporary: bool = False
 
-
-def build_message(digest: Digest, sender: str, recipients: Sequence[str], now: datetime) -> EmailMessage:
-    """A multipart/alternative message: the plain-text part first, the HTML part preferred."""
-    message = EmailMessage()
-    message["Subject"] = " ".join(digest.subject.split())
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(digest.kind, domain=sender.rpartition("@")[2])
-    message.set_content(digest.text)
-    message.add_alternative(digest.html, subtype="html")
-    return message
+    def attempt(self) -> Attempt:
+        """The recipient's delivery after this answer: refused for good, or to be tried again
+        by the outbox (a later run may find the login fixed or the server back)."""
+        return Attempt("refused" if self.refused else "failed_temporary", self.answer)
 
 
-def wire_bytes(message: EmailMessage) -> bytes:
-    """The message as SMTP carries it, and as smtplib's send_message would write it: CRLF line
-    ends, headers in UTF-8 when an address needs it (SMTPUTF8). What the outbox keeps."""
-    international = not all(str(message[name] or "").isascii() for name in ("From", "To"))
-    return message.as_bytes(policy=policy.SMTPUTF8 if international else policy.SMTP)
+class SmtpChannel:
+    """Email: every recipient who waits is sent the message in one session (``_send_message``)."""
+
+    def __init__(self, smtp: SmtpConfig) -> None:
+        self.smtp = smtp
+
+    def send(self, message: Message, recipients: Sequence[str]) -> dict[str, Attempt]:
+        undelivered = _send_message(self.smtp, recipients, message.wire)
+        return {
+            recipient: undelivered[recipient].attempt() if recipient in undelivered else Attempt("sent")
+            for recipient in recipients
+        }
 
 
 def longest_send(smtp: SmtpConfig) -> timedelta:
-    """About the longest ``send_message`` can take: each try a connection and a few commands,
+    """About the longest ``SmtpChannel.send`` can take: each try a connection and a few commands,
     each within ``smtp.timeout``, and the waits between tries."""
     waits = sum((smtp.retry_wait * 2**attempt for attempt in range(smtp.attempts - 1)), timedelta(0))
     return smtp.attempts * 6 * smtp.timeout + waits
 
 
-def send_message(
-    smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: bytes
-) -> dict[str, Undelivered]:
-    """Hand ``message`` (``wire_bytes``) to the SMTP server for ``recipients``: those who do not
-    have it, each with why; the others have it, and must not be sent it again.
+def _send_message(smtp: SmtpConfig, recipients: Sequence[str], message: bytes) -> dict[str, Undelivered]:
+    """Hand ``message`` (``compose.wire_bytes``) to the SMTP server for ``recipients``: those
+    who do not have it, each with why; the others have it, and must not be sent it again.
 
     A temporary failure (a 4xx answer, a dropped connection, a timeout) is tried again for the
     recipients it concerns, ``smtp.attempts`` times in all, waiting
@@ -76,7 +71,7 @@ def send_message(
     waiting = list(recipients)
     wait, attempt = smtp.retry_wait.total_seconds(), 1
     while True:
-        tried = _try(smtp, sender, waiting, message)
+        tried = _try(smtp, waiting, message)
         undelivered = {r: why for r, why in undelivered.items() if r not in waiting} | tried
         waiting = [recipient for recipient, why in tried.items() if why.temporary]
         if not waiting or attempt == smtp.attempts:
@@ -91,9 +86,9 @@ def send_message(
     return undelivered
 
 
-def _try(smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: bytes) -> dict[str, Undelivered]:
+def _try(smtp: SmtpConfig, recipients: Sequence[str], message: bytes) -> dict[str, Undelivered]:
     try:
-        answers = _send_once(smtp, sender, recipients, message)
+        answers = _send_once(smtp, recipients, message)
     except DeliveryError as exc:
         return {recipient: Undelivered(str(exc), temporary=exc.temporary) for recipient in recipients}
     return {
@@ -178,19 +173,20 @@ def check_login(smtp: SmtpConfig) -> None:
         raise _failed(smtp, exc) from exc
 
 
-def _send_once(
-    smtp: SmtpConfig, sender: str, recipients: Sequence[str], message: bytes
-) -> dict[str, tuple[int, str]]:
+def _send_once(smtp: SmtpConfig, recipients: Sequence[str], message: bytes) -> dict[str, tuple[int, str]]:
     """One SMTP session: the answer of each recipient the server refused, at RCPT TO, or all
     of them at DATA. A failure of the session itself is a DeliveryError."""
-    international = not all(address.isascii() for address in (sender, *recipients))
+    international = not all(address.isascii() for address in (smtp.sender, *recipients))
     try:
         client = _connect(smtp)
         try:
             refused: Mapping[str, tuple[int, bytes | str]]
             try:
                 refused = client.sendmail(
-                    sender, list(recipients), message, ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+                    smtp.sender,
+                    list(recipients),
+                    message,
+                    ["SMTPUTF8", "BODY=8BITMIME"] if international else [],
                 )
             except smtplib.SMTPRecipientsRefused as exc:
                 # all refused; or a 421 ended the session before the rest were named: that

@@ -182,6 +182,8 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("sent_at", UTCDateTime),
+    # how the recipient is reached, "email" or "apprise" (migration 0009)
+    Column("channel", String(10), nullable=False, server_default="email"),
     CheckConstraint(
         "state IN ('pending', 'sent', 'failed_temporary', 'refused')", name="ck_deliveries_state"
     ),

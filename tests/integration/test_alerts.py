@@ -64,7 +64,7 @@ def test_a_poll_that_finds_hits_sends_one_alert_of_them_and_the_digest_still_lis
     assert "nothing new for relocants" in again[1]
     monitor = open_monitor(config)
     assert all(hit.alerted and hit.delivered for hit in monitor.store.hits.find())
-    kinds = [(run.kind, run.hits, run.status) for run in monitor.store.digest_runs("relocants")]
+    kinds = [(run.kind, run.hits, run.status) for run in monitor.store.messages.runs("relocants")]
     assert kinds == [
         ("digest", 0, "empty"),
         ("digest", 3, "sent"),
@@ -99,7 +99,7 @@ def test_an_alert_refused_with_451_waits_in_the_outbox_and_goes_out_once(
     code, _, said = cli(config, "poll", "--all")  # nothing new: the waiting alert is not retried here
     [waiting] = monitor.outbox.send_alerts(utcnow())
     nothing_more = monitor.outbox.send_alerts(utcnow())  # its hits are claimed: no second alert of them
-    [retried] = monitor.outbox.send_outbox(utcnow(), due_only=False)
+    [retried] = monitor.outbox.send_waiting(utcnow(), due_only=False)
 
     assert code == 0 and "alert" not in said
     assert (waiting.kind, waiting.state, nothing_more, retried.state) == ("alert", "pending", [], "sent")
@@ -120,7 +120,7 @@ def test_monitor_poll_exits_1_when_the_alert_could_not_be_sent(smtp_server, data
 
 def assert_the_daemon_sends_one_alert(monitor, smtp_server, alert_gather: timedelta) -> None:
     """Run the daemon (no digest due) until a message arrives: one alert of the one hit."""
-    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())
+    monitor.store.messages.record_empty(watchlist="relocants", recipients=[], now=utcnow())
     daemon = Daemon(monitor, idle_pause=timedelta(seconds=0.2), alert_gather=alert_gather)
     asyncio.run(run_until(daemon, lambda: smtp_server.sink.envelopes))
 

@@ -691,13 +691,13 @@ def test_feeds_add_of_a_page_announcing_no_feed_changes_nothing(feed_server, tmp
 def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_1(
     feed_server, smtp_server, database_url, write_config, open_monitor, monkeypatch
 ):
-    from monitor import pipeline
+    from monitor.outbox import compose
 
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     config = write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port)
     other = open_monitor(config)
     poll(other)
-    build = pipeline.build_message
+    build = compose.build_message
     raced = []
 
     def racing(*args, **kwargs):
@@ -707,7 +707,7 @@ def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_
             raced[0] += other.outbox.send_digests(utcnow())
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "build_message", racing)
+    monkeypatch.setattr(compose, "build_message", racing)
 
     code, stdout, stderr = monitor(config, "digest", "send")
 

@@ -27,7 +27,7 @@ def test_digest_missed_while_down_goes_out_when_the_daemon_starts(
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
     two_days_ago = utcnow() - timedelta(days=2)
-    monitor.store.record_empty(watchlist="relocants", recipients=[], now=two_days_ago)
+    monitor.store.messages.record_empty(watchlist="relocants", recipients=[], now=two_days_ago)
 
     asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
 
@@ -41,7 +41,7 @@ def test_daemon_started_after_its_last_digest_sends_nothing_early(
 ):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     monitor = open_monitor(write_config({"N1": url}, database_url=database_url, smtp_port=smtp_server.port))
-    monitor.store.record_empty(watchlist="relocants", recipients=[], now=utcnow())
+    monitor.store.messages.record_empty(watchlist="relocants", recipients=[], now=utcnow())
 
     asyncio.run(run_until(Daemon(monitor), lambda: monitor.store.hits.find()))
 
@@ -150,7 +150,7 @@ def test_a_catch_up_that_fails_is_one_logged_event_and_polling_goes_on(
             raise KeyError("a bug in a claim")
         return claim(*args, **kwargs)
 
-    monitor.store.digest_due_since = broken
+    monitor.store.messages.due_since = broken
     monitor.poller.claim_due = first_claim_broken
 
     with caplog.at_level(logging.ERROR, logger="monitor.daemon"):

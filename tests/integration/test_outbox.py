@@ -24,7 +24,9 @@ from tests.support.polling import poll, run_until
 
 CRASHED = 77
 # for crash_in_digest_send: the process dies where it would hand the digest to the server
-DIES_SENDING = f"import monitor.pipeline\nmonitor.pipeline.send_message = lambda *a: os._exit({CRASHED})"
+DIES_SENDING = (
+    f"from monitor.outbox.smtp import SmtpChannel\nSmtpChannel.send = lambda *a: os._exit({CRASHED})"
+)
 
 
 def with_smtp(config: Path, **settings: object) -> Path:
@@ -55,7 +57,7 @@ def crash_in_digest_send(config: Path, patch: str) -> None:
 
 
 def lease_runs_out(monitor: App) -> None:
-    """The lease of a sender that died runs out (as it does after the outbox's send_lease)."""
+    """The lease of a sender that died runs out (as it does after the outbox's lease)."""
     with monitor.store.database.engine.begin() as connection:
         connection.execute(update(digests).values(sending_until=utcnow() - timedelta(seconds=1)))
 
@@ -95,7 +97,7 @@ def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with
 
     [first] = monitor.outbox.send_digests(utcnow())
     tried, received = smtp_server.sink.data_commands, len(smtp_server.sink.envelopes)
-    [recorded] = monitor.store.outbox("relocants")
+    [recorded] = monitor.store.messages.waiting("relocants")
     [later, nothing_new] = monitor.outbox.send_digests(utcnow())
     [again] = monitor.outbox.send_digests(utcnow())
 
@@ -104,10 +106,10 @@ def test_a_digest_refused_with_451_for_longer_than_the_tries_goes_out_later_with
     assert (later.state, later.recorded, later.hits) == ("sent", recorded.created, 1)
     assert (nothing_new.state, again.state) == ("empty", "empty")
     assert smtp_server.sink.data_commands == 4  # the third 451, then the one accepted
-    assert message_ids(smtp_server) == [recorded.message_id]
+    assert message_ids(smtp_server) == [recorded.message.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
     [(_, raw)] = smtp_server.sink.envelopes
-    assert raw == recorded.message  # byte for byte what was recorded
+    assert raw == recorded.message.wire  # byte for byte what was recorded
     assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
@@ -167,13 +169,13 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_at_once_by_the_next_se
     config, monitor = n1_polled(database_url)
 
     crash_in_digest_send(config, DIES_SENDING)
-    [recorded] = monitor.store.outbox("relocants")
+    [recorded] = monitor.store.messages.waiting("relocants")
     code, sent, _ = cli(config, "digest", "send")  # its sender is dead: no lease to wait out
 
     assert code == 0 and "sent relocants (the digest of " in sent
-    assert message_ids(smtp_server) == [recorded.message_id]
+    assert message_ids(smtp_server) == [recorded.message.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
-    assert monitor.store.outbox("relocants") == []
+    assert monitor.store.messages.waiting("relocants") == []
 
 
 def test_a_crash_after_the_digest_is_recorded_on_another_host_waits_for_its_lease_to_run_out(
@@ -184,20 +186,21 @@ def test_a_crash_after_the_digest_is_recorded_on_another_host_waits_for_its_leas
     crash_in_digest_send(config, DIES_SENDING)
     with monitor.store.database.engine.begin() as connection:  # as if that sender had run elsewhere
         connection.execute(update(digests).values(sending_owner="elsewhere:4242:17"))
-    [recorded] = monitor.store.outbox("relocants")
+    [recorded] = monitor.store.messages.waiting("relocants")
     held_code, _, held = cli(config, "digest", "send")  # the dead sender still holds it
     received_meanwhile = len(smtp_server.sink.envelopes)
     lease_runs_out(monitor)
     code, sent, _ = cli(config, "digest", "send")
 
-    assert recorded.waiting == ("desk@example.org", "lawyer@example.org") and recorded.hits == 1
+    assert [found.address for found in recorded.waiting] == ["desk@example.org", "lawyer@example.org"]
+    assert recorded.hits == 1
     assert (held_code, received_meanwhile) == (0, 0)
     assert "busy relocants (the digest of " in held and "another run is sending it now" in held
     assert code == 0 and "sent relocants (the digest of " in sent and "nothing new for relocants" in sent
-    assert message_ids(smtp_server) == [recorded.message_id]
+    assert message_ids(smtp_server) == [recorded.message.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
     assert all(hit.delivered for hit in monitor.store.hits.find())
-    assert monitor.store.outbox("relocants") == []
+    assert monitor.store.messages.waiting("relocants") == []
 
 
 def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts(
@@ -206,13 +209,13 @@ def test_a_crash_after_the_digest_is_recorded_is_finished_when_the_daemon_starts
     config, monitor = n1_polled(database_url)
 
     crash_in_digest_send(config, DIES_SENDING)
-    [recorded] = monitor.store.outbox("relocants")
+    [recorded] = monitor.store.messages.waiting("relocants")
     lease_runs_out(monitor)
     asyncio.run(run_until(Daemon(monitor), lambda: smtp_server.sink.envelopes))
 
-    assert message_ids(smtp_server) == [recorded.message_id]
+    assert message_ids(smtp_server) == [recorded.message.message_id]
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
-    assert [run.status for run in monitor.store.digest_runs("relocants")] == ["sent"]
+    assert [run.status for run in monitor.store.messages.runs("relocants")] == ["sent"]
     assert all(hit.delivered for hit in monitor.store.hits.find())
 
 
@@ -221,7 +224,10 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hi
 ):
     config, monitor = n1_polled(database_url)
 
-    patch = f"from monitor.store import Store\nStore.record_attempt = lambda *a, **k: os._exit({CRASHED})"
+    patch = (
+        "from monitor.store.messages import MessageStore\n"
+        f"MessageStore.record_attempt = lambda *a, **k: os._exit({CRASHED})"
+    )
     crash_in_digest_send(config, patch)
     accepted = len(smtp_server.sink.envelopes)
     lease_runs_out(monitor)
@@ -231,7 +237,7 @@ def test_a_crash_after_the_server_accepted_resends_the_same_message_id_and_no_hi
     assert (accepted, len(smtp_server.sink.envelopes), code) == (1, 2, 0)
     first, second = message_ids(smtp_server)
     assert first == second
-    empty, sent = monitor.store.digest_runs("relocants")
+    empty, sent = monitor.store.messages.runs("relocants")
     assert (sent.status, sent.message_id, empty.status) == ("sent", first, "empty")
     [hit] = monitor.store.hits.find()
     assert hit.delivered and [(hit_id, status) for hit_id, _, status in covered(monitor)] == [
@@ -277,7 +283,7 @@ def test_no_hit_is_in_two_digests_through_failures_refusals_and_new_items(
     claims = covered(monitor)
     assert sorted(hit_id for hit_id, _, _ in claims) == sorted(hit.id for hit in stored)
     assert {status for _, _, status in claims} == {"sent"}
-    assert monitor.store.outbox("relocants") == []
+    assert monitor.store.messages.waiting("relocants") == []
 
 
 def retry_times(monitor: App) -> list[object]:
@@ -297,14 +303,14 @@ def test_a_digest_that_keeps_failing_is_retried_twice_as_late_each_time_even_acr
     minutes = [start + timedelta(minutes=n) for n in range(61)]
 
     [first] = monitor.outbox.send_digests(start)
-    too_soon = monitor.outbox.send_outbox(minutes[9], due_only=True)
+    too_soon = monitor.outbox.send_waiting(minutes[9], due_only=True)
     restarted = open_monitor(config)  # a new process: what it knows is in the database
-    [second] = restarted.outbox.send_outbox(minutes[10], due_only=True)
-    waits = [restarted.outbox.send_outbox(minutes[29], due_only=True)]
-    [third] = restarted.outbox.send_outbox(minutes[30], due_only=True)
-    waits.append(restarted.outbox.send_outbox(minutes[59], due_only=True))
+    [second] = restarted.outbox.send_waiting(minutes[10], due_only=True)
+    waits = [restarted.outbox.send_waiting(minutes[29], due_only=True)]
+    [third] = restarted.outbox.send_waiting(minutes[30], due_only=True)
+    waits.append(restarted.outbox.send_waiting(minutes[59], due_only=True))
     smtp_server.sink.refuse = None
-    [fourth] = restarted.outbox.send_outbox(minutes[60], due_only=True)
+    [fourth] = restarted.outbox.send_waiting(minutes[60], due_only=True)
 
     assert [o.state for o in (first, second, third, fourth)] == ["pending", "pending", "pending", "sent"]
     assert too_soon == [] and waits == [[], []]
@@ -326,7 +332,7 @@ def test_the_daemon_tries_a_waiting_digest_again_before_the_next_digest_is_due(
     assert waiting.state == "pending"
     assert smtp_server.sink.data_commands == 2
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
-    assert [run.status for run in monitor.store.digest_runs("relocants")] == ["sent"]
+    assert [run.status for run in monitor.store.messages.runs("relocants")] == ["sent"]
 
 
 def test_two_senders_at_once_send_a_waiting_digest_once(smtp_server, database_url, n1_polled, open_monitor):
@@ -338,15 +344,15 @@ def test_two_senders_at_once_send_a_waiting_digest_once(smtp_server, database_ur
     smtp_server.sink.data_started.clear()
     results: list[object] = []
     first = threading.Thread(
-        target=lambda: results.extend(daemon.outbox.send_outbox(utcnow(), due_only=False))
+        target=lambda: results.extend(daemon.outbox.send_waiting(utcnow(), due_only=False))
     )
 
     first.start()
     assert smtp_server.sink.data_started.wait(10)
-    [second] = by_hand.outbox.send_outbox(utcnow())  # …when the second one looks at the outbox
+    [second] = by_hand.outbox.send_waiting(utcnow())  # …when the second one looks at the outbox
     first.join(20)
 
     [sent] = results
     assert (sent.state, second.state) == ("sent", "busy")
     assert copies(smtp_server) == {"desk@example.org": 1, "lawyer@example.org": 1}
-    assert by_hand.store.outbox("relocants") == []
+    assert by_hand.store.messages.waiting("relocants") == []

@@ -149,7 +149,7 @@ def test_the_next_digest_covers_the_period_since_the_last_one_delivered(
     monitor = open_monitor(config)
     poll(monitor)
     monitor.outbox.send_digests(utcnow())
-    [first_run] = monitor.store.digest_runs("relocants")
+    [first_run] = monitor.store.messages.runs("relocants")
     feed_server.serve("/meduza.xml", rss("Meduza", "https://meduza.io", RUSSIAN_NEWS))
     poll(monitor)
 
@@ -196,7 +196,7 @@ def test_a_refused_recipient_is_recorded_and_the_others_get_the_digest_once(
     assert outcome.error == "refused lawyer@example.org: 550 5.1.1 no such user"
     assert [recipients for recipients, _ in smtp_server.sink.envelopes] == [["desk@example.org"]]
     assert all(hit.delivered for hit in monitor.store.hits.find())
-    [empty, partial] = monitor.store.digest_runs("relocants")
+    [empty, partial] = monitor.store.messages.runs("relocants")
     assert (partial.status, partial.error, empty.status) == ("partial", outcome.error, "empty")
 
 

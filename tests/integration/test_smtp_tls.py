@@ -20,7 +20,9 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.config import SmtpConfig
 from monitor.errors import DeliveryError
-from monitor.outbox.smtp import check_login, send_message, wire_bytes
+from monitor.models import Attempt, Message
+from monitor.outbox.compose import wire_bytes
+from monitor.outbox.smtp import SmtpChannel, check_login
 from tests.conftest import MailSink, free_port
 from tests.support.feeds import SERBIAN_NEWS, rss
 
@@ -83,7 +85,7 @@ def ssl_server(certificate: trustme.LeafCert) -> Iterator[tuple[int, MailSink]]:
     controller.stop()
 
 
-def _message() -> bytes:
+def _message() -> Message:
     message = EmailMessage()
     message["Subject"], message["From"], message["To"] = (
         "[monitor] bia: 1 new item",
@@ -91,7 +93,7 @@ def _message() -> bytes:
         "d@example.org",
     )
     message.set_content("BIA saslušala ruskog aktivistu")
-    return wire_bytes(message)
+    return Message("digest", "<1@example.org>", wire_bytes(message))
 
 
 def _smtp(port: int, security: str, **options: Any) -> SmtpConfig:
@@ -107,11 +109,9 @@ def test_starttls_with_a_trusted_certificate_and_the_password_from_the_environme
     port, sink = starttls_server
     monkeypatch.setenv("MONITOR_SMTP_PASSWORD", PASSWORD)
 
-    undelivered = send_message(
-        _smtp(port, "starttls", username="monitor"), "m@example.org", ["d@example.org"], _message()
-    )
+    tried = SmtpChannel(_smtp(port, "starttls", username="monitor")).send(_message(), ["d@example.org"])
 
-    assert undelivered == {}
+    assert tried == {"d@example.org": Attempt("sent")}
     [(recipients, raw)] = sink.envelopes
     assert recipients == ["d@example.org"] and b"BIA saslu" in raw
 
@@ -120,18 +120,20 @@ def test_a_wrong_password_is_not_delivered_and_says_so(trusted, starttls_server,
     port, sink = starttls_server
     monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "wrong")
 
-    undelivered = send_message(
-        _smtp(port, "starttls", username="monitor"), "m@example.org", ["d@example.org"], _message()
-    )
+    tried = SmtpChannel(_smtp(port, "starttls", username="monitor")).send(_message(), ["d@example.org"])
 
-    assert "535" in undelivered["d@example.org"].answer and not undelivered["d@example.org"].temporary
+    why = tried["d@example.org"]
+    assert why.state == "failed_temporary" and "535" in (why.error or "")
+    assert "after" not in (why.error or "")  # one try: a wrong password stays wrong
     assert sink.envelopes == []
 
 
 def test_implicit_tls_with_a_trusted_certificate(trusted, ssl_server):
     port, sink = ssl_server
 
-    assert send_message(_smtp(port, "ssl"), "m@example.org", ["d@example.org"], _message()) == {}
+    assert SmtpChannel(_smtp(port, "ssl")).send(_message(), ["d@example.org"]) == {
+        "d@example.org": Attempt("sent")
+    }
     assert [recipients for recipients, _ in sink.envelopes] == [["d@example.org"]]
 
 
@@ -141,14 +143,13 @@ def test_an_untrusted_certificate_is_refused_once_not_tried_again(
 ):
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))  # trust nothing
     port, sink = starttls_server if security == "starttls" else ssl_server
+    smtp = _smtp(port, security, attempts=3, retry_wait="1s")
 
-    undelivered = send_message(
-        _smtp(port, security, attempts=3, retry_wait="1s"), "m@example.org", ["d@example.org"], _message()
-    )
+    tried = SmtpChannel(smtp).send(_message(), ["d@example.org"])
 
-    why = undelivered["d@example.org"]
-    assert "CERTIFICATE_VERIFY_FAILED" in why.answer and "after" not in why.answer  # one try
-    assert not why.temporary and sink.envelopes == []
+    why = tried["d@example.org"]
+    assert why.error and "CERTIFICATE_VERIFY_FAILED" in why.error and "after" not in why.error  # one try
+    assert why.state == "failed_temporary" and sink.envelopes == []  # the outbox tries it later
 
 
 @pytest.mark.parametrize(
@@ -173,11 +174,10 @@ def test_wrong_settings_fail_at_once_saying_what_to_change(
     smtp = _smtp(port, security, username=username, attempts=3, retry_wait="2s")
 
     started = time.monotonic()
-    undelivered = send_message(smtp, "m@example.org", ["d@example.org"], _message())
+    why = SmtpChannel(smtp).send(_message(), ["d@example.org"])["d@example.org"]
 
-    why = undelivered["d@example.org"]
-    assert why.answer.startswith(f"SMTP 127.0.0.1:{port}: {said}")
-    assert not why.temporary and not why.refused and "after" not in why.answer  # one try
+    assert why.error and why.error.startswith(f"SMTP 127.0.0.1:{port}: {said}")
+    assert why.state == "failed_temporary" and "after" not in why.error  # one try, not refused
     assert time.monotonic() - started < 2
     assert smtp_server.sink.envelopes == []
 

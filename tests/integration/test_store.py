@@ -11,7 +11,19 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, inspect, text
 
 from monitor.errors import ClaimedError
-from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
+from monitor.models import (
+    Attempt,
+    Item,
+    Match,
+    Message,
+    Notice,
+    Outgoing,
+    PollRecord,
+    Recipient,
+    Saved,
+    Span,
+    Validators,
+)
 from monitor.polling.decide import PollIntent, changes
 from monitor.store import Store
 from monitor.store.migrate import MIGRATIONS
@@ -33,8 +45,9 @@ def open_store(url: str, feeds: tuple[str, ...] = ("N1",)) -> Store:
     return store
 
 
-def database_at(database_url: str, revision: str, *statements: str) -> None:
-    """A database migrated to ``revision`` only, holding what ``statements`` insert (``:now`` is NOW)."""
+def database_at(database_url: str, revision: str, *statements: str, **values: object) -> None:
+    """A database migrated to ``revision`` only, holding what ``statements`` insert (``:now`` is
+    NOW; other names are ``values``)."""
     engine = create_engine(engine_url(database_url))
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -42,7 +55,7 @@ def database_at(database_url: str, revision: str, *statements: str) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         for statement in statements:
-            connection.execute(text(statement), {"now": NOW.replace(tzinfo=None)})
+            connection.execute(text(statement), {"now": NOW.replace(tzinfo=None), **values})
     engine.dispose()
 
 
@@ -66,7 +79,7 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
     assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
     with again.database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
     assert [status.name for status in again.feeds.statuses(NOW)] == ["N1"]
     again.close()
 
@@ -427,15 +440,21 @@ def test_a_stopping_worker_hands_back_what_it_claimed(database_url):
     store.close()
 
 
+MESSAGE_ID = "<digest.1@example.org>"
+
+
 def digest(store: Store, hit_ids, recipients=("desk@example.org", "lawyer@example.org")):
-    return store.record_digest(
+    return store.messages.record(
         watchlist="relocants",
-        recipients=list(recipients),
-        message_id="<digest.1@example.org>",
-        message=b"Message-ID: <digest.1@example.org>\r\n\r\nBIA\r\n",
+        recipients=[Recipient(address, "email") for address in recipients],
+        message=Message("digest", MESSAGE_ID, b"Message-ID: " + MESSAGE_ID.encode() + b"\r\n\r\nBIA\r\n"),
         hit_ids=hit_ids,
         now=NOW,
     )
+
+
+def addresses(outgoing: Outgoing) -> tuple[str, ...]:
+    return tuple(recipient.address for recipient in outgoing.waiting)
 
 
 def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_url):
@@ -448,7 +467,7 @@ def test_a_hit_claimed_by_one_digest_fails_the_record_of_another_whole(database_
     with pytest.raises(ClaimedError, match="another digest run of watchlist 'relocants' is sending"):
         digest(store, [newer, older])
 
-    assert [run.hits for run in store.digest_runs("relocants")] == [1]
+    assert [run.hits for run in store.messages.runs("relocants")] == [1]
     assert [hit.id for hit in store.hits.find(waiting="digest")] == [newer]
     store.close()
 
@@ -459,17 +478,19 @@ def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
     [hit] = store.hits.find()
     outgoing = digest(store, [hit.id])
 
-    waiting = store.record_attempt(
+    waiting = store.messages.record_attempt(
         outgoing.id,
-        {"desk@example.org": ("sent", None), "lawyer@example.org": ("failed_temporary", "451 x")},
+        {"desk@example.org": Attempt("sent"), "lawyer@example.org": Attempt("failed_temporary", "451 x")},
         NOW,
     )
-    [still] = store.outbox("relocants")
+    [still] = store.messages.waiting("relocants")
     [meanwhile] = store.hits.find()
-    done = store.record_attempt(outgoing.id, {"lawyer@example.org": ("refused", "550 no such user")}, LATER)
+    done = store.messages.record_attempt(
+        outgoing.id, {"lawyer@example.org": Attempt("refused", "550 no such user")}, LATER
+    )
 
     assert (waiting.status, waiting.error) == ("pending", "not yet delivered to lawyer@example.org: 451 x")
-    assert (still.waiting, still.message, meanwhile.delivered) == (
+    assert (addresses(still), still.message, meanwhile.delivered) == (
         ("lawyer@example.org",),
         outgoing.message,
         None,
@@ -480,7 +501,7 @@ def test_a_digest_is_delivered_once_nobody_waits_for_it(database_url):
         ("desk@example.org", "sent", 1, NOW),
         ("lawyer@example.org", "refused", 2, None),
     ]
-    assert store.outbox("relocants") == [] and store.hits.find(waiting="digest") == []
+    assert store.messages.waiting("relocants") == [] and store.hits.find(waiting="digest") == []
     store.close()
 
 
@@ -492,21 +513,23 @@ def test_a_waiting_digest_is_held_by_one_sender_until_it_records_its_try_or_its_
     [hit] = store.hits.find()
     made = digest(store, [hit.id])  # recorded without a lease: anyone may send it
 
-    first = store.claim(made.id, NOW, LEASE)
-    second = store.claim(made.id, NOW + LEASE - timedelta(seconds=1), LEASE)
-    store.record_attempt(
-        made.id, {"desk@example.org": ("sent", None), "lawyer@example.org": ("failed_temporary", "451")}, NOW
+    first = store.messages.claim(made.id, NOW, LEASE)
+    second = store.messages.claim(made.id, NOW + LEASE - timedelta(seconds=1), LEASE)
+    store.messages.record_attempt(
+        made.id,
+        {"desk@example.org": Attempt("sent"), "lawyer@example.org": Attempt("failed_temporary", "451")},
+        NOW,
     )
-    third = store.claim(made.id, NOW, LEASE)  # the try was recorded: free again
-    during = store.claim(made.id, NOW + timedelta(seconds=1), LEASE)
-    after = store.claim(made.id, NOW + LEASE + timedelta(seconds=1), LEASE)  # its sender died
-    store.record_attempt(made.id, {"lawyer@example.org": ("sent", None)}, LATER)
+    third = store.messages.claim(made.id, NOW, LEASE)  # the try was recorded: free again
+    during = store.messages.claim(made.id, NOW + timedelta(seconds=1), LEASE)
+    after = store.messages.claim(made.id, NOW + LEASE + timedelta(seconds=1), LEASE)  # its sender died
+    store.messages.record_attempt(made.id, {"lawyer@example.org": Attempt("sent")}, LATER)
 
-    assert first is not None and first.waiting == ("desk@example.org", "lawyer@example.org")
+    assert first is not None and addresses(first) == ("desk@example.org", "lawyer@example.org")
     assert (second, during) == (None, None)
-    assert third is not None and (third.waiting, third.tries) == (("lawyer@example.org",), 1)
+    assert third is not None and (addresses(third), third.tries) == (("lawyer@example.org",), 1)
     assert after is not None and after.message == made.message
-    assert store.claim(made.id, LATER, LEASE) is None  # nobody waits for it any more
+    assert store.messages.claim(made.id, LATER, LEASE) is None  # nobody waits for it any more
     store.close()
 
 
@@ -515,16 +538,16 @@ def test_the_periodic_retry_sees_a_waiting_digest_only_once_its_retry_time_has_c
     save(store, "N1", [ITEM], {ITEM.id: {"relocants": [MATCH]}})
     [hit] = store.hits.find()
     made = digest(store, [hit.id])
-    store.record_attempt(
+    store.messages.record_attempt(
         made.id,
-        {"desk@example.org": ("failed_temporary", "451"), "lawyer@example.org": ("sent", None)},
+        {"desk@example.org": Attempt("failed_temporary", "451"), "lawyer@example.org": Attempt("sent")},
         NOW,
         retry_at=LATER,
     )
 
-    assert [o.id for o in store.outbox("relocants", due=LATER - timedelta(seconds=1))] == []
-    assert [o.id for o in store.outbox("relocants", due=LATER)] == [made.id]
-    assert [o.id for o in store.outbox("relocants")] == [made.id]  # a run by hand tries it anyway
+    assert [o.id for o in store.messages.waiting("relocants", due=LATER - timedelta(seconds=1))] == []
+    assert [o.id for o in store.messages.waiting("relocants", due=LATER)] == [made.id]
+    assert [o.id for o in store.messages.waiting("relocants")] == [made.id]  # a run by hand tries it anyway
     store.close()
 
 
@@ -552,17 +575,75 @@ def test_upgrading_a_0003_database_keeps_its_digest_runs_and_sends_only_undelive
 
     store = open_store(database_url)
 
-    runs = store.digest_runs("relocants")
+    runs = store.messages.runs("relocants")
     assert sorted((run.status, run.message_id, run.error, run.deliveries) for run in runs) == [
         ("empty", None, None, ()),
         ("failed", "<older@example.org>", "SMTP: 451", ()),
         ("sent", "<old@example.org>", None, ()),
     ]
     assert all(run.recipients == ("desk@example.org",) for run in runs)
-    assert store.outbox("relocants") == []  # no message was kept before: nothing to send again
-    assert store.last_delivery("relocants") == NOW
+    assert store.messages.waiting("relocants") == []  # no message was kept before: nothing to send again
+    assert store.messages.last_delivery("relocants") == NOW
     assert [hit.id for hit in store.hits.find(waiting="digest")] == [2]
     outgoing = digest(store, [2], recipients=["desk@example.org"])
-    store.record_attempt(outgoing.id, {"desk@example.org": ("sent", None)}, LATER)
+    store.messages.record_attempt(outgoing.id, {"desk@example.org": Attempt("sent")}, LATER)
     assert [hit.delivered for hit in sorted(store.hits.find(), key=lambda hit: hit.id)] == [NOW, LATER]
+    store.close()
+
+
+def test_upgrading_a_0008_database_stores_each_recipients_channel_as_its_name_told_it(database_url):
+    hook = "json://127.0.0.1:9/hook"
+    database_at(
+        database_url,
+        "0008",
+        (
+            "INSERT INTO digests (watchlist, created_at, recipients, message_id, message, hit_count, "
+            "status, kind, notice) VALUES "
+            "('relocants', :now, '[]', '<old@example.org>', :message, 0, 'sent', 'digest', NULL), "
+            "('relocants', :now, '[]', '<new@example.org>', :message, 0, 'pending', 'alert', "
+            '\'{"title": "BIA", "body": "BIA saslušala"}\')'
+        ),
+        *(
+            "INSERT INTO deliveries (digest_id, recipient, state, attempts) SELECT id, "
+            f"{delivery} FROM digests WHERE message_id = '<{which}@example.org>'"
+            for which, delivery in [
+                ("old", "'desk@example.org', 'sent', 1"),
+                ("new", "'desk@example.org', 'pending', 0"),
+                ("new", f"'{hook}', 'failed_temporary', 1"),
+            ]
+        ),
+        message=b"Message-ID: <new@example.org>\r\n\r\nBIA\r\n",
+    )
+
+    store = open_store(database_url)
+    [waiting] = store.messages.waiting("relocants")
+    with store.database.engine.connect() as connection:
+        stored = connection.execute(
+            text(
+                "SELECT digests.message_id, recipient, channel FROM deliveries "
+                "JOIN digests ON digests.id = deliveries.digest_id ORDER BY digests.id, recipient"
+            )
+        ).all()
+    made = store.messages.record(
+        watchlist="relocants",
+        recipients=[Recipient("ops", "apprise")],  # told by what it is, not by its name
+        message=Message("digest", MESSAGE_ID, b"x"),
+        hit_ids=[],
+        now=LATER,
+    )
+
+    assert [tuple(row) for row in stored] == [
+        ("<old@example.org>", "desk@example.org", "email"),
+        ("<new@example.org>", "desk@example.org", "email"),
+        ("<new@example.org>", hook, "apprise"),
+    ]
+    assert waiting.waiting == (Recipient("desk@example.org", "email"), Recipient(hook, "apprise"))
+    assert (waiting.tries, waiting.message.kind, waiting.message.notice) == (
+        1,
+        "alert",
+        Notice("BIA", "BIA saslušala"),
+    )
+    assert [o.waiting for o in store.messages.waiting("relocants") if o.id == made.id] == [
+        (Recipient("ops", "apprise"),)
+    ]
     store.close()

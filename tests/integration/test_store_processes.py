@@ -231,11 +231,13 @@ CLAIMER = """
 import os, signal, sys
 from datetime import timedelta
 from tests.integration.test_store_processes import NOW
+from monitor.models import Message, Recipient
 from monitor.store import Store
 store = Store(sys.argv[1])
 store.feeds.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
-store.record_digest(
-    watchlist="relocants", recipients=["desk@example.org"], message_id="<1@monitor>", message=b"x",
+store.messages.record(
+    watchlist="relocants", recipients=[Recipient("desk@example.org", "email")],
+    message=Message("digest", "<1@monitor>", b"x"),
     hit_ids=[], now=NOW, lease=timedelta(minutes=24),
 )
 os.kill(os.getpid(), signal.SIGKILL)
@@ -248,14 +250,14 @@ def test_what_a_killed_process_on_this_host_held_is_taken_back_at_once(database_
     store.feeds.sync([(name, f"https://{name.lower()}.example/", True) for name in ("N1", "Danas")], NOW)
     killed = subprocess.run([sys.executable, "-c", CLAIMER, url], capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr
-    [held] = store.outbox("relocants")
+    [held] = store.messages.waiting("relocants")
 
     claimed = store.feeds.claim_due(str(store.database.owner), NOW, 100, timedelta(minutes=5))
-    taken = store.claim(held.id, NOW, timedelta(minutes=24))
+    taken = store.messages.claim(held.id, NOW, timedelta(minutes=24))
 
     assert claimed == ["Danas", "N1"]
-    assert taken is not None and taken.message_id == "<1@monitor>"
+    assert taken is not None and taken.message.message_id == "<1@monitor>"
     # this process is alive: what it holds now stays held
     assert store.feeds.claim_due("another", NOW, 100, timedelta(minutes=5)) == []
-    assert store.claim(held.id, NOW, timedelta(minutes=24)) is None
+    assert store.messages.claim(held.id, NOW, timedelta(minutes=24)) is None
     store.close()

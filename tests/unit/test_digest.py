@@ -1,4 +1,5 @@
-"""render_digest, snippet, highlight, send.build_message and wire_bytes: pure, so tested with plain values."""
+"""render_digest, snippet, highlight, compose.build_message and wire_bytes: pure, so tested with
+plain values."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from monitor.digest import Digest, Problem, Segment, highlight, render_digest, s
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.models import Hit, Item, Span
-from monitor.outbox.smtp import build_message, wire_bytes
+from monitor.outbox.compose import build_message, wire_bytes
 
 BELGRADE = ZoneInfo("Europe/Belgrade")
 NOW = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 CET in Belgrade

@@ -7,7 +7,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from monitor.outbox.apprise import channel
+from monitor.outbox.apprise import endpoint
 
 TOKEN = "123456789:AAHdKq3-secret_Tok3n"
 
@@ -45,7 +45,7 @@ TOKEN = "123456789:AAHdKq3-secret_Tok3n"
     ],
 )
 def test_a_channels_name_shows_each_variable_as_written_never_its_value(url, environ, name):
-    shown = channel(url, environ).name
+    shown = endpoint(url, environ).name
 
     assert shown == name
     for value in environ.values():
