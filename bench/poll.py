@@ -27,6 +27,15 @@ sampler is a thread of the measured process, so it is kept cheap).
 Warm and churn run ``--repeat`` times (3) and the targets use each cycle's fastest run: they take
 seconds, and on a shared VM one stall of the machine was seen to double a single run.
 
+With ``--reader --reader-python PATH``, the same run also times lemon24/reader against the same
+served feeds, after monitor's cycles: a cold ``update_feeds()`` into its own SQLite in a temp
+dir, then ``--repeat`` warm ones (the server in its warm mode), through ``bench/reader_update.py``
+run by PATH, the interpreter of a separate venv with reader installed (reader is not a
+dependency of monitor), e.g. ``python3 -m venv /tmp/reader-venv && /tmp/reader-venv/bin/pip
+install reader``. Its CPU is that subprocess's, fetch threads included. reader fetches with
+requests from a pool of ``--reader-workers`` threads (32, monitor's requests at once); it has
+no per-host limit, unlike monitor's 2 per host.
+
 Prints figures; targets are reported as met or NOT met, never as a failure.
 """
 
@@ -336,6 +345,37 @@ def profiled(run: Callable[[Any, str], dict[str, Any]], monitor: Any, name: str)
     return figures
 
 
+def reader_cycles(
+    python: str, workers: int, urls: Sequence[str], base_url: str, repeat: int
+) -> list[dict[str, Any]]:
+    """lemon24/reader's cold update, then ``repeat`` warm ones, in a subprocess run by ``python``."""
+    import httpx
+
+    cycles = []
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(__file__).with_name("reader_update.py")
+        process = subprocess.Popen(
+            [python, str(script), folder, str(workers)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdin and process.stdout
+        process.stdin.write("".join(f"{url}\n" for url in urls) + "\n")
+        process.stdin.flush()
+        print(f"  reader: {json.loads(process.stdout.readline())}", file=sys.stderr)
+        for cycle, name in enumerate(["cold"] + ["warm"] * repeat):
+            httpx.get(f"{base_url}/_mode/{name}/{cycle}")
+            process.stdin.write("update\n")
+            process.stdin.flush()
+            figures = {"cycle": f"reader {name}", **json.loads(process.stdout.readline())}
+            print(f"  {figures}", file=sys.stderr)
+            cycles.append(figures)
+        process.stdin.close()
+        process.wait()
+    return cycles
+
+
 # ------------------------------------------------------------------------------------- report
 
 
@@ -347,6 +387,8 @@ def report(
     base_feeds: int,
     cycles: list[dict[str, Any]],
     seconds: float,
+    readers: list[dict[str, Any]],
+    reader_workers: int,
 ) -> str:
     cores = os.cpu_count() or 1
     floor = floor_cpu / cores
@@ -396,7 +438,25 @@ def report(
     ]
     lines += ["", "Targets (the fastest run of each cycle):"]
     lines += [f"- {name}: {figure} — {'met' if ok else 'NOT met'}" for name, figure, ok in targets]
+    if readers:
+        lines += [
+            "",
+            f"lemon24/reader {_reader_version(readers)}, update_feeds(workers={reader_workers}) "
+            "(threads; no per-host limit), same feeds, same run:",
+            "",
+            "| cycle | wall s | feeds/s | CPU s | updated | unchanged | failed |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {c['cycle']} | {c['wall']:.1f} | {feeds / c['wall']:,.0f} | {c['cpu']:.1f} "
+            f"| {c['updated']:,} | {c['unchanged']:,} | {c['failed']} |"
+            for c in readers
+        ]
     return "\n".join(lines)
+
+
+def _reader_version(readers: list[dict[str, Any]]) -> str:
+    return str(readers[0].get("version", ""))
 
 
 def _commit() -> str:
@@ -426,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--repeat", type=int, default=3, help="runs of the warm and churn cycles")
     parser.add_argument("--profile", action="store_true", help="cProfile the main process in each cycle")
+    parser.add_argument("--reader", action="store_true", help="also time lemon24/reader's updates")
+    parser.add_argument("--reader-python", default="python", help="an interpreter that has reader")
+    parser.add_argument("--reader-workers", type=int, default=32, help="update_feeds(workers=...)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -472,11 +535,28 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
         finally:
             monitor.close()
+    readers = (
+        reader_cycles(args.reader_python, args.reader_workers, urls, base_url, args.repeat)
+        if args.reader
+        else []
+    )
     server.terminate()
     floors = (parse_floor(before, args.feeds), parse_floor(after, args.feeds))
     floor_cpu = parse_floor([b + a for b, a in zip(before, after, strict=True)], args.feeds)
     seconds = time.perf_counter() - started
-    print(report(args.feeds, floor_cpu, floors, base_rate, args.baseline, cycles, seconds))
+    print(
+        report(
+            args.feeds,
+            floor_cpu,
+            floors,
+            base_rate,
+            args.baseline,
+            cycles,
+            seconds,
+            readers,
+            args.reader_workers,
+        )
+    )
 
 
 if __name__ == "__main__":
