@@ -217,7 +217,9 @@ def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(dat
         stored = len(store.items.lookup("N1", entries))
         state = store.feeds.state("N1", NOW)
 
-        assert state.validators.etag == ('"v2"' if stored == count else None), (stored, state)
+        # the validators only after every entry; a kill between the two leaves all stored
+        # and the old validators, which the next poll mends like any other gap
+        assert state.validators.etag in ((None, '"v2"') if stored == count else (None,)), (stored, state)
         poll_again(store, entries, matches)
         assert len(store.items.lookup("N1", entries)) == count
         assert len(store.hits.find()) == count // 10

@@ -24,10 +24,16 @@ ONLY = {
     "monitor.models": set(),
 }
 IO = set("httpx sqlalchemy alembic psycopg smtplib apprise socket urllib.request http.client".split())
+# the runtime: what does I/O, and what wires it
+RUNTIME = set(
+    "monitor.http monitor.store monitor.polling monitor.outbox monitor.app monitor.daemon monitor.cli".split()
+)
 NEVER = {
-    "monitor.feeds": IO,
-    "monitor.match": IO,
-    "monitor.digest": IO,
+    "monitor.feeds": IO | RUNTIME,
+    "monitor.match": IO | RUNTIME,
+    "monitor.digest": IO | RUNTIME,
+    "monitor.http": RUNTIME - {"monitor.http"},
+    "monitor.store": RUNTIME - {"monitor.store", "monitor.polling"},  # items apply a PollIntent
 }
 OWNERS = {
     "sqlalchemy": {"monitor.store"},
@@ -40,6 +46,13 @@ OWNERS = {
     "lxml": {"monitor.feeds"},
     "apscheduler": {"monitor.daemon", "monitor.schedule"},
     "click": {"monitor.cli"},
+    "monitor.store": {
+        "monitor.store",
+        "monitor.app",
+        "monitor.polling",
+        "monitor.outbox",
+        "monitor.cli.setup",
+    },
     "rich": {"monitor.cli"},
 }
 
