@@ -65,14 +65,15 @@ class Match(NamedTuple):
 Kind = Literal["digest", "alert"]  # an outbox message: a scheduled digest, or an alert after a poll
 DeliveryState = Literal["pending", "sent", "failed_temporary", "refused"]
 # pending: some recipient still waits; partial: some sent, the others refused; failed: all refused
-DigestState = Literal["pending", "sent", "partial", "failed", "empty"]
+MessageState = Literal["pending", "sent", "partial", "failed", "empty"]
 WAITING: tuple[DeliveryState, ...] = ("pending", "failed_temporary")  # to be sent to
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One recipient of one digest: not tried yet (pending), delivered (sent), to be tried again
-    (failed_temporary) or refused for good, with the tries and the server's last answer."""
+    """One recipient of one message (a digest or an alert): not tried yet (pending), delivered
+    (sent), to be tried again (failed_temporary) or refused for good, with the tries and the
+    server's last answer."""
 
     recipient: str
     state: DeliveryState
@@ -81,8 +82,8 @@ class Delivery:
     sent: datetime | None = None
 
 
-def digest_state(deliveries: Sequence[Delivery]) -> DigestState:
-    """A digest's state from its recipients': pending while anyone waits for it."""
+def message_state(deliveries: Sequence[Delivery]) -> MessageState:
+    """A message's state from its recipients': pending while anyone waits for it."""
     states = {delivery.state for delivery in deliveries}
     if not states:
         return "empty"
@@ -93,8 +94,8 @@ def digest_state(deliveries: Sequence[Delivery]) -> DigestState:
     return "failed" if states == {"refused"} else "partial"
 
 
-def digest_error(deliveries: Sequence[Delivery]) -> str | None:
-    """What went wrong for the recipients who do not have the digest, one clause per answer:
+def message_error(deliveries: Sequence[Delivery]) -> str | None:
+    """What went wrong for the recipients who do not have the message, one clause per answer:
     ``refused a@x: 550 no such user; not yet delivered to b@y, c@z: SMTP …: timed out``."""
     clauses: dict[tuple[str, str], list[str]] = {}
     for delivery in deliveries:
@@ -108,16 +109,17 @@ def digest_error(deliveries: Sequence[Delivery]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class DigestRun:
-    """One digest run as recorded, with each recipient's delivery (none for an empty run, or a
-    run recorded before the outbox, whose state and error are those of the run)."""
+class MessageRun:
+    """One message (a digest, an alert, or an empty run) as recorded, with each recipient's
+    delivery (none for an empty run, or a run recorded before the outbox, whose state and error
+    are those of the run)."""
 
     watchlist: str
     created: datetime
     recipients: tuple[str, ...]
     message_id: str | None
     hits: int
-    status: DigestState
+    status: MessageState
     error: str | None
     deliveries: tuple[Delivery, ...] = ()
     kind: Kind = "digest"

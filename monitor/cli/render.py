@@ -24,7 +24,7 @@ from monitor.log import escapes, hide_passwords
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.match import Explanation
-    from monitor.models import DigestRun, FeedStatus, Hit, Span
+    from monitor.models import FeedStatus, Hit, MessageRun, Span
     from monitor.outbox.dispatcher import MessageOutcome
     from monitor.polling.poller import FeedOutcome
 
@@ -186,14 +186,14 @@ def report(outcomes: Iterable[MessageOutcome]) -> bool:
     return failed
 
 
-def run_json(run: DigestRun) -> dict[str, Any]:
+def run_json(run: MessageRun) -> dict[str, Any]:
     deliveries = [
         asdict(delivery) | {"sent": delivery.sent and iso(delivery.sent)} for delivery in run.deliveries
     ]
     return asdict(run) | {"created": iso(run.created), "deliveries": deliveries}
 
 
-def runs_table(runs: Sequence[DigestRun], now: datetime) -> Table:
+def runs_table(runs: Sequence[MessageRun], now: datetime) -> Table:
     """A row per run (its time and watchlist), then one per recipient's delivery, indented
     under it. Nothing is cut at 80 columns: the recipients share the first column with the runs
     rather than leave two columns empty on their rows, a name or an answer too long for its

@@ -14,7 +14,7 @@ from monitor.config import Config, WatchlistConfig
 from monitor.digest import Digest
 from monitor.errors import ClaimedError
 from monitor.log import event
-from monitor.models import Attempt, ChannelKind, DigestState, Hit, Kind, Outgoing, Recipient
+from monitor.models import Attempt, ChannelKind, Hit, Kind, MessageState, Outgoing, Recipient
 from monitor.outbox.apprise import AppriseChannel
 from monitor.outbox.backoff import given_up, retry_delay
 from monitor.outbox.channels import Channel
@@ -24,7 +24,7 @@ from monitor.store import Store
 
 log = logging.getLogger("monitor")
 LEASE_MARGIN = timedelta(minutes=5)  # a sender holds a message this much longer than it can take
-RunState = DigestState | Literal["busy"]  # busy: another run is sending that message
+RunState = MessageState | Literal["busy"]  # busy: another run is sending that message
 
 
 @dataclass(frozen=True, slots=True)

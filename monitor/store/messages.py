@@ -15,14 +15,14 @@ from monitor.models import (
     WAITING,
     Attempt,
     Delivery,
-    DigestRun,
     Kind,
     Message,
+    MessageRun,
     Notice,
     Outgoing,
     Recipient,
-    digest_error,
-    digest_state,
+    message_error,
+    message_state,
 )
 from monitor.store.engine import Database, chunks
 from monitor.store.hits import CLAIMS
@@ -195,7 +195,7 @@ class MessageStore:
         attempts: Mapping[str, Attempt],
         now: datetime,
         retry_at: datetime | None = None,
-    ) -> DigestRun:
+    ) -> MessageRun:
         """What one try to send a message did for each recipient tried. In the same transaction
         the message's state follows, and its sender lets it go; while someone waits for it, the
         periodic retry tries it again from ``retry_at``; once nobody waits (all sent or
@@ -213,13 +213,13 @@ class MessageStore:
                     )
                 )
             found = self._deliveries(connection, [message_id])[message_id]
-            status = digest_state(found)
+            status = message_state(found)
             connection.execute(
                 update(digests)
                 .where(digests.c.id == message_id)
                 .values(
                     status=status,
-                    error=digest_error(found),
+                    error=message_error(found),
                     retry_at=retry_at if status == "pending" else None,
                     sending_until=None,
                     sending_owner=None,
@@ -254,11 +254,11 @@ class MessageStore:
                 )
         return found
 
-    def _runs(self, connection: Connection, query: Select[Any]) -> list[DigestRun]:
+    def _runs(self, connection: Connection, query: Select[Any]) -> list[MessageRun]:
         rows = connection.execute(query).all()
         found = self._deliveries(connection, [row.id for row in rows])
         return [
-            DigestRun(
+            MessageRun(
                 row.watchlist,
                 row.created_at,
                 tuple(row.recipients),
@@ -272,7 +272,7 @@ class MessageStore:
             for row in rows
         ]
 
-    def runs(self, watchlist: str | None = None, limit: int = 20) -> list[DigestRun]:
+    def runs(self, watchlist: str | None = None, limit: int = 20) -> list[MessageRun]:
         """The most recent runs, digests and alerts, newest first, with each recipient's delivery."""
         query = select(*_RUN_COLUMNS).order_by(digests.c.created_at.desc(), digests.c.id.desc()).limit(limit)
         if watchlist:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.models import Delivery, digest_error, digest_state
+from monitor.models import Delivery, message_error, message_state
 
 SENT = Delivery("a@example.org", "sent", 1)
 REFUSED = Delivery("b@example.org", "refused", 1, "550 5.1.1 no such user")
@@ -28,7 +28,7 @@ UNTRIED = Delivery("d@example.org", "pending")
     ],
 )
 def test_a_digest_is_pending_while_anyone_waits_and_then_says_who_got_it(deliveries, state):
-    assert digest_state(deliveries) == state
+    assert message_state(deliveries) == state
 
 
 @pytest.mark.parametrize(
@@ -49,4 +49,4 @@ def test_a_digest_is_pending_while_anyone_waits_and_then_says_who_got_it(deliver
     ],
 )
 def test_the_error_names_who_lacks_the_digest_once_per_answer(deliveries, error):
-    assert digest_error(deliveries) == error
+    assert message_error(deliveries) == error
