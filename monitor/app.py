@@ -4,6 +4,7 @@ that only reads opens only the store, and nothing happens in the constructor."""
 from __future__ import annotations
 
 import functools
+from contextlib import AbstractContextManager
 
 from monitor.config import Config
 from monitor.match import Matcher
@@ -11,6 +12,7 @@ from monitor.match.cache import cache_directory, compile_matcher
 from monitor.outbox.dispatcher import Outbox
 from monitor.polling.poller import Poller
 from monitor.store import Store
+from monitor.store.sole import sole_daemon
 
 
 class App:
@@ -37,6 +39,11 @@ class App:
     @functools.cached_property
     def outbox(self) -> Outbox:
         return Outbox(self.config, self.store)
+
+    def daemon_lock(self) -> AbstractContextManager[None]:
+        """Held while this process is the config's daemon: a second daemon on the same SQLite
+        file is refused (see monitor.store.sole)."""
+        return sole_daemon(self.config.storage.url)
 
     def close(self) -> None:
         """Stop the parse workers and close the database, if they were started."""

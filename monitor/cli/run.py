@@ -39,7 +39,7 @@ def run(context: Context, heartbeat: Path | None) -> None:
     from monitor.match import release
 
     event(log, "daemon.starting", pid=os.getpid())  # SIGTERM from now on is a clean stop
-    with context.app(parallel=True) as app:
+    with context.app(parallel=True) as app, app.daemon_lock():
         assert app.matcher  # compiled before the first poll, so that polls do not wait for it
         release()  # the daemon needs no dictionaries until a restart
         loop.run(Daemon(app, heartbeat).run())
