@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from monitor import __version__, signals
-from monitor.cli import digests, feeds, hits, matching, run, setup
+from monitor.cli import database, digests, feeds, hits, matching, run, setup
 from monitor.cli.context import Context
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import configure
@@ -97,5 +97,6 @@ for command in (
     hits.explain,
     matching.match,
     feeds.feeds,
+    database.db,
 ):
     main.add_command(command)

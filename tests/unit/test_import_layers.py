@@ -52,6 +52,7 @@ OWNERS = {
         "monitor.polling",
         "monitor.outbox",
         "monitor.cli.setup",
+        "monitor.cli.database",
     },
     "rich": {"monitor.cli"},
 }

@@ -1,0 +1,60 @@
+"""`monitor db current|upgrade`: the schema's revision, and its migration done on purpose (say,
+before a deployment's workers start) rather than by whichever process opens the store first."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from monitor.cli.context import Context
+
+
+@click.group("db")
+def db() -> None:
+    """The database's schema: its revision, and upgrading it."""
+
+
+@db.command("current")
+@click.pass_obj
+def current(context: Context) -> None:
+    """Say the schema's revision and this monitor's newest; exit 1 unless they are the same."""
+    from monitor.log import hide_passwords
+    from monitor.store.migrate import newest_revision, schema_revisions
+
+    url = context.config().storage.url
+    revisions = schema_revisions(url)
+    revision, newest = revisions if revisions is not None else (None, newest_revision())
+    where = hide_passwords(url)
+    if revision == newest:
+        click.echo(f"{where}: schema at revision {revision}, the newest")
+        return
+    if revision is None:
+        click.echo(f"{where}: no schema yet; `monitor db upgrade` makes it (revision {newest})")
+    else:
+        click.echo(f"{where}: schema at revision {revision}; `monitor db upgrade` takes it to {newest}")
+    sys.exit(1)
+
+
+@db.command("upgrade")
+@click.pass_obj
+def upgrade(context: Context) -> None:
+    """Create the schema or upgrade it to this monitor's newest revision, under the lock every
+    process takes to migrate, so workers starting meanwhile wait and find it done."""
+    from monitor.log import hide_passwords
+    from monitor.store import Store
+    from monitor.store.migrate import schema_revisions
+
+    url = context.config().storage.url
+    before = schema_revisions(url)
+    Store(url).close()
+    after = schema_revisions(url)
+    assert after is not None and after[0] is not None  # the store made it
+    was = before[0] if before is not None else None
+    where = hide_passwords(url)
+    if was == after[0]:
+        click.echo(f"{where}: schema already at revision {was}, the newest")
+    else:
+        click.echo(
+            f"{where}: schema upgraded from {'nothing' if was is None else was} to revision {after[0]}"
+        )
