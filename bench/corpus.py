@@ -16,13 +16,10 @@ import asyncio
 import os
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import feedparser
+from served import captures, serving
 
 from monitor import checks
 from monitor import config as config_module
@@ -30,40 +27,6 @@ from monitor.app import App
 from monitor.http.fetch import Fetcher, Limits
 from monitor.models import utcnow
 from monitor.polling.poller import PollSummary
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
-
-
-def captures() -> dict[str, bytes]:
-    return {
-        f"{path.parent.name}/{path.name}": path.read_bytes()
-        for kind in ("feeds", "tricky")
-        for path in sorted((CORPUS / kind).glob("*.xml"))
-    }
-
-
-@contextmanager
-def serving(bodies: dict[str, bytes]) -> Iterator[int]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = bodies.get(self.path.lstrip("/"))
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def feedparser_entries(body: bytes) -> int:

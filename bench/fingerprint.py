@@ -25,26 +25,15 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from served import captures, serving
+
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 EXAMPLE = ROOT / "monitor" / "example.toml"
 TITLE = re.compile(rb"<title>(?:<!\[CDATA\[)?([^<\]]{3,})")
 WORD = re.compile(r"[^\W\d_]{4,}")
-
-
-def captures() -> dict[str, bytes]:
-    return {
-        f"{path.parent.name}/{path.name}": path.read_bytes()
-        for kind in ("feeds", "tricky")
-        for path in sorted((CORPUS / kind).glob("*.xml"))
-    }
 
 
 def edited(body: bytes) -> bytes:
@@ -82,29 +71,6 @@ def queries(bodies: dict[str, bytes], count: int = 400, seed: int = 15) -> list[
             ][kind]
         )
     return made
-
-
-@contextmanager
-def serving(state: dict[str, dict[str, bytes]]) -> Iterator[int]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = state["bodies"].get(self.path.lstrip("/"))
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def write_config(folder: Path, port: int, names: list[str], extra: list[str]) -> Path:
@@ -172,12 +138,12 @@ def main() -> int:
     options = arguments.parse_args()
     bodies = captures()
     names = list(bodies)
-    state = {"bodies": {name: bodies[name] for name in names}}
+    served = dict(bodies)
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    with serving(state) as port, tempfile.TemporaryDirectory() as folder:
+    with serving(served) as port, tempfile.TemporaryDirectory() as folder:
         config = write_config(Path(folder), port, names, queries(bodies))
         poll(config)
-        state["bodies"] = {name: edited(body) for name, body in bodies.items()}
+        served.update({name: edited(body) for name, body in bodies.items()})
         poll(config)
         poll(config)
         lines = rows(Path(folder) / "monitor.db", started)
