@@ -43,18 +43,14 @@ def upgrade(context: Context) -> None:
     process takes to migrate, so workers starting meanwhile wait and find it done."""
     from monitor.log import hide_passwords
     from monitor.store import Store
-    from monitor.store.migrate import schema_revisions
+    from monitor.store.migrate import newest_revision, schema_revisions
 
     url = context.config().storage.url
     before = schema_revisions(url)
-    Store(url).close()
-    after = schema_revisions(url)
-    assert after is not None and after[0] is not None  # the store made it
-    was = before[0] if before is not None else None
+    Store(url).close()  # migrates to the newest revision, or raises
+    was, newest = (before[0] if before is not None else None), newest_revision()
     where = hide_passwords(url)
-    if was == after[0]:
+    if was == newest:
         click.echo(f"{where}: schema already at revision {was}, the newest")
     else:
-        click.echo(
-            f"{where}: schema upgraded from {'nothing' if was is None else was} to revision {after[0]}"
-        )
+        click.echo(f"{where}: schema upgraded from {'nothing' if was is None else was} to revision {newest}")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -42,13 +42,20 @@ def _begin_exclusive(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN EXCLUSIVE")
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite database; None for another backend, or a database in memory."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
 def open_engine(url: str, migrating: bool = False) -> Engine:
     """The store's engine; ``migrating``: a SQLite engine of one connection whose transactions
     are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite)."""
     try:
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if (file := sqlite_file(parsed)) is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
         # A server's connection can drop between polls; a SQLite file's cannot.
         options: dict[str, Any] = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
         if migrating:

@@ -15,17 +15,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from monitor.errors import StorageError
+from monitor.store.engine import sqlite_file
 
 
 def lock_path(url: str) -> Path | None:
     """The lock file of a SQLite database file; None for another backend, or a database in memory."""
     try:
-        parsed = make_url(url)
+        file = sqlite_file(make_url(url))
     except ArgumentError:
         return None  # opening the store says what is wrong with the URL
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(f"{parsed.database}.daemon-lock")
+    return None if file is None else file.with_name(f"{file.name}.daemon-lock")
 
 
 @contextmanager
