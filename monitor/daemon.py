@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -21,25 +22,19 @@ from monitor.http.fetch import Fetcher, Limits
 from monitor.log import event
 from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
-from monitor.schedule import next_after, trigger
+from monitor.schedule import due_run, last_fire, slot, trigger
 from monitor.signals import STOP_SIGNALS, held
 
 log = logging.getLogger("monitor.daemon")
 
 DIGEST_GRACE = timedelta(hours=6)
+CATCH_UP_WAIT = timedelta(minutes=5)  # at start, missed digests wait this long for the due polls
 HEARTBEAT_EVERY = timedelta(minutes=1)
 SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction is atomic anyway
 LEASE = timedelta(minutes=5)  # a claimed feed returns to the pool if its worker dies
 IDLE_PAUSE = timedelta(seconds=30)  # look for due feeds at least this often
 BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
-
-
-def digest_missed(watchlist: WatchlistConfig, due_since: datetime | None, now: datetime) -> bool:
-    """True when a scheduled digest fell between ``due_since`` and ``now`` (the daemon was down)."""
-    if due_since is None or watchlist.digest is None:
-        return False
-    return next_after(watchlist.digest, due_since, watchlist.timezone) <= now
 
 
 class Daemon:
@@ -61,6 +56,7 @@ class Daemon:
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._caught_up = False  # the start's catch-up is over: the retry also recovers digests
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
         """Wrap a job so shutdown can wait for it to finish its current transaction."""
@@ -131,19 +127,64 @@ class Daemon:
             return self.idle_pause
         return max(min(BUSY_PAUSE, self.idle_pause), min(self.idle_pause, due - utcnow()))
 
+    async def _once(self, job: str, due: datetime, work: Callable[[], object]) -> None:
+        """Do ``work`` (in a thread) if this worker claims ``job``'s run scheduled at ``due``:
+        every worker on the database fires the same schedules, and one does each run. A run
+        that raised is not marked done, so it is taken over once its lease runs out."""
+        jobs = self.app.store.jobs
+        if not await asyncio.to_thread(jobs.claim, job, due, utcnow(), self.app.outbox.lease):
+            event(log, "job.taken", logging.DEBUG, job=job, due=due.isoformat())
+            return
+        await asyncio.to_thread(work)
+        await asyncio.to_thread(jobs.finish, job, due, utcnow())
+
+    def _digest_due(self, watchlist: WatchlistConfig, now: datetime) -> datetime | None:
+        """The scheduled time of the watchlist's digest run due at ``now``: the first after its
+        last run (or its oldest hit no digest has); for a watchlist with neither, the latest
+        fire within the grace. None when its next run is still ahead (another worker did it)."""
+        assert watchlist.digest is not None
+        since = self.app.store.messages.due_since(watchlist.name)
+        if since is None:
+            return last_fire(watchlist.digest, watchlist.timezone, now, DIGEST_GRACE)
+        return due_run(watchlist.digest, watchlist.timezone, since, now)
+
+    def _missed(self, watchlist: WatchlistConfig, now: datetime) -> bool:
+        """Whether a digest run fell due while no worker ran, after the watchlist's last run
+        (or its oldest hit no digest has)."""
+        if watchlist.digest is None:
+            return False
+        since = self.app.store.messages.due_since(watchlist.name)
+        return since is not None and due_run(watchlist.digest, watchlist.timezone, since, now) is not None
+
     async def _digest(self, watchlist: WatchlistConfig) -> None:
-        await asyncio.to_thread(self.app.outbox.send_digest, watchlist, utcnow())
+        now = utcnow()
+        due = await asyncio.to_thread(self._digest_due, watchlist, now)
+        if due is None:
+            event(log, "digest.not_due", logging.DEBUG, watchlist=watchlist.name)
+            return
+        await self._once(
+            f"digest:{watchlist.name}", due, functools.partial(self.app.outbox.send_digest, watchlist, now)
+        )
 
     async def _retry(self) -> None:
         """Send again the waiting digests whose backoff has run out; then the alerts of hits
-        stored but never alerted (the daemon stopped between storing them and recording their
-        alert), which would otherwise wait for the next poll that finds hits."""
+        stored but never alerted (a worker stopped between storing them and recording their
+        alert), which would otherwise wait for the next poll that finds hits; then, once the
+        start's catch-up is over, the digests whose run nobody finished (its worker died)."""
+        now = utcnow()
         try:
-            await asyncio.to_thread(self.app.outbox.send_waiting, utcnow(), due_only=True)
-            if self.app.outbox.alerting:
-                await asyncio.to_thread(self.app.outbox.send_alerts, utcnow())
+            await self._once("outbox", slot(now, self.app.config.outbox.retry_every), self._send_waiting)
+            if self._caught_up:
+                for watchlist in self.app.config.watchlists:
+                    if watchlist.digest is not None:
+                        await self._digest(watchlist)
         except MonitorError as exc:  # the database is away: the next retry tries again
             event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+
+    def _send_waiting(self) -> None:
+        self.app.outbox.send_waiting(utcnow(), due_only=True)
+        if self.app.outbox.alerting:
+            self.app.outbox.send_alerts(utcnow())
 
     def _alert_soon(self) -> None:
         """Hits were found: send the alerts in a moment, off the poll loop, one round at a
@@ -160,8 +201,13 @@ class Daemon:
         while self._alert_again:
             await asyncio.sleep(self.alert_gather.total_seconds())
             self._alert_again = False
+            now = utcnow()
             try:
-                await asyncio.to_thread(self.app.outbox.send_alerts, utcnow())
+                await self._once(
+                    "alerts",
+                    slot(now, self.alert_gather),
+                    functools.partial(self.app.outbox.send_alerts, now),
+                )
             except MonitorError as exc:  # the hits wait: the next poll with hits tries again
                 event(log, "alert.failed", logging.ERROR, error=str(exc))
 
@@ -217,6 +263,8 @@ class Daemon:
             await self._catch_up(now, stop)
         except Exception as exc:
             event(log, "daemon.catch_up_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._caught_up = True
         await polling
 
     async def _catch_up(self, now: datetime, stop: asyncio.Event) -> None:
@@ -229,14 +277,12 @@ class Daemon:
         missed = [
             watchlist
             for watchlist in self.app.config.watchlists
-            if digest_missed(
-                watchlist, await asyncio.to_thread(self.app.store.messages.due_since, watchlist.name), now
-            )
+            if await asyncio.to_thread(self._missed, watchlist, now)
         ]
         if not missed:
             return
         began = time.monotonic()
-        while not stop.is_set() and time.monotonic() - began < LEASE.total_seconds():
+        while not stop.is_set() and time.monotonic() - began < CATCH_UP_WAIT.total_seconds():
             due = await asyncio.to_thread(self.app.poller.next_due)
             if due is None or due > now:
                 break

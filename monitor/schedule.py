@@ -1,8 +1,9 @@
-"""When a digest schedule fires: the config's Schedule as an APScheduler trigger."""
+"""When scheduled work is due: a digest schedule as an APScheduler trigger, and the moment each
+run is scheduled for, by which the workers sharing a database claim it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -40,3 +41,28 @@ def next_after(schedule: Schedule, moment: datetime, timezone: ZoneInfo) -> date
     fire = trigger(schedule, timezone).get_next_fire_time(moment, moment + timedelta(seconds=1))
     assert fire is not None, "a cron schedule always fires again"
     return fire
+
+
+def due_run(schedule: Schedule, timezone: ZoneInfo, last_run: datetime, now: datetime) -> datetime | None:
+    """The scheduled time of the run that is due at ``now``: the first fire after
+    ``last_run``; None while that is still ahead. Every worker that asks before the run is
+    made gets the same time, which is what they claim it by."""
+    fire = next_after(schedule, last_run, timezone)
+    return fire if fire <= now else None
+
+
+def last_fire(schedule: Schedule, timezone: ZoneInfo, now: datetime, lookback: timedelta) -> datetime | None:
+    """The latest fire time at or before ``now`` and after ``now - lookback``; None if none."""
+    latest = None
+    fire = next_after(schedule, now - lookback, timezone)
+    while fire <= now:
+        latest, fire = fire, next_after(schedule, fire, timezone)
+    return latest
+
+
+def slot(now: datetime, every: timedelta) -> datetime:
+    """The start of the period of length ``every`` that holds ``now``, counted from the Unix
+    epoch: the same on every worker whatever its scheduler's phase, so a periodic job run by
+    several claims one run per period."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return now - (now - epoch) % every

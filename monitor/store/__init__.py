@@ -6,12 +6,14 @@ from monitor.store.engine import Database
 from monitor.store.feeds import FeedStore
 from monitor.store.hits import HitStore
 from monitor.store.items import ItemStore
+from monitor.store.jobs import JobStore
 from monitor.store.messages import MessageStore
 from monitor.store.migrate import migrate
 
 
 class Store:
-    """The database of one monitor: feeds and their state, items, hits, digest runs."""
+    """The database of one monitor: feeds and their state, items, hits, digest runs, and the
+    claims on scheduled work."""
 
     def __init__(self, url: str) -> None:
         self.database = Database(url)
@@ -20,6 +22,7 @@ class Store:
         self.items = ItemStore(self.database)
         self.hits = HitStore(self.database)
         self.messages = MessageStore(self.database)
+        self.jobs = JobStore(self.database)
 
     def close(self) -> None:
         self.database.close()

@@ -188,3 +188,16 @@ deliveries = Table(
         "state IN ('pending', 'sent', 'failed_temporary', 'refused')", name="ck_deliveries_state"
     ),
 )
+
+# Scheduled work, one row per (job, scheduled time) (migration 0011): whoever inserts the row
+# does the work, holding it until ``until``; a holder that dies before ``done_at`` leaves it to
+# be taken over once that has passed (or at once by a process on its host that sees it dead).
+job_claims = Table(
+    "job_claims",
+    metadata,
+    Column("job", String(250), primary_key=True),
+    Column("due_at", UTCDateTime, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+)
