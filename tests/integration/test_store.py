@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from monitor.errors import ClaimedError
@@ -26,7 +27,7 @@ from monitor.models import (
 )
 from monitor.polling.decide import PollIntent, changes
 from monitor.store import Store
-from monitor.store.migrate import MIGRATIONS
+from monitor.store.migrate import MIGRATIONS, newest_revision
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
@@ -79,9 +80,59 @@ def test_schema_is_made_by_migrations_and_reopening_changes_nothing(database_url
 
     assert {"feeds", "items", "hits", "digests", "digest_hits", "deliveries", "alembic_version"} <= tables
     with again.database.engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == newest_revision()
+        )
     assert [status.name for status in again.feeds.statuses(NOW)] == ["N1"]
     again.close()
+
+
+EARLIER = [
+    script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions() if script.down_revision
+][::-1]  # every revision a database can be upgraded from, oldest first
+
+
+@pytest.mark.parametrize("revision", ["0001", *EARLIER[:-1]])
+def test_a_database_at_any_earlier_revision_upgrades_to_the_newest_keeping_its_data(database_url, revision):
+    """Written with the first schema's columns, which every later one keeps."""
+    database_at(
+        database_url,
+        revision,
+        (
+            "INSERT INTO feeds (id, name, url, created_at) VALUES "
+            "(1, 'N1', 'https://n1.example/feed/', :now), (2, 'Danas', 'https://danas.example/feed/', :now)"
+        ),
+        (
+            "INSERT INTO items (id, feed_id, guid, title, summary, link, published_at, first_seen_at) VALUES "
+            "(1, 1, 'n1-1', 'BIA', '', 'https://n1.example/1/', :now, :now), "
+            "(2, 2, 'danas-1', 'Relokanti', 'proterani', 'https://danas.example/1/', :now, :now)"
+        ),
+        (
+            "INSERT INTO hits (item_id, watchlist, matches, created_at, delivered_at) VALUES "
+            "(1, 'relocants', '[]', :now, :now), (2, 'relocants', '[]', :now, NULL)"
+        ),
+        (
+            "INSERT INTO digests (watchlist, created_at, recipients, hit_count, status) "
+            "VALUES ('relocants', :now, '[\"desk@example.org\"]', 1, 'sent')"
+        ),
+    )
+
+    store = open_store(database_url, ("N1", "Danas"))
+
+    try:
+        with store.database.engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                == newest_revision()
+            )
+        assert sorted((hit.item.title, hit.delivered is not None) for hit in store.hits.find()) == [
+            ("BIA", True),
+            ("Relokanti", False),
+        ]
+        assert {status.name: status.items for status in store.feeds.statuses(NOW)} == {"N1": 1, "Danas": 1}
+        assert [(run.watchlist, run.status) for run in store.messages.runs()] == [("relocants", "sent")]
+    finally:
+        store.close()
 
 
 def test_upgrading_a_0001_database_keeps_its_data_and_counts_its_last_error(database_url):
