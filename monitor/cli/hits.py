@@ -1,9 +1,10 @@
-"""`monitor hits`, the recent hits (a table, JSON lines or CSV), and `monitor explain`, why one
-of them matched."""
+"""`monitor hits`, the recent hits (a table, JSON lines or CSV); `monitor explain`, why one of
+them matched; `monitor backfill`, a watchlist's hits in the stored history."""
 
 from __future__ import annotations
 
 import sys
+import time
 from datetime import timedelta
 from typing import TextIO
 
@@ -90,3 +91,42 @@ def explain(context: Context, hit_id: int) -> None:
     click.echo(shown(hit.item.link))
     click.echo(shown("stored matches: " + "; ".join(m.query for m in hit.matches)))
     click.echo(explained(explanations) or "the watchlist is no longer in the config")
+
+
+@click.command()
+@click.option("--watchlist", "-w", "name", metavar="NAME", required=True, help="The watchlist to match.")
+@click.option(
+    "--since",
+    callback=options.duration,
+    help="Only items first seen or published this recently: 30d, 12h. Default: all stored items.",
+)
+@click.option(
+    "--deliver",
+    is_flag=True,
+    help="Send the hits found with the next digest (and alert); without it, no message sends them.",
+)
+@click.pass_obj
+def backfill(context: Context, name: str, since: timedelta | None, deliver: bool) -> None:
+    """Match a watchlist, as configured now, against the stored items, and record the hits it
+    does not have yet, marked backfilled: after adding a watchlist or changing its queries."""
+    from monitor.history import backfill as run_backfill
+    from monitor.models import utcnow
+
+    began = time.monotonic()
+    with context.app() as app:
+        watchlist = app.config.watchlist(name)
+        now = utcnow()
+        found = run_backfill(
+            app.store,
+            app.matcher,
+            app.config,
+            watchlist,
+            None if since is None else now - since,
+            now,
+            deliver=deliver,
+        )
+    sent = "to go out with the next digest or alert" if deliver else "not to be sent (--deliver sends them)"
+    click.echo(
+        f"{name}: {found.hits} new hits in {found.items} stored items, "
+        f"in {time.monotonic() - began:.1f} s; {sent}"
+    )
