@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import create_engine, update
 
+from monitor.history import backfill
 from monitor.models import utcnow
 from monitor.store.schema import items
 from tests.integration.test_store_processes import engine_url
@@ -102,3 +103,15 @@ def test_backfill_of_a_watchlist_not_in_the_config_is_a_clear_error(tmp_path, n1
     assert code == 2 and "no watchlist named 'sprot'; the watchlists are: relocants" in stderr
     assert missing[0] == 2 and "Missing option '--watchlist'" in missing[2]
     assert "Traceback" not in stderr + missing[2]
+
+
+def test_backfill_a_batch_at_a_time_finds_what_one_batch_finds(database_url, n1_config, open_monitor):
+    config = polled_then_sport_added(n1_config, database_url)
+    app = open_monitor(config)
+    sport = app.config.watchlist("sport")
+
+    one_by_one = backfill(app.store, app.matcher, app.config, sport, None, utcnow(), deliver=False, batch=1)
+    again = backfill(app.store, app.matcher, app.config, sport, None, utcnow(), deliver=False, batch=1000)
+
+    assert (one_by_one.items, one_by_one.hits) == (3, 1)
+    assert (again.items, again.hits) == (3, 0)
