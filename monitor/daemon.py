@@ -35,6 +35,8 @@ LEASE = timedelta(minutes=5)  # a claimed feed returns to the pool if its worker
 IDLE_PAUSE = timedelta(seconds=30)  # look for due feeds at least this often
 BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
+PRUNE_EVERY = timedelta(days=1)  # [storage] keep_items: one worker prunes once per UTC day
+PRUNE_LOOK = timedelta(hours=1)  # how often each worker sees whether today's prune is done
 
 
 class Daemon:
@@ -211,6 +213,27 @@ class Daemon:
             except MonitorError as exc:  # the hits wait: the next poll with hits tries again
                 event(log, "alert.failed", logging.ERROR, error=str(exc))
 
+    async def _prune(self, keep: timedelta) -> None:
+        """The items older than ``[storage] keep_items`` that no watchlist hit, deleted by one
+        worker a day (the first to claim the day's run); the others find it taken."""
+        now = utcnow()
+        try:
+            await self._once("prune", slot(now, PRUNE_EVERY), functools.partial(self._prune_items, keep))
+        except MonitorError as exc:  # the database is away: the next look tries again
+            event(log, "prune.failed", logging.ERROR, error=str(exc))
+
+    def _prune_items(self, keep: timedelta) -> None:
+        began = time.monotonic()
+        before = utcnow() - keep
+        removed = self.app.store.items.prune(before)
+        event(
+            log,
+            "prune.done",
+            removed=removed,
+            before=before.isoformat(),
+            seconds=round(time.monotonic() - began, 1),
+        )
+
     async def _beat(self) -> None:
         """A heartbeat only while polling goes on: a daemon that stopped polling is not healthy."""
         if self.heartbeat and (self._polling is None or not self._polling.done()):
@@ -224,8 +247,8 @@ class Daemon:
         partial.replace(self.heartbeat)
 
     def _schedule(self, now: datetime) -> None:
-        """A cron job per digest, the outbox's retry and a heartbeat; polling is the loop in
-        ``_poll_due``."""
+        """A cron job per digest, the outbox's retry, the prune (with ``keep_items``) and a
+        heartbeat; polling is the loop in ``_poll_due``."""
         for watchlist in self.app.config.watchlists:
             if watchlist.digest is None:  # alerts only
                 continue
@@ -247,6 +270,16 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+        if (keep := self.app.config.storage.keep_items) is not None:
+            self.scheduler.add_job(
+                self._tracked(self._prune),
+                IntervalTrigger(seconds=PRUNE_LOOK.total_seconds()),
+                args=[keep],
+                next_run_time=now,
+                id="prune",
+                coalesce=True,
+                max_instances=1,
+            )
         self.scheduler.add_job(
             self._tracked(self._beat),
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),

@@ -190,6 +190,7 @@ class Hit:
     delivered: datetime | None
     also_in: tuple[str, ...] = ()  # the other feeds that carried the story, first seen first
     alerted: datetime | None = None  # when an alert of it reached everyone it was for
+    backfilled: bool = False  # found in the stored history by `monitor backfill`, not by a poll
 
     @property
     def matched_terms(self) -> list[str]:

@@ -95,6 +95,7 @@ for command in (
     digests.digest,
     hits.hits,
     hits.explain,
+    hits.backfill,
     matching.match,
     feeds.feeds,
     database.db,

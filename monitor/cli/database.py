@@ -1,5 +1,6 @@
 """`monitor db current|upgrade`: the schema's revision, and its migration done on purpose (say,
-before a deployment's workers start) rather than by whichever process opens the store first."""
+before a deployment's workers start) rather than by whichever process opens the store first;
+`monitor db prune`: the retention the daemon applies daily, now."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from monitor.cli.context import Context
 
 @click.group("db")
 def db() -> None:
-    """The database's schema: its revision, and upgrading it."""
+    """The database: its schema's revision, upgrading it, pruning old items."""
 
 
 @db.command("current")
@@ -54,3 +55,26 @@ def upgrade(context: Context) -> None:
         click.echo(f"{where}: schema already at revision {was}, the newest")
     else:
         click.echo(f"{where}: schema upgraded from {'nothing' if was is None else was} to revision {newest}")
+
+
+@db.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count the items that would go; delete nothing.")
+@click.pass_obj
+def prune(context: Context, dry_run: bool) -> None:
+    """Delete the items first seen longer ago than [storage] keep_items that no watchlist hit
+    (the daemon does it daily); items with hits, and their hits, are kept."""
+    from monitor.errors import ConfigError
+    from monitor.models import utcnow
+
+    with context.app() as app:
+        keep = app.config.storage.keep_items
+        if keep is None:
+            raise ConfigError(
+                f"{app.config.path}: [storage] keep_items is not set, so every item is kept; "
+                'set it (say, keep_items = "365d") to prune'
+            )
+        before = utcnow() - keep
+        removed = app.store.items.prune(before, dry_run=dry_run)
+    when = before.strftime("%Y-%m-%d %H:%M")
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {removed} items first seen before {when} UTC without hits")

@@ -1,8 +1,12 @@
-"""`monitor hits`, the recent hits, and `monitor explain`, why one of them matched."""
+"""`monitor hits`, the recent hits (a table, JSON lines or CSV); `monitor explain`, why one of
+them matched; `monitor backfill`, a watchlist's hits in the stored history."""
 
 from __future__ import annotations
 
+import sys
+import time
 from datetime import timedelta
+from typing import TextIO
 
 import click
 
@@ -19,22 +23,51 @@ from monitor.cli.context import Context
     callback=options.duration,
     help="How far back: 90m, 24h, 7d.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["table", "json", "csv"]),
+    help="table (the default), json (one object per line) or csv (a header, then a row per hit).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line: --format json.")
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    help="Write json or csv to FILE (UTF-8), not to stdout.",
+)
 @click.pass_obj
-def hits(context: Context, watchlist: str | None, since: timedelta, as_json: bool) -> None:
-    """Recent hits, newest first, each with the id that `monitor explain` takes."""
-    from monitor.cli.render import hit_json, hits_table, json_line, out
+def hits(
+    context: Context,
+    watchlist: str | None,
+    since: timedelta,
+    shape: str | None,
+    as_json: bool,
+    output: TextIO | None,
+) -> None:
+    """Recent hits, newest first, each with the id that `monitor explain` takes; as JSON lines
+    or CSV for a spreadsheet."""
+    from monitor.cli.render import hit_json, hits_csv, hits_table, json_line, out
     from monitor.models import utcnow
 
+    if as_json and shape not in (None, "json"):
+        raise click.UsageError(f"--json is --format json; give one of --json and --format {shape}")
+    shape = "json" if as_json else shape or "table"
+    if output and shape == "table":
+        raise click.UsageError("--output writes json or csv; add --format csv or --format json")
     with context.app() as app:
         if watchlist:
             app.config.watchlist(watchlist)
         found = app.store.hits.find(watchlist=watchlist, since=utcnow() - since)
-    if as_json:
-        for hit in found:
-            click.echo(json_line(hit_json(hit)))
+    if shape == "table":
+        out.print(hits_table(found, utcnow()))
         return
-    out.print(hits_table(found, utcnow()))
+    stream = output or sys.stdout
+    if shape == "csv":
+        hits_csv(found, stream)
+    else:
+        stream.writelines(json_line(hit_json(hit)) + "\n" for hit in found)
 
 
 @click.command()
@@ -58,3 +91,42 @@ def explain(context: Context, hit_id: int) -> None:
     click.echo(shown(hit.item.link))
     click.echo(shown("stored matches: " + "; ".join(m.query for m in hit.matches)))
     click.echo(explained(explanations) or "the watchlist is no longer in the config")
+
+
+@click.command()
+@click.option("--watchlist", "-w", "name", metavar="NAME", required=True, help="The watchlist to match.")
+@click.option(
+    "--since",
+    callback=options.duration,
+    help="Only items first seen or published this recently: 30d, 12h. Default: all stored items.",
+)
+@click.option(
+    "--deliver",
+    is_flag=True,
+    help="Send the hits found with the next digest (and alert); without it, no message sends them.",
+)
+@click.pass_obj
+def backfill(context: Context, name: str, since: timedelta | None, deliver: bool) -> None:
+    """Match a watchlist, as configured now, against the stored items, and record the hits it
+    does not have yet, marked backfilled: after adding a watchlist or changing its queries."""
+    from monitor.history import backfill as run_backfill
+    from monitor.models import utcnow
+
+    began = time.monotonic()
+    with context.app() as app:
+        watchlist = app.config.watchlist(name)
+        now = utcnow()
+        found = run_backfill(
+            app.store,
+            app.matcher,
+            app.config,
+            watchlist,
+            None if since is None else now - since,
+            now,
+            deliver=deliver,
+        )
+    sent = "to go out with the next digest or alert" if deliver else "not to be sent (--deliver sends them)"
+    click.echo(
+        f"{name}: {found.hits} new hits in {found.items} stored items, "
+        f"in {time.monotonic() - began:.1f} s; {sent}"
+    )

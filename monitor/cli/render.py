@@ -4,13 +4,14 @@ is the heaviest import the command tree would otherwise need."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -242,7 +243,62 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "spans": spans_json([span for match in hit.matches for span in match.spans]),
         "found": iso(hit.created),
         "delivered": hit.delivered is not None,
+        "backfilled": hit.backfilled,
     }
+
+
+HIT_COLUMNS = (
+    "id",
+    "watchlist",
+    "found_utc",
+    "published_utc",
+    "feed",
+    "also_in",
+    "title",
+    "url",
+    "matched",
+    "queries",
+    "delivered_utc",
+    "alerted_utc",
+    "backfilled",
+)
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def _sheet(text: str) -> str:
+    """A feed's text as a spreadsheet shows it, never runs it: one that would begin a formula
+    (``=HYPERLINK(…)`` in a title) gets a leading apostrophe, as spreadsheets write text."""
+    return f"'{text}" if text.startswith(_FORMULA) else text
+
+
+def _sheet_time(moment: datetime | None) -> str:
+    """``2026-11-21 09:10:00``: what spreadsheets read as a date and time (UTC, as the header says)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def hits_csv(found: Iterable[Hit], stream: TextIO) -> None:
+    """A header, then a row per hit: the columns analysts paste into a spreadsheet, lists
+    joined with "; ", times in UTC, yes/no for backfilled."""
+    writer = csv.writer(stream)
+    writer.writerow(HIT_COLUMNS)
+    for hit in found:
+        writer.writerow(
+            [
+                hit.id,
+                _sheet(hit.watchlist),
+                _sheet_time(hit.created),
+                _sheet_time(hit.item.published),
+                _sheet(hit.item.feed),
+                _sheet("; ".join(hit.also_in)),
+                _sheet(hit.item.title),
+                _sheet(hit.item.link),
+                _sheet("; ".join(hit.matched_terms)),
+                _sheet("; ".join(match.query for match in hit.matches)),
+                _sheet_time(hit.delivered),
+                _sheet_time(hit.alerted),
+                "yes" if hit.backfilled else "no",
+            ]
+        )
 
 
 def spans_json(spans: Iterable[Span]) -> list[list[object]]:

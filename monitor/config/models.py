@@ -32,6 +32,7 @@ class _Strict(BaseModel):
 
 class StorageConfig(_Strict):
     url: str = "sqlite:///data/monitor.db"
+    keep_items: Duration | None = None  # items older than this without hits are pruned; None: all kept
 
     @field_validator("url")
     @classmethod
@@ -48,6 +49,18 @@ class StorageConfig(_Strict):
                 f"{url!r}: use sqlite:///path/to/monitor.db or postgresql://user@host:5432/dbname"
             )
         return url
+
+    @field_validator("keep_items")
+    @classmethod
+    def _long_enough(cls, keep: timedelta | None) -> timedelta | None:
+        """An item pruned while its feed still lists it would be stored again as new."""
+        if keep is not None and keep < timedelta(days=1):
+            raise ValueError(
+                "shorter than a day, but a feed lists its items for days, and one pruned would "
+                'be stored again as new; write a number of days such as "365d", or leave it out '
+                "to keep every item"
+            )
+        return keep
 
 
 class SmtpConfig(_Strict):

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, null, select, type_coerce, update
 
 from monitor.models import Hit, Item, Kind, Match, Span
 from monitor.store.engine import Database, chunks, upsert
-from monitor.store.schema import alert_hits, digest_hits, feeds, hits, items, sightings
+from monitor.store.schema import UTCDateTime, alert_hits, digest_hits, feeds, hits, items, sightings
 
 CLAIMS = {"digest": digest_hits, "alert": alert_hits}  # where each kind of message claims its hits
 Matches = Mapping[str, Mapping[str, Sequence[Match]]]  # guid → watchlist → matches
@@ -23,6 +23,17 @@ def _match_to_json(match: Match) -> dict[str, Any]:
 def _match_from_json(data: Mapping[str, Any]) -> Match:
     spans = tuple(Span(**span) for span in data["spans"])
     return Match(data["query"], tuple(data["terms"]), spans)
+
+
+def _insert_hits(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> set[tuple[int, str]]:
+    """Insert the hits of ``rows`` that are not stored yet, in one statement; the (item id,
+    watchlist) of those made."""
+    if not rows:
+        return set()
+    made = connection.execute(
+        upsert(connection)(hits).on_conflict_do_nothing().returning(hits.c.item_id, hits.c.watchlist), rows
+    )
+    return {(row.item_id, row.watchlist) for row in made}
 
 
 def save_hits(
@@ -39,16 +50,13 @@ def save_hits(
         for guid, (item_id, edited) in targets.items()
         for watchlist, found in matches.get(guid, {}).items()
     ]
-    if not wanted:
-        return 0
-    rows = connection.execute(
-        upsert(connection)(hits).on_conflict_do_nothing().returning(hits.c.item_id, hits.c.watchlist),
+    made = _insert_hits(
+        connection,
         [
             {"item_id": item_id, "watchlist": watchlist, "matches": stored, "created_at": now}
             for item_id, _, watchlist, stored in wanted
         ],
     )
-    made = {(row.item_id, row.watchlist) for row in rows}
     for item_id, edited, watchlist, stored in wanted:
         if edited and (item_id, watchlist) not in made:
             connection.execute(
@@ -61,6 +69,13 @@ def save_hits(
                 .values(matches=stored)
             )
     return len(made)
+
+
+def _told(mark: ColumnElement[Any], claims: Table) -> ColumnElement[Any]:
+    """When a message of one kind told of the hit: its mark, except for a backfilled hit that
+    none told of, whose mark was set only so that none waits for it."""
+    untold = and_(hits.c.backfilled, ~select(claims.c.hit_id).where(claims.c.hit_id == hits.c.id).exists())
+    return type_coerce(case((untold, null()), else_=mark), UTCDateTime)
 
 
 class HitStore:
@@ -96,8 +111,9 @@ class HitStore:
                 hits.c.watchlist,
                 hits.c.matches,
                 hits.c.created_at,
-                hits.c.delivered_at,
-                hits.c.alerted_at,
+                _told(hits.c.delivered_at, digest_hits).label("delivered_at"),
+                _told(hits.c.alerted_at, alert_hits).label("alerted_at"),
+                hits.c.backfilled,
                 items.c.id.label("item_id"),
                 feeds.c.name.label("feed"),
                 items.c.guid,
@@ -124,9 +140,33 @@ class HitStore:
                 delivered=row.delivered_at,
                 also_in=tuple(name for name in carried.get(row.item_id, ()) if name != row.feed),
                 alerted=row.alerted_at,
+                backfilled=row.backfilled,
             )
             for row in rows
         ]
+
+    def backfill(
+        self, watchlist: str, found: Mapping[int, Sequence[Match]], now: datetime, *, deliver: bool
+    ) -> int:
+        """Record what a backfill found, item id → matches: the hits the watchlist does not
+        have yet, marked backfilled. Unless ``deliver``, they are made through, as if
+        delivered and alerted now, so that no digest and no alert waits for them (``find``
+        still tells them apart). Returns the hits made."""
+        through = None if deliver else now
+        rows = [
+            {
+                "item_id": item_id,
+                "watchlist": watchlist,
+                "matches": [_match_to_json(match) for match in matches],
+                "created_at": now,
+                "backfilled": True,
+                "delivered_at": through,
+                "alerted_at": through,
+            }
+            for item_id, matches in found.items()
+        ]
+        with self.database.tx() as connection:
+            return len(_insert_hits(connection, rows))
 
     @staticmethod
     def _carried_by(connection: Connection, item_ids: Sequence[int]) -> dict[int, list[str]]:

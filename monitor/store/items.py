@@ -4,10 +4,10 @@ last."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from monitor.feeds.links import canonical_link, one_story, tickers
 from monitor.models import Item, Known, Saved, content_hash
@@ -15,9 +15,10 @@ from monitor.polling.decide import Change, PollIntent
 from monitor.store.engine import Database, chunks, upsert
 from monitor.store.feeds import write_polls
 from monitor.store.hits import Matches, save_hits
-from monitor.store.schema import feeds, items, sightings
+from monitor.store.schema import feeds, hits, items, sightings
 
 SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
+PRUNE_BATCH = 1000  # items deleted per transaction, with their sightings
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built once: see feeds.py
 
 
@@ -70,6 +71,61 @@ class ItemStore:
                         }
                     )
         return known
+
+    def stored(self, since: datetime | None, batch: int) -> Iterator[list[tuple[int, Item]]]:
+        """The stored items first seen or published since ``since`` (None: all), with their ids,
+        oldest first, ``batch`` at a time, each batch read in a transaction of its own: memory
+        stays bounded, and nothing is held open while the caller works on a batch."""
+        query = (
+            select(
+                items.c.id,
+                feeds.c.name.label("feed"),
+                items.c.guid,
+                items.c.title,
+                items.c.summary,
+                items.c.link,
+                items.c.published_at,
+            )
+            .join(feeds, feeds.c.id == items.c.feed_id)
+            .order_by(items.c.id)
+            .limit(batch)
+        )
+        if since is not None:
+            query = query.where(or_(items.c.first_seen_at >= since, items.c.published_at >= since))
+        after = 0
+        while True:
+            with self.database.tx() as connection:
+                rows = connection.execute(query.where(items.c.id > after)).all()
+            if not rows:
+                return
+            yield [
+                (row.id, Item(row.feed, row.guid, row.title, row.summary, row.link, row.published_at))
+                for row in rows
+            ]
+            after = rows[-1].id
+
+    def prune(self, before: datetime, batch: int = PRUNE_BATCH, *, dry_run: bool = False) -> int:
+        """Delete the items first seen before ``before`` that no watchlist hit (their sightings
+        go with them), ``batch`` per transaction, so that neither backend holds a long write
+        lock; with ``dry_run``, only count them. Returns how many."""
+        unhit = and_(
+            items.c.first_seen_at < before,
+            ~select(hits.c.id).where(hits.c.item_id == items.c.id).exists(),
+        )
+        if dry_run:
+            with self.database.tx() as connection:
+                return int(connection.execute(select(func.count()).where(unhit)).scalar_one())
+        oldest = select(items.c.id).where(unhit).order_by(items.c.id).limit(batch)
+        removed = 0
+        while True:
+            with self.database.tx() as connection:
+                # the condition again: a hit made meanwhile keeps its item
+                done = connection.execute(
+                    delete(items).where(items.c.id.in_(oldest.scalar_subquery()), unhit)
+                )
+            removed += done.rowcount
+            if done.rowcount < batch:
+                return removed
 
     def save(self, intent: PollIntent, matches: Matches, now: datetime) -> Saved:
         """Apply a successful poll: its changes, then the feed's row.

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 
@@ -118,6 +119,9 @@ hits = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),  # in a digest nobody waits for any more
     Column("alerted_at", UTCDateTime),  # in an alert nobody waits for any more (migration 0006)
+    # found in the stored history by `monitor backfill` (migration 0013); one not to be sent is
+    # made with both marks set, so no digest or alert waits for it
+    Column("backfilled", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("item_id", "watchlist", name="uq_hits_item_watchlist"),
     Index("ix_hits_watchlist_delivered", "watchlist", "delivered_at"),
     Index("ix_hits_created", "created_at"),

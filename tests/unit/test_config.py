@@ -256,6 +256,37 @@ def test_unsupported_storage_url_is_an_error(write):
     assert "postgresql://" in message
 
 
+def test_items_are_kept_for_ever_unless_keep_items_says_how_long(write):
+    keep = 'url = "sqlite:///data/monitor.db"\nkeep_items = "365d"'
+
+    assert load(write(VALID)).storage.keep_items is None
+    assert load(write(edited('url = "sqlite:///data/monitor.db"', keep))).storage.keep_items == timedelta(
+        days=365
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"a year"', "storage.keep_items: 'a year' is not a duration; write a positive number and a unit"),
+        ('"0d"', "storage.keep_items: '0d' is not a duration"),
+        ("365", "storage.keep_items"),
+        (
+            '"12h"',
+            "storage.keep_items: shorter than a day, but a feed lists its items for days",
+        ),
+    ],
+)
+def test_a_bad_keep_items_is_a_config_error_that_says_what_to_write(write, value, message):
+    path = write(
+        edited(
+            'url = "sqlite:///data/monitor.db"', f'url = "sqlite:///data/monitor.db"\nkeep_items = {value}'
+        )
+    )
+
+    assert message in load_error(path)
+
+
 def test_storage_url_from_the_environment_overrides_the_file(write, monkeypatch):
     monkeypatch.setenv(STORAGE_URL_ENV, "postgresql://monitor@db.internal:5432/monitor")
 

@@ -26,7 +26,8 @@ ONLY = {
 IO = set("httpx sqlalchemy alembic psycopg smtplib apprise socket urllib.request http.client".split())
 # the runtime: what does I/O, and what wires it
 RUNTIME = set(
-    "monitor.http monitor.store monitor.polling monitor.outbox monitor.app monitor.daemon monitor.cli".split()
+    "monitor.http monitor.store monitor.polling monitor.outbox monitor.history monitor.app monitor.daemon"
+    " monitor.cli".split()
 )
 NEVER = {
     "monitor.feeds": IO | RUNTIME,
@@ -49,6 +50,7 @@ OWNERS = {
     "monitor.store": {
         "monitor.store",
         "monitor.app",
+        "monitor.history",
         "monitor.polling",
         "monitor.outbox",
         "monitor.cli.setup",

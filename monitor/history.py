@@ -1,0 +1,59 @@
+"""What the stored history is for beyond the digests: a watchlist added or changed is matched
+against it (backfill)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.config import Config, WatchlistConfig
+from monitor.match import Matcher
+from monitor.models import Item, Match
+from monitor.store import Store
+
+BATCH = 1000  # stored items read, matched and recorded at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Backfilled:
+    items: int  # stored items of the watchlist's feeds that were matched
+    hits: int  # hits recorded: those the watchlist did not have yet
+
+
+def stored_items(store: Store, since: datetime | None, batch: int) -> Iterator[Sequence[tuple[int, Item]]]:
+    """The stored items a backfill matches, with their ids, ``batch`` at a time: every item
+    first seen or published since ``since``. The one place that picks them, so a full-text
+    index's candidates can take its place."""
+    return store.items.stored(since, batch)
+
+
+def backfill(
+    store: Store,
+    matcher: Matcher,
+    config: Config,
+    watchlist: WatchlistConfig,
+    since: datetime | None,
+    now: datetime,
+    *,
+    deliver: bool,
+    batch: int = BATCH,
+) -> Backfilled:
+    """Match ``watchlist``, as configured now, against the stored items of the feeds it
+    watches (those a poll would match it on), and record the hits it does not have yet, marked
+    backfilled; unless ``deliver``, no digest or alert sends them. A batch at a time, so memory
+    stays bounded; running it again records nothing new."""
+    languages = {feed.name: feed.language for feed in config.feeds if watchlist.watches(feed)}
+    matched = made = 0
+    for chunk in stored_items(store, since, batch):
+        found: dict[int, list[Match]] = {}
+        for item_id, item in chunk:
+            if item.feed not in languages:
+                continue
+            matched += 1
+            matches = matcher.match(item.title, item.summary, languages[item.feed], [watchlist.name])
+            if watchlist.name in matches:
+                found[item_id] = matches[watchlist.name]
+        if found:
+            made += store.hits.backfill(watchlist.name, found, now, deliver=deliver)
+    return Backfilled(matched, made)
