@@ -15,10 +15,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import __version__
 from monitor.app import App
 from monitor.config import FeedConfig, WatchlistConfig
 from monitor.errors import MonitorError
 from monitor.http.fetch import Fetcher, Limits
+from monitor.leases import BEAT, LEASE, LOOK
 from monitor.log import event
 from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
@@ -31,8 +33,7 @@ DIGEST_GRACE = timedelta(hours=6)
 CATCH_UP_WAIT = timedelta(minutes=5)  # at start, missed digests wait this long for the due polls
 HEARTBEAT_EVERY = timedelta(minutes=1)
 SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction is atomic anyway
-LEASE = timedelta(minutes=5)  # a claimed feed returns to the pool if its worker dies
-IDLE_PAUSE = timedelta(seconds=30)  # look for due feeds at least this often
+IDLE_PAUSE = LOOK  # look for due feeds at least this often
 BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
 PRUNE_EVERY = timedelta(days=1)  # [storage] keep_items: one worker prunes once per UTC day
@@ -58,6 +59,10 @@ class Daemon:
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        # the work under way, whose leases the heartbeat renews: polls (their feeds), and the
+        # scheduled runs this worker claimed (the outbox knows the messages it is sending)
+        self._polls: dict[asyncio.Task[FeedOutcome], str] = {}
+        self._runs: set[tuple[str, datetime]] = set()
         self._caught_up = False  # the start's catch-up is over: the retry also recovers digests
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -80,45 +85,52 @@ class Daemon:
     async def _poll_due(self, fetcher: Fetcher, stop: asyncio.Event) -> None:
         """Claim the feeds that are due and poll them, keeping the fetcher's slots busy, until
         ``stop``. Claims are leases in the database, taken a batch at a time (as many as there
-        are free slots): a restart loses no schedule, several workers could share the feeds,
-        and a crash holds back no more than one batch. Nothing that goes wrong in one round
-        stops the loop: it is logged, and the next round tries again."""
+        are free slots) and renewed by the heartbeat while their polls run: a restart loses no
+        schedule, workers share the feeds, and a dead worker's feeds come back within a
+        minute. Nothing that goes wrong in one round stops the loop: it is logged, and the
+        next round tries again. On ``stop``, the polls under way get a grace to finish; the
+        others are cancelled, and their feeds handed back (see ``run``)."""
         capacity = 2 * fetcher.limits.concurrency  # enough queued to keep every slot busy
-        running: set[asyncio.Task[FeedOutcome]] = set()
+        running = self._polls
         stopping = asyncio.create_task(stop.wait())
-        while not stop.is_set():
-            claimed: list[tuple[FeedConfig, FeedState]] = []
-            if len(running) < capacity:
-                try:
-                    claimed = await asyncio.to_thread(
-                        self.app.poller.claim_due, capacity - len(running), LEASE
-                    )
-                except Exception as exc:  # the database is away, or a bug: try again, keep polling
-                    event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
-                else:
-                    running |= {
-                        asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, state))
-                        for feed, state in claimed
-                    }
-            pause = BUSY_PAUSE if claimed else self.idle_pause
-            if not running:
-                pause = await asyncio.to_thread(self._until_next_due)
-            done, _ = await asyncio.wait(
-                {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
-            )
-            running -= done
-            for task in done - {stopping}:
-                if task.cancelled():
-                    continue
-                if (error := task.exception()) is not None:
-                    # a feed's own problems are recorded by poll_feed; this is ours (say, the
-                    # database): its lease runs out and it is polled again
-                    event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
-                elif isinstance(outcome := task.result(), FeedOutcome) and outcome.new_hits:
-                    self._alert_soon()
-        stopping.cancel()
-        if running:
-            await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+        try:
+            while not stop.is_set():
+                claimed: list[tuple[FeedConfig, FeedState]] = []
+                if len(running) < capacity:
+                    try:
+                        claimed = await asyncio.to_thread(
+                            self.app.poller.claim_due, capacity - len(running), LEASE
+                        )
+                    except Exception as exc:  # the database is away, or a bug: try again, keep polling
+                        event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+                    else:
+                        for feed, state in claimed:
+                            task = asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, state))
+                            running[task] = feed.name
+                pause = BUSY_PAUSE if claimed else self.idle_pause
+                if not running:
+                    pause = await asyncio.to_thread(self._until_next_due)
+                done, _ = await asyncio.wait(
+                    {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in [task for task in running if task in done]:
+                    del running[task]  # its lease is no longer renewed: written off, or running out
+                    if task.cancelled():
+                        continue
+                    if (error := task.exception()) is not None:
+                        # a feed's own problems are recorded by poll_feed; this is ours (say, the
+                        # database): its lease runs out and it is polled again
+                        event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
+                    elif isinstance(outcome := task.result(), FeedOutcome) and outcome.new_hits:
+                        self._alert_soon()
+            if running:
+                await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE)
+        finally:
+            stopping.cancel()
+            for task in running:
+                task.cancel()  # not started, or past the grace: handed back with the others
+            await asyncio.gather(*running, return_exceptions=True)
+            running.clear()
 
     def _until_next_due(self) -> timedelta:
         try:
@@ -134,11 +146,15 @@ class Daemon:
         every worker on the database fires the same schedules, and one does each run. A run
         that raised is not marked done, so it is taken over once its lease runs out."""
         jobs = self.app.store.jobs
-        if not await asyncio.to_thread(jobs.claim, job, due, utcnow(), self.app.outbox.lease):
+        if not await asyncio.to_thread(jobs.claim, job, due, utcnow(), LEASE):
             event(log, "job.taken", logging.DEBUG, job=job, due=due.isoformat())
             return
-        await asyncio.to_thread(work)
-        await asyncio.to_thread(jobs.finish, job, due, utcnow())
+        self._runs.add((job, due))
+        try:
+            await asyncio.to_thread(work)
+            await asyncio.to_thread(jobs.finish, job, due, utcnow())
+        finally:
+            self._runs.discard((job, due))
 
     def _digest_due(self, watchlist: WatchlistConfig, now: datetime) -> datetime | None:
         """The scheduled time of the watchlist's digest run due at ``now``: the first after its
@@ -239,6 +255,20 @@ class Daemon:
         if self.heartbeat and (self._polling is None or not self._polling.done()):
             await asyncio.to_thread(self._write_heartbeat)
 
+    async def _worker_beat(self) -> None:
+        """This worker lives: its row in the database is seen now, and the leases of the work
+        under way are renewed."""
+        beat = functools.partial(
+            self.app.store.workers.beat,
+            feed_names=set(self._polls.values()),
+            message_ids=self.app.outbox.held.copy(),  # its sends run in threads: a copy, at once
+            runs=set(self._runs),
+        )
+        try:
+            await asyncio.to_thread(beat, utcnow(), LEASE)
+        except MonitorError as exc:  # the database is away: the next beat tries again
+            event(log, "worker.beat_failed", logging.ERROR, error=str(exc))
+
     def _write_heartbeat(self) -> None:
         """Write then rename, so `monitor health` never reads half a timestamp."""
         assert self.heartbeat is not None
@@ -285,6 +315,14 @@ class Daemon:
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
             next_run_time=now,
             id="heartbeat",
+        )
+        self.scheduler.add_job(
+            self._tracked(self._worker_beat),
+            IntervalTrigger(seconds=BEAT.total_seconds()),
+            next_run_time=now + BEAT,
+            id="worker",
+            coalesce=True,
+            max_instances=1,
         )
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
@@ -339,6 +377,8 @@ class Daemon:
             event(log, "daemon.stopped", before_start=True)
             return
         await asyncio.to_thread(self.app.poller.sync_feeds)
+        await asyncio.to_thread(self.app.store.workers.register, __version__, utcnow())
+        self.app.outbox.lease = LEASE  # renewed by the heartbeat while a message is being sent
         async with Fetcher(Limits.from_config(self.app.config.polling)) as fetcher:
             now = utcnow()
             self._schedule(now)
@@ -358,7 +398,11 @@ class Daemon:
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
             self._polling.cancel()
-        self.app.poller.release()
+        try:
+            await asyncio.to_thread(self.app.poller.release)
+            await asyncio.to_thread(self.app.store.workers.stop, utcnow())
+        except MonitorError as exc:  # the database is away: the leases run out instead
+            event(log, "daemon.release_failed", logging.ERROR, error=str(exc))
         self._forget_signals(loop)
         if self.heartbeat:
             self.heartbeat.unlink(missing_ok=True)  # a stopped daemon must not look healthy

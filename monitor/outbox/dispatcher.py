@@ -68,7 +68,10 @@ class Outbox:
         self.store = store
         self.messages = store.messages
         self.smtp = SmtpChannel(config.smtp)
-        self.lease = LEASE_MARGIN + longest_send(config.smtp)  # see MessageStore.claim
+        # how long a message is held while it is sent (see MessageStore.claim): as long as the
+        # slowest send could take, unless the process renews what it holds (the daemon's beat)
+        self.lease = LEASE_MARGIN + longest_send(config.smtp)
+        self.held: set[int] = set()  # the messages being sent now, whose leases a beat renews
 
     @property
     def alerting(self) -> bool:
@@ -194,6 +197,13 @@ class Outbox:
         its channel (SMTP, or Apprise), then record what became of each, and when to try again
         those who still wait (doubling each time); one still failing ``[outbox]
         give_up_after`` since the message was recorded is refused."""
+        self.held.add(outgoing.id)
+        try:
+            return self._send(outgoing, now, earlier)
+        finally:
+            self.held.discard(outgoing.id)
+
+    def _send(self, outgoing: Outgoing, now: datetime, earlier: bool) -> MessageOutcome:
         kind = outgoing.message.kind
         attempts: dict[str, Attempt] = {}
         for channel_kind, channel in self._channels(outgoing.watchlist).items():
