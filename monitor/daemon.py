@@ -18,9 +18,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor import __version__
 from monitor.app import App
 from monitor.config import FeedConfig, WatchlistConfig
-from monitor.errors import MonitorError
+from monitor.errors import DatabaseAway, MonitorError
 from monitor.http.fetch import Fetcher, Limits
-from monitor.leases import BEAT, LEASE, LOOK
+from monitor.leases import BEAT, LEASE, LOOK, reconnect_wait
 from monitor.log import event
 from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
@@ -38,6 +38,33 @@ BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
 PRUNE_EVERY = timedelta(days=1)  # [storage] keep_items: one worker prunes once per UTC day
 PRUNE_LOOK = timedelta(hours=1)  # how often each worker sees whether today's prune is done
+
+
+class Outage:
+    """The database away, as the daemon meets it (a restart, a failover, connections
+    terminated): one event when it goes, at the first failure anywhere, and one when it is
+    back, at the first success after; meanwhile the poll loop's tries wait longer each time."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # when it went away; None while it answers
+        self.tries = 0  # the poll loop's claims that failed since
+
+    def seen(self, where: str, error: DatabaseAway) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            event(log, "database.away", logging.ERROR, where=where, error=str(error))
+
+    def retry(self, where: str, error: DatabaseAway) -> timedelta:
+        """How long the poll loop waits before claiming again."""
+        self.seen(where, error)
+        self.tries += 1
+        return reconnect_wait(self.tries)
+
+    def back(self) -> None:
+        if self.since is not None:
+            away = round(time.monotonic() - self.since, 1)
+            event(log, "database.back", seconds=away, tries=self.tries)
+            self.since, self.tries = None, 0
 
 
 class Daemon:
@@ -61,8 +88,10 @@ class Daemon:
         self._running: set[asyncio.Task[None]] = set()
         # the work under way, whose leases the heartbeat renews: polls (their feeds), and the
         # scheduled runs this worker claimed (the outbox knows the messages it is sending)
-        self._polls: dict[asyncio.Task[FeedOutcome], str] = {}
+        self._polls: dict[asyncio.Task[FeedOutcome], FeedConfig] = {}
         self._runs: set[tuple[str, datetime]] = set()
+        self._again: dict[str, FeedConfig] = {}  # feeds whose poll met the database away
+        self._outage = Outage()
         self._caught_up = False  # the start's catch-up is over: the retry also recovers digests
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -93,33 +122,49 @@ class Daemon:
         capacity = 2 * fetcher.limits.concurrency  # enough queued to keep every slot busy
         running = self._polls
         stopping = asyncio.create_task(stop.wait())
+        claim_at = 0.0  # the database away: no claim before this moment (time.monotonic)
         try:
             while not stop.is_set():
-                claimed: list[tuple[FeedConfig, FeedState]] = []
-                if len(running) < capacity:
+                claimed: list[tuple[FeedConfig, FeedState | None]] = []
+                if len(running) < capacity and time.monotonic() >= claim_at:
                     try:
-                        claimed = await asyncio.to_thread(
-                            self.app.poller.claim_due, capacity - len(running), LEASE
-                        )
-                    except Exception as exc:  # the database is away, or a bug: try again, keep polling
+                        claimed = [
+                            *await asyncio.to_thread(
+                                self.app.poller.claim_due, capacity - len(running), LEASE
+                            )
+                        ]
+                    except DatabaseAway as exc:
+                        claim_at = time.monotonic() + self._outage.retry("poll.claim", exc).total_seconds()
+                    except Exception as exc:  # a bug: try again, keep polling
                         event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
                     else:
+                        self._outage.back()
+                        for feed, _ in claimed:
+                            self._again.pop(feed.name, None)
+                        claimed += [(feed, None) for feed in self._again.values()]  # their state read anew
+                        self._again.clear()
                         for feed, state in claimed:
                             task = asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, state))
-                            running[task] = feed.name
+                            running[task] = feed
                 pause = BUSY_PAUSE if claimed else self.idle_pause
-                if not running:
+                if self._outage.tries:
+                    pause = timedelta(seconds=max(claim_at - time.monotonic(), 0))
+                elif not running:
                     pause = await asyncio.to_thread(self._until_next_due)
                 done, _ = await asyncio.wait(
                     {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in [task for task in running if task in done]:
-                    del running[task]  # its lease is no longer renewed: written off, or running out
+                    feed = running.pop(task)  # its lease is no longer renewed: written off, or running out
                     if task.cancelled():
                         continue
-                    if (error := task.exception()) is not None:
-                        # a feed's own problems are recorded by poll_feed; this is ours (say, the
-                        # database): its lease runs out and it is polled again
+                    if isinstance(error := task.exception(), DatabaseAway):
+                        # nothing of the poll was written: this worker polls it again, holding it
+                        self._outage.seen("poll", error)
+                        self._again[feed.name] = feed
+                    elif error is not None:
+                        # a feed's own problems are recorded by poll_feed; this is ours (a bug):
+                        # its lease runs out and it is polled again
                         event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
                     elif isinstance(outcome := task.result(), FeedOutcome) and outcome.new_hits:
                         self._alert_soon()
@@ -174,6 +219,21 @@ class Daemon:
         since = self.app.store.messages.due_since(watchlist.name)
         return since is not None and due_run(watchlist.digest, watchlist.timezone, since, now) is not None
 
+    def _failed(self, where: str, error: MonitorError) -> None:
+        """A job's failure, one line: the database away is the outage's event."""
+        if isinstance(error, DatabaseAway):
+            self._outage.seen(where, error)
+        else:
+            event(log, f"{where}.failed", logging.ERROR, error=str(error))
+
+    async def _scheduled_digest(self, watchlist: WatchlistConfig) -> None:
+        """A watchlist's digest, fired by its schedule; one that fails (the database away) is
+        done by the next outbox round (see ``_retry``)."""
+        try:
+            await self._digest(watchlist)
+        except MonitorError as exc:
+            self._failed("digest", exc)
+
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         now = utcnow()
         due = await asyncio.to_thread(self._digest_due, watchlist, now)
@@ -197,7 +257,7 @@ class Daemon:
                     if watchlist.digest is not None:
                         await self._digest(watchlist)
         except MonitorError as exc:  # the database is away: the next retry tries again
-            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+            self._failed("digest.outbox", exc)
 
     def _send_waiting(self) -> None:
         self.app.outbox.send_waiting(utcnow(), due_only=True)
@@ -226,8 +286,8 @@ class Daemon:
                     slot(now, self.alert_gather),
                     functools.partial(self.app.outbox.send_alerts, now),
                 )
-            except MonitorError as exc:  # the hits wait: the next poll with hits tries again
-                event(log, "alert.failed", logging.ERROR, error=str(exc))
+            except MonitorError as exc:  # the hits wait: the next poll with hits, or retry, tries again
+                self._failed("alert", exc)
 
     async def _prune(self, keep: timedelta) -> None:
         """The items older than ``[storage] keep_items`` that no watchlist hit, deleted by one
@@ -260,14 +320,16 @@ class Daemon:
         under way are renewed."""
         beat = functools.partial(
             self.app.store.workers.beat,
-            feed_names=set(self._polls.values()),
+            feed_names={*(feed.name for feed in self._polls.values()), *self._again},
             message_ids=self.app.outbox.held.copy(),  # its sends run in threads: a copy, at once
             runs=set(self._runs),
         )
         try:
             await asyncio.to_thread(beat, utcnow(), LEASE)
         except MonitorError as exc:  # the database is away: the next beat tries again
-            event(log, "worker.beat_failed", logging.ERROR, error=str(exc))
+            self._failed("worker.beat", exc)
+        else:
+            self._outage.back()
 
     def _write_heartbeat(self) -> None:
         """Write then rename, so `monitor health` never reads half a timestamp."""
@@ -283,7 +345,7 @@ class Daemon:
             if watchlist.digest is None:  # alerts only
                 continue
             self.scheduler.add_job(
-                self._tracked(self._digest),
+                self._tracked(self._scheduled_digest),
                 trigger(watchlist.digest, watchlist.timezone),
                 args=[watchlist],
                 id=f"digest-{watchlist.name}",

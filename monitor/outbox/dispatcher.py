@@ -4,15 +4,18 @@ through its recipients' channels, tried again later (doubling the wait) and give
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from monitor.config import Config, WatchlistConfig
 from monitor.digest import Digest
-from monitor.errors import ClaimedError
+from monitor.errors import ClaimedError, DatabaseAway
+from monitor.leases import reconnect_wait
 from monitor.log import event
 from monitor.models import Attempt, ChannelKind, Hit, Kind, MessageState, Outgoing, Recipient
 from monitor.outbox.apprise import AppriseChannel
@@ -25,6 +28,8 @@ from monitor.store import Store
 log = logging.getLogger("monitor")
 LEASE_MARGIN = timedelta(minutes=5)  # a sender holds a message this much longer than it can take
 RunState = MessageState | Literal["busy"]  # busy: another run is sending that message
+RECORD_TRIES = 6  # waits of 1, 2, 4, 8 and 16 s: a database back within half a minute
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,19 @@ def refusals(attempts: Mapping[str, Attempt], reason: str | None) -> dict[str, A
         for recipient, attempt in attempts.items()
         if attempt.state == "failed_temporary"
     }
+
+
+def recorded(record: Callable[[], T]) -> T:
+    """``record`` what a send did, tried again while the database is away (see
+    ``leases.reconnect_wait``): the message went out, and one whose attempt is not recorded
+    would be sent again once its lease ran out."""
+    for failures in range(1, RECORD_TRIES):
+        try:
+            return record()
+        except DatabaseAway as exc:
+            event(log, "outbox.record_waits", logging.WARNING, tries=failures, error=str(exc))
+            time.sleep(reconnect_wait(failures).total_seconds())
+    return record()
 
 
 class Outbox:
@@ -224,11 +242,14 @@ class Outbox:
                 tries=tries,
             )
         attempts |= refused
-        run = self.messages.record_attempt(
-            outgoing.id,
-            attempts,
-            now,
-            retry_at=now + retry_delay(tries, outbox.retry_every, outbox.retry_max),
+        run = recorded(
+            functools.partial(
+                self.messages.record_attempt,
+                outgoing.id,
+                attempts,
+                now,
+                retry_at=now + retry_delay(tries, outbox.retry_every, outbox.retry_max),
+            )
         )
         fields: dict[str, Any] = {
             "watchlist": outgoing.watchlist,

@@ -4,19 +4,92 @@ are doing, and listed by `monitor workers`, live and gone."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
+from monitor.errors import DatabaseAway, StorageError
 from monitor.leases import GONE_AFTER, LEASE
 from monitor.models import utcnow
 from monitor.store import Store
 from monitor.store.holders import Holder
-from monitor.store.schema import feeds
+from monitor.store.schema import feeds, hits, items
+from tests.conftest import PG_ENV
 from tests.support.cli import monitor
+from tests.support.feeds import Entry, rss
+from tests.support.processes import start_daemon, wait_until
 
 NOW = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
 ELSEWHERE = Holder("another-host", 4242, 17)
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own (not a schema: a test takes it away)."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = _engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _engine(url: str, **options: object) -> Engine:
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), **options)
+
+
+@contextmanager
+def database_away(url: str) -> Iterator[None]:
+    """The database refuses connections and cuts those of monitor's processes (as a restart
+    or a failover would), until the block ends."""
+    name = make_url(url).database
+    admin = _engine(url.replace(f"/{name}", "/postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND application_name LIKE 'monitor %'"
+                ),
+                {"name": name},
+            )
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+
+def news(feed: str) -> list[Entry]:
+    """Three entries of a feed's own, one a hit."""
+    return [
+        (f"{feed}-1", f"{feed}: BIA ocenila aktivistu", "Bezbednosno-informativna agencija."),
+        (f"{feed}-2", f"{feed}: Vreme u Beogradu", "Sunčano."),
+        (f"{feed}-3", f"{feed}: Fudbal", "Srbija je pobedila."),
+    ]
+
+
+def count(url: str, query: object) -> int:
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())  # type: ignore[call-overload]
+    finally:
+        engine.dispose()
 
 
 def lease_of(store: Store, name: str) -> tuple[str | None, datetime | None]:
@@ -102,3 +175,55 @@ def test_workers_are_listed_live_first_and_a_silent_one_is_gone(database_url, wr
         "state": "gone",
     }
     assert "3 workers" in table and "another-host" in table and "gone" in table
+
+
+def test_a_connection_cut_by_the_server_is_the_database_away_and_the_next_transaction_reconnects(
+    pg_database,
+):
+    store = Store(pg_database)
+    try:
+        with pytest.raises(DatabaseAway, match="terminating connection"), store.database.tx() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        with pytest.raises(StorageError) as refused, store.database.tx() as connection:
+            connection.execute(text("SELECT 1/0"))  # a refusal, not the database away
+        store.feeds.sync([("N1", "https://n1info.rs/feed/", True)], NOW)
+    finally:
+        store.close()
+    assert not isinstance(refused.value, DatabaseAway)
+    assert count(pg_database, select(func.count()).select_from(feeds)) == 1
+
+
+def test_a_worker_rides_out_the_database_going_away_and_stores_each_item_once(
+    pg_database, feed_server, smtp_server, write_config
+):
+    """The database goes away in the middle of a poll cycle, for three seconds: the worker
+    says so once, waits, reconnects, polls again the feeds whose polls failed, and goes on."""
+    names = [f"F{number:02}" for number in range(40)]
+    served = {
+        name: feed_server.serve(
+            f"/{name}.xml", rss(name, f"https://{name.lower()}.example", news(name)), delay=0.3
+        )
+        for name in names
+    }
+    config = write_config(served, database_url=pg_database, smtp_port=smtp_server.port)
+    polled = select(func.count()).select_from(feeds).where(feeds.c.last_success_at.is_not(None))
+    daemon = start_daemon(config)
+    try:
+        wait_until(lambda: len(feed_server.log) >= 8, 60, "the worker fetched")
+        with database_away(pg_database):
+            time.sleep(3)
+        wait_until(lambda: count(pg_database, polled) == len(names), 60, "every feed polled")
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+
+    assert daemon.returncode == 0, log
+    fetches = {name: len(feed_server.statuses(f"/{name}.xml")) for name in names}
+    assert any(times > 1 for times in fetches.values()), "no poll met the database away"
+    assert count(pg_database, select(func.count()).select_from(items)) == 3 * len(names)
+    assert count(pg_database, select(func.count(func.distinct(items.c.guid)))) == 3 * len(names)
+    assert count(pg_database, select(func.count()).select_from(hits)) == len(names)
+    away, back = log.count("event=database.away"), log.count("event=database.back")
+    assert away >= 1 and back == away, log
+    assert "Traceback" not in log and "crashed" not in log, log
