@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from monitor.errors import DatabaseAway, StorageError
@@ -21,7 +24,8 @@ from monitor.leases import GONE_AFTER, LEASE
 from monitor.models import utcnow
 from monitor.store import Store
 from monitor.store.holders import Holder
-from monitor.store.schema import feeds, hits, items
+from monitor.store.migrate import MIGRATION_LOCK, newest_revision
+from monitor.store.schema import feeds, hits, items, workers
 from tests.conftest import PG_ENV
 from tests.support.cli import monitor
 from tests.support.feeds import Entry, rss
@@ -227,3 +231,117 @@ def test_a_worker_rides_out_the_database_going_away_and_stores_each_item_once(
     away, back = log.count("event=database.away"), log.count("event=database.back")
     assert away >= 1 and back == away, log
     assert "Traceback" not in log and "crashed" not in log, log
+
+
+def test_a_killed_workers_feeds_go_to_the_other_worker_within_a_minute_and_it_is_listed_gone(
+    pg_database, feed_server, smtp_server, write_config
+):
+    """Worker A claims six feeds that answer slowly, two at a time (one host): its polls run
+    past a lease's time, renewed, and worker B keeps off them. A is killed as if its host
+    vanished (its claims rewritten to another host's, so B cannot see it dead): B polls what
+    A held once the leases run out, and `monitor workers` lists A gone."""
+    names = [f"S{number}" for number in range(6)]
+    served = {
+        name: feed_server.serve(
+            f"/{name}.xml", rss(name, f"https://{name.lower()}.example", news(name)), delay=28
+        )
+        for name in names
+    }
+    config = write_config(served, database_url=pg_database, smtp_port=smtp_server.port)
+    first = start_daemon(config)
+    second = None
+    try:
+        wait_until(lambda: feed_server.max_in_flight >= 2, 60, "worker A fetched")
+        second = start_daemon(config)
+        began = time.monotonic()
+        wait_until(
+            lambda: count(pg_database, select(func.count()).select_from(workers)) == 2, 60, "B registered"
+        )
+        time.sleep(max(0.0, LEASE.total_seconds() + 2 - (time.monotonic() - began)))
+        read_at = utcnow()
+        engine = _engine(pg_database)
+        with engine.connect() as connection:
+            held = connection.execute(
+                select(feeds.c.name, feeds.c.lease_owner, feeds.c.lease_until).where(
+                    feeds.c.lease_owner.is_not(None)
+                )
+            ).all()
+        fetched_by_then = list(feed_server.log)
+
+        first.send_signal(signal.SIGSTOP)  # alive, so B cannot take its claims as a dead local's
+        gone_owner = f"vanished-host:{first.pid}:1"
+        with engine.begin() as connection:
+            owner = connection.execute(select(workers.c.id).where(workers.c.pid == first.pid)).scalar_one()
+            connection.execute(
+                update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=gone_owner)
+            )
+            connection.execute(
+                update(workers).where(workers.c.id == owner).values(id=gone_owner, host="vanished-host")
+            )
+        engine.dispose()
+        first.kill()
+        first.wait()
+        for name in names:
+            feed_server.serve(f"/{name}.xml", rss(name, f"https://{name.lower()}.example", news(name)))
+        polled = select(func.count()).select_from(feeds).where(feeds.c.last_success_at.is_not(None))
+        wait_until(lambda: count(pg_database, polled) == len(names), 60, "B polled A's feeds")
+        wait_until(lambda: _states(config).get("vanished-host") == "gone", 30, "A listed gone")
+        listed = _states(config)
+        second.send_signal(signal.SIGTERM)
+        _, log = second.communicate(timeout=30)
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+
+    # while A polled, past a lease's time: four feeds still A's, their leases renewed, none
+    # fetched twice
+    assert sorted(owner for _, owner, _ in held) == [owner] * 4
+    assert all(until > read_at for _, _, until in held)
+    assert len(fetched_by_then) == len({path for path, _ in fetched_by_then})
+    assert second.returncode == 0, log
+    assert listed == {"vanished-host": "gone", socket.gethostname(): "live"}
+    assert count(pg_database, select(func.count()).select_from(items)) == 3 * len(names)
+
+
+def _states(config) -> dict[str, str]:
+    code, out, err = monitor(config, "workers", "--json")
+    assert code == 0, err
+    return {worker["host"]: worker["state"] for worker in map(json.loads, out.splitlines())}
+
+
+def test_workers_starting_at_once_on_an_empty_database_wait_for_one_migration(pg_database, write_config):
+    """Four `monitor db upgrade` at once, while the test holds the migration's advisory lock:
+    all four wait on it; let go, one migrates and the others find the schema made."""
+    config = write_config({"N1": "https://n1info.rs/feed/"}, database_url=pg_database, smtp_port=25)
+    engine = _engine(pg_database)
+    waiting = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    with engine.connect() as holder:
+        holder.execute(select(func.pg_advisory_lock(MIGRATION_LOCK)))
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "monitor", "-c", str(config), "db", "upgrade"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        try:
+            with engine.connect() as probe:
+                wait_until(lambda: probe.execute(waiting).scalar() == 4, 60, "four waiting on the lock")
+            assert all(process.poll() is None for process in started)
+        finally:
+            holder.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK)))
+            holder.commit()
+        results = [process.communicate(timeout=60) for process in started]
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    engine.dispose()
+
+    assert [process.returncode for process in started] == [0] * 4, [err for _, err in results]
+    assert versions == [newest_revision()]
+    assert all("schema upgraded from nothing" in out for out, _ in results)  # each found none before
