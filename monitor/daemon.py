@@ -162,6 +162,7 @@ class Daemon:
                         # nothing of the poll was written: this worker polls it again, holding it
                         self._outage.seen("poll", error)
                         self._again[feed.name] = feed
+                        event(log, "poll.again", feed=feed.name)
                     elif error is not None:
                         # a feed's own problems are recorded by poll_feed; this is ours (a bug):
                         # its lease runs out and it is polled again

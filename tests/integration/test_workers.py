@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -27,11 +29,23 @@ from monitor.store.holders import Holder
 from monitor.store.migrate import MIGRATION_LOCK, newest_revision
 from monitor.store.schema import feeds, hits, items, workers
 from tests.conftest import PG_ENV
+from tests.integration.test_store_processes import go
 from tests.support.cli import monitor
 from tests.support.feeds import Entry, rss
+from tests.support.polling import text_part
 from tests.support.processes import start_daemon, wait_until
 
 NOW = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
+# a digest every minute and alerts, a few feeds claimed at a time, waiting messages retried soon
+EVERY_MINUTE = """digest = "* * * * *"
+alert = "immediate"
+
+[polling]
+concurrency = 4
+
+[outbox]
+retry_every = "1m"
+"""
 ELSEWHERE = Holder("another-host", 4242, 17)
 
 
@@ -128,7 +142,7 @@ def test_a_beat_renews_only_the_leases_of_the_work_its_worker_is_doing(database_
         elsewhere.close()
 
 
-def test_workers_are_listed_live_first_and_a_silent_one_is_gone(database_url, write_config):
+def test_startedare_listed_live_first_and_a_silent_one_is_gone(database_url, write_config):
     config = write_config({"N1": "https://n1info.rs/feed/"}, database_url=database_url, smtp_port=25)
     now = utcnow().replace(microsecond=0)  # `monitor workers` judges them at its own now
     here, elsewhere, stopping = Store(database_url), Store(database_url), Store(database_url)
@@ -233,7 +247,7 @@ def test_a_worker_rides_out_the_database_going_away_and_stores_each_item_once(
     assert "Traceback" not in log and "crashed" not in log, log
 
 
-def test_a_killed_workers_feeds_go_to_the_other_worker_within_a_minute_and_it_is_listed_gone(
+def test_a_killed_startedfeeds_go_to_the_other_worker_within_a_minute_and_it_is_listed_gone(
     pg_database, feed_server, smtp_server, write_config
 ):
     """Worker A claims six feeds that answer slowly, two at a time (one host): its polls run
@@ -310,7 +324,7 @@ def _states(config) -> dict[str, str]:
     return {worker["host"]: worker["state"] for worker in map(json.loads, out.splitlines())}
 
 
-def test_workers_starting_at_once_on_an_empty_database_wait_for_one_migration(pg_database, write_config):
+def test_startedstarting_at_once_on_an_empty_database_wait_for_one_migration(pg_database, write_config):
     """Four `monitor db upgrade` at once, while the test holds the migration's advisory lock:
     all four wait on it; let go, one migrates and the others find the schema made."""
     config = write_config({"N1": "https://n1info.rs/feed/"}, database_url=pg_database, smtp_port=25)
@@ -345,3 +359,160 @@ def test_workers_starting_at_once_on_an_empty_database_wait_for_one_migration(pg
     assert [process.returncode for process in started] == [0] * 4, [err for _, err in results]
     assert versions == [newest_revision()]
     assert all("schema upgraded from nothing" in out for out, _ in results)  # each found none before
+
+
+def test_three_workers_share_the_feeds_and_tell_each_hit_once_through_a_kill_and_cut_connections(
+    pg_database, feed_server, smtp_server, write_config
+):
+    """Three workers, 120 feeds, a digest every minute and immediate alerts. One worker is
+    killed in the middle of the first poll cycle, and the others' connections are cut once.
+    Every feed is polled; every item and hit is stored once; each recipient gets each hit in
+    one digest and one alert, those of the second cycle too; a feed is fetched twice in the
+    first cycle only when the killed worker held it, or its poll met a cut connection."""
+    names = [f"F{number:03}" for number in range(120)]
+    hit_feeds = names[::4]
+    links = {name: f"https://{name.lower()}.example" for name in names}
+
+    def entries(name: str, fresh: bool = False) -> list[Entry]:
+        found = [
+            (f"{name}-1", f"{name}: Vreme u Beogradu", "Sunčano."),
+            (f"{name}-2", f"{name}: Fudbal", "Gol."),
+        ]
+        if name in hit_feeds:
+            found.append(
+                (f"{name}-3", f"{name}: BIA ocenila aktivistu", "Bezbednosno-informativna agencija.")
+            )
+        if fresh:
+            found.append((f"{name}-4", f"{name}: BIA opet saslušala aktivistu", "Aktivista je pozvan."))
+        return found
+
+    served = {
+        name: feed_server.serve(f"/{name}.xml", rss(name, links[name], entries(name)), delay=0.3)
+        for name in names
+    }
+    config = write_config(
+        served,
+        database_url=pg_database,
+        smtp_port=smtp_server.port,
+        extra=EVERY_MINUTE,
+    )
+    recipients = {"desk@example.org", "lawyer@example.org"}
+    started = [start_daemon(config) for _ in range(3)]
+    engine = _engine(pg_database)
+    try:
+        wait_until(lambda: len(feed_server.log) >= 30, 60, "the workers fetched")
+        with engine.connect() as connection:
+            held = dict(
+                connection.execute(
+                    select(feeds.c.lease_owner, func.count())
+                    .where(feeds.c.lease_owner.is_not(None))
+                    .group_by(feeds.c.lease_owner)
+                ).all()
+            )
+        busiest = max(held, key=held.__getitem__)
+        victim = next(worker for worker in started if f":{worker.pid}:" in busiest)
+        victim.send_signal(signal.SIGSTOP)
+        with engine.connect() as connection:
+            reclaimed = set(
+                connection.execute(select(feeds.c.name).where(feeds.c.lease_owner == busiest)).scalars()
+            )
+        victim.kill()
+        victim.wait()
+        with engine.connect() as connection:
+            cut = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name LIKE 'monitor %'"
+                )
+            ).scalar_one()
+        polled = select(func.count()).select_from(feeds).where(feeds.c.last_success_at.is_not(None))
+        wait_until(lambda: count(pg_database, polled) == len(names), 60, "every feed polled")
+        first_cycle = Counter(path for path, _ in feed_server.log)
+
+        for name in hit_feeds[:10]:  # the second cycle's news
+            feed_server.serve(f"/{name}.xml", rss(name, links[name], entries(name, fresh=True)))
+        new_items = select(func.count()).select_from(items)
+        wait_until(
+            lambda: count(pg_database, new_items) == 2 * len(names) + 40, 100, "the second cycle polled"
+        )
+        expected = {f"{links[name]}/{name}-3/" for name in hit_feeds} | {
+            f"{links[name]}/{name}-4/" for name in hit_feeds[:10]
+        }
+        everyone = {(recipient, link) for recipient in recipients for link in expected}
+        wait_until(
+            lambda: _told(smtp_server, "digest").keys() >= everyone <= _told(smtp_server, "alert").keys(),
+            120,
+            "every hit in a digest and an alert",
+        )
+        survivors = [worker for worker in started if worker is not victim]
+        for worker in survivors:
+            worker.send_signal(signal.SIGTERM)
+        logs = [worker.communicate(timeout=30)[1] for worker in survivors]
+    finally:
+        for worker in started:
+            worker.kill()
+        engine.dispose()
+
+    assert [worker.returncode for worker in survivors] == [0, 0], logs
+    assert cut >= 2  # both survivors had a connection
+    polled_again = {
+        line.split("feed=")[1].split()[0]
+        for log in logs
+        for line in log.splitlines()
+        if "event=poll.again" in line
+    }
+    for name in names:
+        assert first_cycle[f"/{name}.xml"] <= 1 + (name in reclaimed) + (name in polled_again), name
+    assert count(pg_database, select(func.count()).select_from(items)) == 2 * len(names) + len(hit_feeds) + 10
+    assert count(pg_database, select(func.count()).select_from(hits)) == len(expected)
+    wanted = dict.fromkeys(everyone, 1)
+    assert _told(smtp_server, "digest") == wanted
+    assert _told(smtp_server, "alert") == wanted
+    assert all("Traceback" not in log for log in logs), logs
+
+
+def _told(smtp_server, kind: str) -> Counter[tuple[str, str]]:
+    """How many messages of ``kind`` told each recipient of each hit (by its link)."""
+    told: Counter[tuple[str, str]] = Counter()
+    for (recipients, _), message in zip(smtp_server.sink.envelopes, smtp_server.sink.messages, strict=True):
+        if message["Subject"].startswith("[monitor] alert:") != (kind == "alert"):
+            continue
+        found = set(re.findall(r"https://f\d{3}\.example/f\d{3}-\d/", text_part(message), re.IGNORECASE))
+        told.update((recipient, link) for recipient in recipients for link in found)
+    return told
+
+
+# A worker's start as far as its feeds: the store opened, then, at a line, the config's feeds
+# added (200 new ones), as every worker starting at once does.
+SYNCER = """
+import sys
+from monitor.models import utcnow
+from monitor.store import Store
+store = Store(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+store.feeds.sync([(f"F{n}", f"https://example.org/{n}", True) for n in range(200)], utcnow())
+store.close()
+"""
+
+
+def test_workers_starting_at_once_add_the_configured_feeds_once_without_error(pg_database):
+    Store(pg_database).close()
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", SYNCER, pg_database.replace("postgresql://", "postgresql+psycopg://", 1)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in started:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    for process in started:
+        go(process)
+    results = [process.communicate(timeout=60) for process in started]
+
+    assert [process.returncode for process in started] == [0] * 4, [err for _, err in results]
+    assert count(pg_database, select(func.count()).select_from(feeds)) == 200
