@@ -460,7 +460,8 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
-            self._polling.cancel()
+            self._polling.cancel()  # the polls left are cancelled before their fetcher closes
+            await asyncio.gather(self._polling, return_exceptions=True)
         try:
             await asyncio.to_thread(self.app.poller.release)
             await asyncio.to_thread(self.app.store.workers.stop, utcnow())

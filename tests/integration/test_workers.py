@@ -516,3 +516,37 @@ def test_workers_starting_at_once_add_the_configured_feeds_once_without_error(pg
 
     assert [process.returncode for process in started] == [0] * 4, [err for _, err in results]
     assert count(pg_database, select(func.count()).select_from(feeds)) == 200
+
+
+def test_a_stopping_worker_hands_back_the_feeds_it_has_not_polled_and_is_listed_stopped(
+    database_url, feed_server, smtp_server, write_config
+):
+    """Six slow feeds, two fetched at a time: SIGTERM while two are being fetched and four wait.
+    After the grace the worker stops; it holds no feed, records no failure for the polls it
+    cut short, and says it stopped."""
+    names = [f"S{number}" for number in range(6)]
+    served = {
+        name: feed_server.serve(
+            f"/{name}.xml", rss(name, f"https://{name.lower()}.example", news(name)), delay=20
+        )
+        for name in names
+    }
+    config = write_config(served, database_url=database_url, smtp_port=smtp_server.port)
+    daemon = start_daemon(config)
+    try:
+        wait_until(lambda: feed_server.max_in_flight >= 2, 60, "the worker fetched")
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=60)
+    finally:
+        daemon.kill()
+    store = Store(database_url)
+    try:
+        with store.database.tx() as connection:
+            rows = connection.execute(select(feeds.c.lease_owner, feeds.c.failures)).all()
+        listed = store.workers.known(utcnow())
+    finally:
+        store.close()
+
+    assert daemon.returncode == 0, log
+    assert rows == [(None, 0)] * len(names)
+    assert [(worker.pid, worker.state) for worker in listed] == [(daemon.pid, "stopped")]
