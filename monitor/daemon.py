@@ -297,7 +297,7 @@ class Daemon:
         try:
             await self._once("prune", slot(now, PRUNE_EVERY), functools.partial(self._prune_items, keep))
         except MonitorError as exc:  # the database is away: the next look tries again
-            event(log, "prune.failed", logging.ERROR, error=str(exc))
+            self._failed("prune", exc)
 
     def _prune_items(self, keep: timedelta) -> None:
         began = time.monotonic()
