@@ -15,10 +15,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import __version__
 from monitor.app import App
 from monitor.config import FeedConfig, WatchlistConfig
-from monitor.errors import MonitorError
+from monitor.errors import DatabaseAway, MonitorError
 from monitor.http.fetch import Fetcher, Limits
+from monitor.leases import BEAT, LEASE, LOOK, reconnect_wait
 from monitor.log import event
 from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
@@ -31,12 +33,38 @@ DIGEST_GRACE = timedelta(hours=6)
 CATCH_UP_WAIT = timedelta(minutes=5)  # at start, missed digests wait this long for the due polls
 HEARTBEAT_EVERY = timedelta(minutes=1)
 SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction is atomic anyway
-LEASE = timedelta(minutes=5)  # a claimed feed returns to the pool if its worker dies
-IDLE_PAUSE = timedelta(seconds=30)  # look for due feeds at least this often
+IDLE_PAUSE = LOOK  # look for due feeds at least this often
 BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
 PRUNE_EVERY = timedelta(days=1)  # [storage] keep_items: one worker prunes once per UTC day
 PRUNE_LOOK = timedelta(hours=1)  # how often each worker sees whether today's prune is done
+
+
+class Outage:
+    """The database away, as the daemon meets it (a restart, a failover, connections
+    terminated): one event when it goes, at the first failure anywhere, and one when it is
+    back, at the first success after; meanwhile the poll loop's tries wait longer each time."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None  # when it went away; None while it answers
+        self.tries = 0  # the poll loop's claims that failed since
+
+    def seen(self, where: str, error: DatabaseAway) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            event(log, "database.away", logging.ERROR, where=where, error=str(error))
+
+    def retry(self, where: str, error: DatabaseAway) -> timedelta:
+        """How long the poll loop waits before claiming again."""
+        self.seen(where, error)
+        self.tries += 1
+        return reconnect_wait(self.tries)
+
+    def back(self) -> None:
+        if self.since is not None:
+            away = round(time.monotonic() - self.since, 1)
+            event(log, "database.back", seconds=away, tries=self.tries)
+            self.since, self.tries = None, 0
 
 
 class Daemon:
@@ -58,6 +86,12 @@ class Daemon:
         self.idle_pause = idle_pause
         self._polling: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        # the work under way, whose leases the heartbeat renews: polls (their feeds), and the
+        # scheduled runs this worker claimed (the outbox knows the messages it is sending)
+        self._polls: dict[asyncio.Task[FeedOutcome], FeedConfig] = {}
+        self._runs: set[tuple[str, datetime]] = set()
+        self._again: dict[str, FeedConfig] = {}  # feeds whose poll met the database away
+        self._outage = Outage()
         self._caught_up = False  # the start's catch-up is over: the retry also recovers digests
 
     def _tracked(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -80,45 +114,69 @@ class Daemon:
     async def _poll_due(self, fetcher: Fetcher, stop: asyncio.Event) -> None:
         """Claim the feeds that are due and poll them, keeping the fetcher's slots busy, until
         ``stop``. Claims are leases in the database, taken a batch at a time (as many as there
-        are free slots): a restart loses no schedule, several workers could share the feeds,
-        and a crash holds back no more than one batch. Nothing that goes wrong in one round
-        stops the loop: it is logged, and the next round tries again."""
+        are free slots) and renewed by the heartbeat while their polls run: a restart loses no
+        schedule, workers share the feeds, and a dead worker's feeds come back within a
+        minute. Nothing that goes wrong in one round stops the loop: it is logged, and the
+        next round tries again. On ``stop``, the polls under way get a grace to finish; the
+        others are cancelled, and their feeds handed back (see ``run``)."""
         capacity = 2 * fetcher.limits.concurrency  # enough queued to keep every slot busy
-        running: set[asyncio.Task[FeedOutcome]] = set()
+        running = self._polls
         stopping = asyncio.create_task(stop.wait())
-        while not stop.is_set():
-            claimed: list[tuple[FeedConfig, FeedState]] = []
-            if len(running) < capacity:
-                try:
-                    claimed = await asyncio.to_thread(
-                        self.app.poller.claim_due, capacity - len(running), LEASE
-                    )
-                except Exception as exc:  # the database is away, or a bug: try again, keep polling
-                    event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
-                else:
-                    running |= {
-                        asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, state))
-                        for feed, state in claimed
-                    }
-            pause = BUSY_PAUSE if claimed else self.idle_pause
-            if not running:
-                pause = await asyncio.to_thread(self._until_next_due)
-            done, _ = await asyncio.wait(
-                {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
-            )
-            running -= done
-            for task in done - {stopping}:
-                if task.cancelled():
-                    continue
-                if (error := task.exception()) is not None:
-                    # a feed's own problems are recorded by poll_feed; this is ours (say, the
-                    # database): its lease runs out and it is polled again
-                    event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
-                elif isinstance(outcome := task.result(), FeedOutcome) and outcome.new_hits:
-                    self._alert_soon()
-        stopping.cancel()
-        if running:
-            await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+        claim_at = 0.0  # the database away: no claim before this moment (time.monotonic)
+        try:
+            while not stop.is_set():
+                claimed: list[tuple[FeedConfig, FeedState | None]] = []
+                if len(running) < capacity and time.monotonic() >= claim_at:
+                    try:
+                        claimed = [
+                            *await asyncio.to_thread(
+                                self.app.poller.claim_due, capacity - len(running), LEASE
+                            )
+                        ]
+                    except DatabaseAway as exc:
+                        claim_at = time.monotonic() + self._outage.retry("poll.claim", exc).total_seconds()
+                    except Exception as exc:  # a bug: try again, keep polling
+                        event(log, "poll.claim_failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+                    else:
+                        self._outage.back()
+                        for feed, _ in claimed:
+                            self._again.pop(feed.name, None)
+                        claimed += [(feed, None) for feed in self._again.values()]  # their state read anew
+                        self._again.clear()
+                        for feed, state in claimed:
+                            task = asyncio.create_task(self.app.poller.poll_feed(feed, fetcher, state))
+                            running[task] = feed
+                pause = BUSY_PAUSE if claimed else self.idle_pause
+                if self._outage.tries:
+                    pause = timedelta(seconds=max(claim_at - time.monotonic(), 0))
+                elif not running:
+                    pause = await asyncio.to_thread(self._until_next_due)
+                done, _ = await asyncio.wait(
+                    {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in [task for task in running if task in done]:
+                    feed = running.pop(task)  # its lease is no longer renewed: written off, or running out
+                    if task.cancelled():
+                        continue
+                    if isinstance(error := task.exception(), DatabaseAway):
+                        # nothing of the poll was written: this worker polls it again, holding it
+                        self._outage.seen("poll", error)
+                        self._again[feed.name] = feed
+                        event(log, "poll.again", feed=feed.name)
+                    elif error is not None:
+                        # a feed's own problems are recorded by poll_feed; this is ours (a bug):
+                        # its lease runs out and it is polled again
+                        event(log, "poll.crashed", logging.ERROR, error=f"{type(error).__name__}: {error}")
+                    elif isinstance(outcome := task.result(), FeedOutcome) and outcome.new_hits:
+                        self._alert_soon()
+            if running:
+                await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE)
+        finally:
+            stopping.cancel()
+            for task in running:
+                task.cancel()  # not started, or past the grace: handed back with the others
+            await asyncio.gather(*running, return_exceptions=True)
+            running.clear()
 
     def _until_next_due(self) -> timedelta:
         try:
@@ -134,11 +192,15 @@ class Daemon:
         every worker on the database fires the same schedules, and one does each run. A run
         that raised is not marked done, so it is taken over once its lease runs out."""
         jobs = self.app.store.jobs
-        if not await asyncio.to_thread(jobs.claim, job, due, utcnow(), self.app.outbox.lease):
+        if not await asyncio.to_thread(jobs.claim, job, due, utcnow(), LEASE):
             event(log, "job.taken", logging.DEBUG, job=job, due=due.isoformat())
             return
-        await asyncio.to_thread(work)
-        await asyncio.to_thread(jobs.finish, job, due, utcnow())
+        self._runs.add((job, due))
+        try:
+            await asyncio.to_thread(work)
+            await asyncio.to_thread(jobs.finish, job, due, utcnow())
+        finally:
+            self._runs.discard((job, due))
 
     def _digest_due(self, watchlist: WatchlistConfig, now: datetime) -> datetime | None:
         """The scheduled time of the watchlist's digest run due at ``now``: the first after its
@@ -157,6 +219,21 @@ class Daemon:
             return False
         since = self.app.store.messages.due_since(watchlist.name)
         return since is not None and due_run(watchlist.digest, watchlist.timezone, since, now) is not None
+
+    def _failed(self, where: str, error: MonitorError) -> None:
+        """A job's failure, one line: the database away is the outage's event."""
+        if isinstance(error, DatabaseAway):
+            self._outage.seen(where, error)
+        else:
+            event(log, f"{where}.failed", logging.ERROR, error=str(error))
+
+    async def _scheduled_digest(self, watchlist: WatchlistConfig) -> None:
+        """A watchlist's digest, fired by its schedule; one that fails (the database away) is
+        done by the next outbox round (see ``_retry``)."""
+        try:
+            await self._digest(watchlist)
+        except MonitorError as exc:
+            self._failed("digest", exc)
 
     async def _digest(self, watchlist: WatchlistConfig) -> None:
         now = utcnow()
@@ -181,7 +258,7 @@ class Daemon:
                     if watchlist.digest is not None:
                         await self._digest(watchlist)
         except MonitorError as exc:  # the database is away: the next retry tries again
-            event(log, "digest.outbox_failed", logging.ERROR, error=str(exc))
+            self._failed("digest.outbox", exc)
 
     def _send_waiting(self) -> None:
         self.app.outbox.send_waiting(utcnow(), due_only=True)
@@ -210,8 +287,8 @@ class Daemon:
                     slot(now, self.alert_gather),
                     functools.partial(self.app.outbox.send_alerts, now),
                 )
-            except MonitorError as exc:  # the hits wait: the next poll with hits tries again
-                event(log, "alert.failed", logging.ERROR, error=str(exc))
+            except MonitorError as exc:  # the hits wait: the next poll with hits, or retry, tries again
+                self._failed("alert", exc)
 
     async def _prune(self, keep: timedelta) -> None:
         """The items older than ``[storage] keep_items`` that no watchlist hit, deleted by one
@@ -220,7 +297,7 @@ class Daemon:
         try:
             await self._once("prune", slot(now, PRUNE_EVERY), functools.partial(self._prune_items, keep))
         except MonitorError as exc:  # the database is away: the next look tries again
-            event(log, "prune.failed", logging.ERROR, error=str(exc))
+            self._failed("prune", exc)
 
     def _prune_items(self, keep: timedelta) -> None:
         began = time.monotonic()
@@ -239,6 +316,22 @@ class Daemon:
         if self.heartbeat and (self._polling is None or not self._polling.done()):
             await asyncio.to_thread(self._write_heartbeat)
 
+    async def _worker_beat(self) -> None:
+        """This worker lives: its row in the database is seen now, and the leases of the work
+        under way are renewed."""
+        beat = functools.partial(
+            self.app.store.workers.beat,
+            feed_names={*(feed.name for feed in self._polls.values()), *self._again},
+            message_ids=self.app.outbox.held.copy(),  # its sends run in threads: a copy, at once
+            runs=set(self._runs),
+        )
+        try:
+            await asyncio.to_thread(beat, utcnow(), LEASE)
+        except MonitorError as exc:  # the database is away: the next beat tries again
+            self._failed("worker.beat", exc)
+        else:
+            self._outage.back()
+
     def _write_heartbeat(self) -> None:
         """Write then rename, so `monitor health` never reads half a timestamp."""
         assert self.heartbeat is not None
@@ -253,7 +346,7 @@ class Daemon:
             if watchlist.digest is None:  # alerts only
                 continue
             self.scheduler.add_job(
-                self._tracked(self._digest),
+                self._tracked(self._scheduled_digest),
                 trigger(watchlist.digest, watchlist.timezone),
                 args=[watchlist],
                 id=f"digest-{watchlist.name}",
@@ -285,6 +378,14 @@ class Daemon:
             IntervalTrigger(seconds=HEARTBEAT_EVERY.total_seconds()),
             next_run_time=now,
             id="heartbeat",
+        )
+        self.scheduler.add_job(
+            self._tracked(self._worker_beat),
+            IntervalTrigger(seconds=BEAT.total_seconds()),
+            next_run_time=now + BEAT,
+            id="worker",
+            coalesce=True,
+            max_instances=1,
         )
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
@@ -339,6 +440,8 @@ class Daemon:
             event(log, "daemon.stopped", before_start=True)
             return
         await asyncio.to_thread(self.app.poller.sync_feeds)
+        await asyncio.to_thread(self.app.store.workers.register, __version__, utcnow())
+        self.app.outbox.lease = LEASE  # renewed by the heartbeat while a message is being sent
         async with Fetcher(Limits.from_config(self.app.config.polling)) as fetcher:
             now = utcnow()
             self._schedule(now)
@@ -357,8 +460,13 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
             if self._running:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
-            self._polling.cancel()
-        self.app.poller.release()
+            self._polling.cancel()  # the polls left are cancelled before their fetcher closes
+            await asyncio.gather(self._polling, return_exceptions=True)
+        try:
+            await asyncio.to_thread(self.app.poller.release)
+            await asyncio.to_thread(self.app.store.workers.stop, utcnow())
+        except MonitorError as exc:  # the database is away: the leases run out instead
+            event(log, "daemon.release_failed", logging.ERROR, error=str(exc))
         self._forget_signals(loop)
         if self.heartbeat:
             self.heartbeat.unlink(missing_ok=True)  # a stopped daemon must not look healthy

@@ -6,7 +6,8 @@
     │   ├── FetchError         transport failure or a bad HTTP status
     │   └── ParseError         the body is not a feed we can read
     ├── StorageError           the database refused or is unreachable
-    │   └── ClaimedError       another run holds what this one meant to take; try again
+    │   ├── ClaimedError       another run holds what this one meant to take; try again
+    │   └── DatabaseAway       the connection failed or was cut; the same work later succeeds
     └── DeliveryError          the mail server refused or is unreachable
 
 Third-party exceptions are translated at the module boundary with ``raise ... from``.
@@ -83,6 +84,12 @@ class StorageError(MonitorError):
 
 class ClaimedError(StorageError):
     """Another run took what this one meant to take (a digest's hits) a moment before."""
+
+
+class DatabaseAway(StorageError):
+    """The database could not be reached, or cut the connection or the transaction short (a
+    restart, a failover, a terminated backend, a lock held too long): nothing was written, and
+    the same work tried again later succeeds. Not a refusal of what was written."""
 
 
 class DeliveryError(MonitorError):

@@ -198,6 +198,21 @@ class Hit:
 
 
 Health = Literal["gone", "failing", "new", "ok", "disabled"]  # worst first
+WorkerState = Literal["live", "stopped", "gone"]  # gone: no beat for a while, and no clean stop
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A `monitor run` process on the database, as its row tells it."""
+
+    id: str  # host:pid:start, the holder its claims name
+    host: str
+    pid: int
+    started: datetime
+    last_seen: datetime
+    version: str
+    stopped: datetime | None
+    state: WorkerState
 
 
 @dataclass(frozen=True, slots=True)

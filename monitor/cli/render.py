@@ -25,7 +25,7 @@ from monitor.log import escapes, hide_passwords
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.match import Explanation
-    from monitor.models import FeedStatus, Hit, MessageRun, Span
+    from monitor.models import FeedStatus, Hit, MessageRun, Span, Worker
     from monitor.outbox.dispatcher import MessageOutcome
     from monitor.polling.poller import FeedOutcome
 
@@ -65,6 +65,15 @@ def human(delta: timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def ago(delta: timedelta) -> str:
+    """``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``: whole units, rounded down."""
+    seconds = max(int(delta.total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
 
 
 def json_line(record: object) -> str:
@@ -381,5 +390,31 @@ def health_table(statuses: Sequence[FeedStatus], configured: dict[str, str]) -> 
             _minute(status.next_poll) or ("never" if status.health in ("gone", "disabled") else "now"),
             str(status.items),
             str(status.hits),
+        )
+    return table
+
+
+def worker_json(worker: Worker) -> dict[str, Any]:
+    return {
+        key: iso(value) if isinstance(value, datetime) else value for key, value in asdict(worker).items()
+    }
+
+
+def workers_table(found: Sequence[Worker], now: datetime) -> Table:
+    """A row per worker, live ones first; a time is ``12-01 20:42`` (the year only when it is
+    not this one)."""
+    table = Table(
+        "host", "pid", "started", "last seen", "version", "state", title=f"{len(found)} workers (times UTC)"
+    )
+    styles = {"gone": "red", "stopped": "dim"}
+    for worker in found:
+        state = f"[{styles[worker.state]}]{worker.state}[/]" if worker.state in styles else worker.state
+        table.add_row(
+            _cell(worker.host),
+            str(worker.pid),
+            day_minute(worker.started, now),
+            ago(now - worker.last_seen),
+            _cell(worker.version),
+            state,
         )
     return table

@@ -4,15 +4,18 @@ through its recipients' channels, tried again later (doubling the wait) and give
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from monitor.config import Config, WatchlistConfig
 from monitor.digest import Digest
-from monitor.errors import ClaimedError
+from monitor.errors import ClaimedError, DatabaseAway
+from monitor.leases import reconnect_wait
 from monitor.log import event
 from monitor.models import Attempt, ChannelKind, Hit, Kind, MessageState, Outgoing, Recipient
 from monitor.outbox.apprise import AppriseChannel
@@ -25,6 +28,8 @@ from monitor.store import Store
 log = logging.getLogger("monitor")
 LEASE_MARGIN = timedelta(minutes=5)  # a sender holds a message this much longer than it can take
 RunState = MessageState | Literal["busy"]  # busy: another run is sending that message
+RECORD_TRIES = 6  # waits of 1, 2, 4, 8 and 16 s: a database back within half a minute
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,19 @@ def refusals(attempts: Mapping[str, Attempt], reason: str | None) -> dict[str, A
     }
 
 
+def recorded(record: Callable[[], T]) -> T:
+    """``record`` what a send did, tried again while the database is away (see
+    ``leases.reconnect_wait``): the message went out, and one whose attempt is not recorded
+    would be sent again once its lease ran out."""
+    for failures in range(1, RECORD_TRIES):
+        try:
+            return record()
+        except DatabaseAway as exc:
+            event(log, "outbox.record_waits", logging.WARNING, tries=failures, error=str(exc))
+            time.sleep(reconnect_wait(failures).total_seconds())
+    return record()
+
+
 class Outbox:
     """A config's watchlists bound to the store's messages. Nothing is read, opened or sent
     here: the sends happen in the use cases."""
@@ -68,7 +86,10 @@ class Outbox:
         self.store = store
         self.messages = store.messages
         self.smtp = SmtpChannel(config.smtp)
-        self.lease = LEASE_MARGIN + longest_send(config.smtp)  # see MessageStore.claim
+        # how long a message is held while it is sent (see MessageStore.claim): as long as the
+        # slowest send could take, unless the process renews what it holds (the daemon's beat)
+        self.lease = LEASE_MARGIN + longest_send(config.smtp)
+        self.held: set[int] = set()  # the messages being sent now, whose leases a beat renews
 
     @property
     def alerting(self) -> bool:
@@ -194,6 +215,13 @@ class Outbox:
         its channel (SMTP, or Apprise), then record what became of each, and when to try again
         those who still wait (doubling each time); one still failing ``[outbox]
         give_up_after`` since the message was recorded is refused."""
+        self.held.add(outgoing.id)
+        try:
+            return self._send(outgoing, now, earlier)
+        finally:
+            self.held.discard(outgoing.id)
+
+    def _send(self, outgoing: Outgoing, now: datetime, earlier: bool) -> MessageOutcome:
         kind = outgoing.message.kind
         attempts: dict[str, Attempt] = {}
         for channel_kind, channel in self._channels(outgoing.watchlist).items():
@@ -214,11 +242,14 @@ class Outbox:
                 tries=tries,
             )
         attempts |= refused
-        run = self.messages.record_attempt(
-            outgoing.id,
-            attempts,
-            now,
-            retry_at=now + retry_delay(tries, outbox.retry_every, outbox.retry_max),
+        run = recorded(
+            functools.partial(
+                self.messages.record_attempt,
+                outgoing.id,
+                attempts,
+                now,
+                retry_at=now + retry_delay(tries, outbox.retry_every, outbox.retry_max),
+            )
         )
         fields: dict[str, Any] = {
             "watchlist": outgoing.watchlist,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.config import Config, FeedConfig
-from monitor.errors import FeedError, ParseError, StorageError
+from monitor.errors import DatabaseAway, FeedError, ParseError, StorageError
 from monitor.feeds.discover import feed_links, looks_like_html
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.prescan import Reading, read_feed
@@ -193,9 +193,10 @@ class Poller:
         """When the next enabled feed falls due (claims aside)."""
         return self.store.feeds.next_due()
 
-    def release(self) -> None:
-        """Hand back the feeds this process claimed and did not poll (it is stopping)."""
-        self.store.feeds.release_leases(self.owner)
+    def release(self, names: Sequence[str] | None = None) -> None:
+        """Hand back the feeds this process claimed and did not poll (it is stopping), or
+        those ``names`` (their polls failed with the database away)."""
+        self.store.feeds.release_leases(self.owner, names)
 
     async def poll_feed(
         self, feed: FeedConfig, fetcher: Fetcher, state: FeedState | None = None
@@ -219,6 +220,8 @@ class Poller:
                 event(log, "feed.moved", feed=feed.name, url=intent.record.adopt_url, was=state.url)
         except FeedError as exc:
             return await asyncio.to_thread(self._fail, feed, state, exc, started)
+        except DatabaseAway:  # nothing of this poll was written: it is polled again
+            raise
         except StorageError as exc:  # raised again by _fail if the database is away, not just refusing
             error = FeedError(state.url, f"the database refused this poll: {exc}", kind="storage")
             return await asyncio.to_thread(self._fail, feed, state, error, started)

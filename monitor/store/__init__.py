@@ -9,11 +9,12 @@ from monitor.store.items import ItemStore
 from monitor.store.jobs import JobStore
 from monitor.store.messages import MessageStore
 from monitor.store.migrate import migrate
+from monitor.store.workers import WorkerStore
 
 
 class Store:
-    """The database of one monitor: feeds and their state, items, hits, digest runs, and the
-    claims on scheduled work."""
+    """The database of one monitor: feeds and their state, items, hits, digest runs, the
+    claims on scheduled work, and the workers sharing them."""
 
     def __init__(self, url: str) -> None:
         self.database = Database(url)
@@ -23,6 +24,7 @@ class Store:
         self.hits = HitStore(self.database)
         self.messages = MessageStore(self.database)
         self.jobs = JobStore(self.database)
+        self.workers = WorkerStore(self.database)
 
     def close(self) -> None:
         self.database.close()

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from monitor.errors import StorageError
+from monitor.errors import DatabaseAway, StorageError
 from monitor.log import hide_passwords
 from monitor.store.holders import Holder, this_process
 
@@ -49,9 +49,11 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def open_engine(url: str, migrating: bool = False) -> Engine:
+def open_engine(url: str, migrating: bool = False, name: str = "monitor") -> Engine:
     """The store's engine; ``migrating``: a SQLite engine of one connection whose transactions
-    are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite)."""
+    are exclusive and take in DDL (SQLAlchemy's recipe for transactional DDL on pysqlite).
+    ``name`` is the PostgreSQL connections' application_name (pg_stat_activity shows it),
+    unless the URL sets one."""
     try:
         parsed = make_url(url)
         if (file := sqlite_file(parsed)) is not None:
@@ -60,6 +62,8 @@ def open_engine(url: str, migrating: bool = False) -> Engine:
         options: dict[str, Any] = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
         if migrating:
             options["poolclass"] = NullPool
+        if parsed.get_backend_name() == "postgresql" and "application_name" not in parsed.query:
+            options["connect_args"] = {"application_name": name[:63]}
         engine = create_engine(parsed, **options)
     except (ArgumentError, ImportError, OSError, ValueError) as exc:  # ValueError: a port that is no number
         if isinstance(exc, ImportError) and parsed.get_driver_name() == "psycopg":
@@ -88,23 +92,35 @@ def upsert(connection: Connection) -> Any:
     return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
+def away(error: SQLAlchemyError) -> bool:
+    """Whether ``error`` says the database is away rather than refusing what was asked: the
+    driver's OperationalError (no connection, a connection cut, the server shutting down, a
+    lock or deadlock timed out) or InterfaceError (a connection already closed), or any error
+    on which SQLAlchemy found the connection dead."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
 class Database:
     """One engine, and the process that this store's claims name as their holder."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.owner: Holder = this_process()
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, name=f"monitor {self.owner}")
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def tx(self, engine: Engine | None = None) -> Iterator[Connection]:
-        """A transaction; any SQLAlchemy error leaves as StorageError, without the password."""
+        """A transaction; any SQLAlchemy error leaves as StorageError, without the password: as
+        DatabaseAway when the connection failed or was cut (see ``away``)."""
         try:
             with (engine or self.engine).begin() as connection:
                 yield connection
         except SQLAlchemyError as exc:
             safe_url = make_url(self.url).render_as_string(hide_password=True)
-            raise StorageError(f"database error on {safe_url}: {exc.__class__.__name__}: {exc}") from exc
+            error = DatabaseAway if away(exc) else StorageError
+            raise error(f"database error on {safe_url}: {exc.__class__.__name__}: {exc}") from exc

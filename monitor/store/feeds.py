@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from monitor.models import FeedState, FeedStatus, Health, PollRecord, Validators
-from monitor.store.engine import Database, chunks
+from monitor.store.engine import Database, chunks, upsert
 from monitor.store.holders import dead_holders
 from monitor.store.schema import feeds, hits, items
 
@@ -115,11 +115,11 @@ class FeedStore:
         with self.database.tx() as connection:
             known = {row.name: row.url for row in connection.execute(select(feeds.c.name, feeds.c.url))}
             for name, (url, enabled) in wanted.items():
-                if name not in known:
+                if name not in known:  # another worker starting may add it too: one row
                     connection.execute(
-                        insert(feeds).values(
-                            name=name, url=url, enabled=enabled, created_at=now, next_poll_at=now
-                        )
+                        upsert(connection)(feeds)
+                        .values(name=name, url=url, enabled=enabled, created_at=now, next_poll_at=now)
+                        .on_conflict_do_nothing()
                     )
                     continue
                 values: dict[str, Any] = {"enabled": enabled}
@@ -212,12 +212,15 @@ class FeedStore:
             ).scalars()
             return sorted(claimed)
 
-    def release_leases(self, owner: str) -> None:
-        """A worker stopping hands back the feeds it claimed and did not poll."""
+    def release_leases(self, owner: str, names: Sequence[str] | None = None) -> None:
+        """A worker hands back the feeds it claimed and did not poll: all of them (it is
+        stopping), or those ``names``."""
+        release = update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
         with self.database.tx() as connection:
-            connection.execute(
-                update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
-            )
+            if names is None:
+                connection.execute(release)
+            for chunk in chunks(names or ()):
+                connection.execute(release.where(feeds.c.name.in_(chunk)))
 
     def next_due(self) -> datetime | None:
         """When the next enabled feed falls due (leases aside)."""

@@ -205,3 +205,17 @@ job_claims = Table(
     Column("until", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime),
 )
+
+# Each `monitor run` on the database (migration 0010): registered at its start, ``last_seen``
+# refreshed by its heartbeat, ``stopped_at`` set on a clean stop; what `monitor workers` lists.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(200), primary_key=True),  # host:pid:start, the holder its claims name
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("version", String(50), nullable=False),
+    Column("stopped_at", UTCDateTime),
+)

@@ -170,7 +170,7 @@ def test_a_daemon_started_after_one_was_killed_polls_its_feeds_at_once(
     feed_server, smtp_server, database_url, write_config, tmp_path
 ):
     """The killed daemon was fetching every feed (slow answers) when it died, holding their
-    leases for five minutes; the next one on this host sees it is dead and takes them."""
+    leases; the next one on this host sees it is dead and takes them at once."""
     names = [f"F{number}" for number in range(6)]
     slow = {
         name: feed_server.serve(f"/{name}.xml", rss(name, "https://n1info.rs", []), delay=60)

@@ -10,6 +10,7 @@ import monitor
 from monitor.errors import (
     ClaimedError,
     ConfigError,
+    DatabaseAway,
     DeliveryError,
     FeedError,
     FetchError,
@@ -28,6 +29,7 @@ EXAMPLES = [
     ParseError("https://example.org/rss", "the parser process died", kind="parser_died"),
     StorageError("database is locked"),
     ClaimedError("digest 3 is held by another run"),
+    DatabaseAway("terminating connection due to administrator command"),
     DeliveryError("421 try later", temporary=True),
     DeliveryError("550 no such user"),
 ]

@@ -22,6 +22,7 @@ ONLY = {
     "monitor.config": {"monitor.config", "monitor.errors", "pydantic", "platformdirs"},
     "monitor.errors": set(),
     "monitor.models": set(),
+    "monitor.leases": {"monitor.models"},
 }
 IO = set("httpx sqlalchemy alembic psycopg smtplib apprise socket urllib.request http.client".split())
 # the runtime: what does I/O, and what wires it

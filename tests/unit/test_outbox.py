@@ -10,10 +10,11 @@ from email import message_from_bytes, policy
 import pytest
 
 from monitor.digest import Digest, Problem
+from monitor.errors import DatabaseAway
 from monitor.models import Attempt, FeedStatus, Health, Message, Notice
 from monitor.outbox.apprise import AppriseChannel
 from monitor.outbox.compose import compose, problems
-from monitor.outbox.dispatcher import refusals
+from monitor.outbox.dispatcher import recorded, refusals
 from monitor.outbox.smtp import Undelivered
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
@@ -137,3 +138,16 @@ def test_a_composed_message_keeps_its_bytes_message_id_and_notice():
     assert (message.kind, message.notice) == ("alert", Notice("[monitor] relocants: 1 new item", "• BIA"))
     assert email["Message-ID"] == message.message_id and ".alert@example.org>" in message.message_id
     assert email["Subject"] == "[monitor] relocants: 1 new item" and email["To"] == "desk@example.org"
+
+
+def test_a_sent_messages_attempt_is_recorded_once_the_database_is_back():
+    """Not recording it would send it again when its lease ran out."""
+    tries = []
+
+    def record() -> str:
+        tries.append(len(tries))
+        if len(tries) == 1:
+            raise DatabaseAway("terminating connection due to administrator command")
+        return "recorded"
+
+    assert recorded(record) == "recorded" and tries == [0, 1]
