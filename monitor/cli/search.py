@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli import options
 from monitor.cli.context import Context
-
-if TYPE_CHECKING:
-    from monitor.models import Match, Span
-
-WATCHLIST = "search"  # the one watchlist of the matcher that confirms candidates
 
 
 @click.command()
@@ -32,10 +26,8 @@ WATCHLIST = "search"  # the one watchlist of the matcher that confirms candidate
 def search(
     context: Context, query: str, since: timedelta, feed: str | None, limit: int, as_json: bool
 ) -> None:
-    """Stored items that QUERY matches (the watchlists' query language), newest first."""
-    from contextlib import closing
-    from itertools import islice
-
+    """Stored items that QUERY matches (the watchlists' query language), newest first; a QUERY
+    that starts with "-" goes after "--"."""
     from monitor.cli.render import found_json, found_table, json_line, out
     from monitor.match import QueryError, parse_query
     from monitor.match.cache import cache_directory, compile_matcher
@@ -49,27 +41,10 @@ def search(
         languages = {f.name: f.language for f in app.config.feeds}
         if feed is not None and feed not in languages:
             raise click.BadParameter(f"no feed named {feed!r} in the config", param_hint="--feed")
-        matcher = compile_matcher({WATCHLIST: [query]}, cache_directory())
-        batches = app.store.search.candidates([query], matcher, utcnow() - since, feed, batch=limit * 2)
-        with closing(batches):
-            confirmed = (
-                (stored.item, spans)
-                for batch in batches
-                for stored in batch
-                if (
-                    spans := _spans(
-                        matcher.match(stored.item.title, stored.item.summary, languages.get(stored.item.feed))
-                    )
-                )
-            )
-            found = list(islice(confirmed, limit))
+        matcher = compile_matcher({"search": [query]}, cache_directory())
+        found = app.store.search.find(query, matcher, languages, utcnow() - since, feed, limit)
     if as_json:
         for item, spans in found:
             click.echo(json_line(found_json(item, spans)))
         return
     out.print(found_table(found, utcnow()))
-
-
-def _spans(found: dict[str, list[Match]]) -> list[Span]:
-    """The spans of the query's match, if it matched."""
-    return [span for match in found.get(WATCHLIST, ()) for span in match.spans]

@@ -10,7 +10,8 @@ as quoted lexemes, so neither backend's parser or dictionary changes a key.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import closing
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, cast, column, literal_column, select, table, text
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.match.index import AllOf, Condition, Key, condition
-from monitor.models import Item, StoredItem
+from monitor.models import Item, Span, StoredItem
 from monitor.store.engine import Database
 from monitor.store.schema import feeds, item_words, items
 
@@ -124,3 +125,34 @@ class SearchStore:
                     )
                     for row in part
                 ]
+
+    def find(
+        self,
+        query: str,
+        matcher: Matcher,
+        languages: Mapping[str, str | None],
+        since: datetime | None = None,
+        feed: str | None = None,
+        limit: int = 50,
+    ) -> list[tuple[Item, list[Span]]]:
+        """The newest ``limit`` items since ``since`` that ``query`` matches, with its spans:
+        the candidates, each confirmed by ``matcher`` (which compiled the query) with its
+        feed's language hint from ``languages``, as a poll would have matched it."""
+        found: list[tuple[Item, list[Span]]] = []
+        with closing(self.candidates([query], matcher, since, feed, batch=limit * 2)) as batches:
+            for batch in batches:
+                for stored in batch:
+                    item = stored.item
+                    matches = matcher.match(item.title, item.summary, languages.get(item.feed))
+                    spans = [
+                        span
+                        for listed in matches.values()
+                        for m in listed
+                        if m.query == query
+                        for span in m.spans
+                    ]
+                    if spans:
+                        found.append((item, spans))
+                        if len(found) == limit:
+                            return found
+        return found
