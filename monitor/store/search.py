@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 BATCH = 500  # candidates handed over at a time
 
 _FTS5 = table("item_words", column("rowid"))
+_FTS5_COUNT = text("SELECT count(*) FROM item_words WHERE item_words MATCH :q")
+MANY_CANDIDATES = 2000  # on SQLite, more than this are read newest first, not sorted
 
 
 def write_words(connection: Connection, words: Sequence[tuple[int, Sequence[str]]]) -> None:
@@ -115,8 +117,15 @@ class SearchStore:
                 matching = item_words.c.words.bool_op("@@")(cast(bindparam("q", tsquery(wanted)), TSQUERY))
                 chosen = chosen.where(items.c.id.in_(select(item_words.c.item_id).where(matching)))
             else:
-                matching = literal_column("item_words").op("MATCH")(bindparam("q", fts5_query(wanted)))
-                chosen = chosen.where(items.c.id.in_(select(_FTS5.c.rowid).where(matching)))
+                query = fts5_query(wanted)
+                found = connection.execute(_FTS5_COUNT, {"q": query}).scalar_one()
+                # Few candidates: each looked up by id, then sorted. Many: "+" keeps SQLite from
+                # looking them up by id, so it walks published_at newest first, keeping those
+                # among them, and the first batches come without sorting them all (ten times
+                # faster at 16,000 of 100,000 items; docs/benchmarks.md).
+                listed = literal_column("+items.id") if found > MANY_CANDIDATES else items.c.id
+                matching = literal_column("item_words").op("MATCH")(bindparam("q", query))
+                chosen = chosen.where(listed.in_(select(_FTS5.c.rowid).where(matching)))
             rows = connection.execution_options(stream_results=True).execute(chosen)
             for part in rows.partitions(batch):
                 yield [

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from monitor.match import Matcher
-from monitor.store import Store
+from monitor.models import Item
+from monitor.store import Store, search
 from tests.integration.test_store import NOW, database_at, engine_url, open_store, save, story
 from tests.support.cli import monitor
 from tests.support.feeds import Entry, rss
@@ -244,3 +245,32 @@ def test_upgrading_indexes_the_items_already_stored(database_url):
     later = store.search.candidates(["prognoza"], Matcher({"s": ["prognoza"]}), since=NOW + timedelta(days=1))
     assert list(later) == []
     store.close()
+
+
+def test_many_candidates_are_read_newest_first_as_few_are(database_url, monkeypatch):
+    """SQLite reads many candidates another way (MANY_CANDIDATES): the same items, in the same order."""
+    store = open_store(database_url)
+    entries = [
+        Item(
+            "N1",
+            f"n1-{n}",
+            f"BIA o relokantima {n}",
+            "",
+            f"https://n1info.rs/{n}/",
+            NOW - timedelta(hours=n % 7, minutes=n),
+        )
+        for n in range(30)
+    ]
+    save(store, "N1", entries)
+    matcher = Matcher({"search": ["BIA"]})
+
+    def listed() -> list[str]:
+        return [s.item.id for batch in store.search.candidates(["BIA"], matcher, batch=7) for s in batch]
+
+    few = listed()
+    monkeypatch.setattr(search, "MANY_CANDIDATES", 0)
+    many = listed()
+    store.close()
+
+    newest_first = sorted(entries, key=lambda entry: (entry.published, int(entry.id[3:])), reverse=True)
+    assert few == many == [entry.id for entry in newest_first]
