@@ -14,7 +14,19 @@ from collections.abc import Generator, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, cast, column, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    bindparam,
+    cast,
+    column,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from monitor.log import event
@@ -28,8 +40,7 @@ log = logging.getLogger(__name__)
 BATCH = 500  # candidates handed over at a time
 
 _FTS5 = table("item_words", column("rowid"))
-_FTS5_COUNT = text("SELECT count(*) FROM item_words WHERE item_words MATCH :q")
-MANY_CANDIDATES = 2000  # on SQLite, more than this are read newest first, not sorted
+MANY_CANDIDATES = 2000  # more than this are read newest first, not looked up by id and sorted
 
 
 def write_words(connection: Connection, words: Sequence[tuple[int, Sequence[str]]]) -> None:
@@ -86,11 +97,15 @@ class SearchStore:
         feed: str | None = None,
         limit: int | None = None,
         batch: int = BATCH,
+        before: tuple[datetime, int] | None = None,
     ) -> Generator[list[StoredItem]]:
         """Items any of ``queries`` may match, newest first, ``batch`` at a time: every item the
         matcher (which compiled the queries, or knows their words) would accept, and others it
         will turn down. A query the index cannot narrow ("-a OR b") makes every item since
-        ``since`` a candidate, and says so in the log. Raises QueryError for a bad query."""
+        ``since`` a candidate, and says so in the log. Raises QueryError for a bad query.
+
+        ``limit`` bounds the candidates (a LIMIT lets PostgreSQL walk published_at newest first
+        when they are many); ``before`` (published, id) continues after the last one seen."""
         wanted = condition(queries, matcher.patterns_of)
         chosen = (
             select(
@@ -110,22 +125,17 @@ class SearchStore:
             chosen = chosen.where(items.c.published_at >= since)
         if feed is not None:
             chosen = chosen.where(feeds.c.name == feed)
+        if before is not None:
+            published, item_id = before
+            chosen = chosen.where(
+                items.c.published_at <= published,
+                or_(items.c.published_at < published, items.c.id < item_id),
+            )
         with self.database.tx() as connection:
             if wanted is None:
                 event(log, "search.scan", queries=" | ".join(queries), since=since, feed=feed)
-            elif connection.dialect.name == "postgresql":
-                matching = item_words.c.words.bool_op("@@")(cast(bindparam("q", tsquery(wanted)), TSQUERY))
-                chosen = chosen.where(items.c.id.in_(select(item_words.c.item_id).where(matching)))
             else:
-                query = fts5_query(wanted)
-                found = connection.execute(_FTS5_COUNT, {"q": query}).scalar_one()
-                # Few candidates: each looked up by id, then sorted. Many: "+" keeps SQLite from
-                # looking them up by id, so it walks published_at newest first, keeping those
-                # among them, and the first batches come without sorting them all (ten times
-                # faster at 16,000 of 100,000 items; docs/benchmarks.md).
-                listed = literal_column("+items.id") if found > MANY_CANDIDATES else items.c.id
-                matching = literal_column("item_words").op("MATCH")(bindparam("q", query))
-                chosen = chosen.where(listed.in_(select(_FTS5.c.rowid).where(matching)))
+                chosen = chosen.where(self._picked(connection, wanted))
             rows = connection.execution_options(stream_results=True).execute(chosen)
             for part in rows.partitions(batch):
                 yield [
@@ -134,6 +144,28 @@ class SearchStore:
                     )
                     for row in part
                 ]
+
+    @staticmethod
+    def _picked(connection: Connection, wanted: Condition) -> ColumnElement[bool]:
+        """The condition on items.id. A few candidates are read by id, first: then each is looked
+        up and they are sorted, which either planner may not foresee (PostgreSQL, asked for the
+        newest 200 of none, walked all 100,000 items along published_at). Many are left in a
+        subquery, and read newest first along published_at: on SQLite, "+" keeps them from being
+        looked up by id and sorted, ten times slower at 16,000 of 100,000 (docs/benchmarks.md)."""
+        listed: ColumnElement[int]
+        if connection.dialect.name == "postgresql":
+            matching = item_words.c.words.bool_op("@@")(cast(bindparam("q", tsquery(wanted)), TSQUERY))
+            ids, listed = select(item_words.c.item_id).where(matching), items.c.id
+        else:
+            matching = literal_column("item_words").op("MATCH")(bindparam("q", fts5_query(wanted)))
+            ids, listed = select(_FTS5.c.rowid).where(matching), literal_column("+items.id", Integer)
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:  # given a LIMIT, its planner tests each tsvector in turn (~1 µs a row)
+            connection.execute(text("SET LOCAL enable_seqscan = off"))  # rather than read the GIN index
+        few = connection.execute(ids.limit(MANY_CANDIDATES + 1)).scalars().all()
+        if postgresql:
+            connection.execute(text("RESET enable_seqscan"))
+        return items.c.id.in_(few) if len(few) <= MANY_CANDIDATES else listed.in_(ids)
 
     def find(
         self,
@@ -148,20 +180,28 @@ class SearchStore:
         the candidates, each confirmed by ``matcher`` (which compiled the query) with its
         feed's language hint from ``languages``, as a poll would have matched it."""
         found: list[tuple[Item, list[Span]]] = []
-        with closing(self.candidates([query], matcher, since, feed, batch=limit * 2)) as batches:
-            for batch in batches:
-                for stored in batch:
-                    item = stored.item
-                    matches = matcher.match(item.title, item.summary, languages.get(item.feed))
-                    spans = [
-                        span
-                        for listed in matches.values()
-                        for m in listed
-                        if m.query == query
-                        for span in m.spans
-                    ]
-                    if spans:
-                        found.append((item, spans))
-                        if len(found) == limit:
-                            return found
-        return found
+        last: tuple[datetime, int] | None = None
+        size = limit * 4  # candidates asked for at once, more each time the matcher turns most down
+        while True:
+            read = 0
+            with closing(self.candidates([query], matcher, since, feed, size, size, last)) as batches:
+                for batch in batches:
+                    for stored in batch:
+                        read += 1
+                        item = stored.item
+                        last = (item.published, stored.id)
+                        matches = matcher.match(item.title, item.summary, languages.get(item.feed))
+                        spans = [
+                            s
+                            for listed in matches.values()
+                            for m in listed
+                            if m.query == query
+                            for s in m.spans
+                        ]
+                        if spans:
+                            found.append((item, spans))
+                            if len(found) == limit:
+                                return found
+            if read < size:
+                return found
+            size *= 8

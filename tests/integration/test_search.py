@@ -274,3 +274,20 @@ def test_many_candidates_are_read_newest_first_as_few_are(database_url, monkeypa
 
     newest_first = sorted(entries, key=lambda entry: (entry.published, int(entry.id[3:])), reverse=True)
     assert few == many == [entry.id for entry in newest_first]
+
+
+def test_a_search_reads_on_past_candidates_the_matcher_turns_down(database_url):
+    store = open_store(database_url)
+    bia = Item("N1", "n1-bia", "BIA o relokantima", "", "https://n1info.rs/bia/", NOW - timedelta(days=2))
+    names = [  # the index holds "bia" for these too; the acronym's case turns them down
+        Item("N1", f"n1-{n}", f"Bia {n} je dala gol", "", f"https://n1info.rs/{n}/", NOW - timedelta(hours=n))
+        for n in range(10)
+    ]
+    save(store, "N1", [bia, *names])
+
+    found = store.search.find("BIA", Matcher({"search": ["BIA"]}), {"N1": "sr"}, limit=1)
+    store.close()
+
+    assert [(item.title, [span.text for span in spans]) for item, spans in found] == [
+        ("BIA o relokantima", ["BIA"])
+    ]
