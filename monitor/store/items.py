@@ -25,6 +25,12 @@ PRUNE_BATCH = 1000  # items deleted per transaction, with their sightings
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built once: see feeds.py
 
 
+def _keys(entry: Item, words: Mapping[str, Sequence[str]]) -> Sequence[str]:
+    """An entry's search keys: as the poller made them while matching, or made now."""
+    given = words.get(entry.id)
+    return index_keys(Document(entry.title, entry.summary, None)) if given is None else given
+
+
 class ItemStore:
     """What polls bring: the stories, who carried them, and their hits."""
 
@@ -192,18 +198,13 @@ class ItemStore:
                     .on_conflict_do_nothing()
                 )
             targets[entry.id] = (known.item_id, found.kind == "edit")
-        written = {c.entry.id: c.entry for c in changes if c.kind == "edit" or c.entry.id in inserted}
+
         write_words(
             connection,
-            [
-                (
-                    targets[guid][0],
-                    words[guid] if guid in words else index_keys(Document(e.title, e.summary, None)),
-                )
-                for guid, e in written.items()
-                if guid in targets
-            ],
+            [(inserted[c.entry.id], _keys(c.entry, words)) for c in changes if c.entry.id in inserted],
         )
+        edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
+        write_words(connection, [(targets[e.id][0], _keys(e, words)) for e in edits], replace=True)
         new_hits = save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 

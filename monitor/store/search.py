@@ -43,8 +43,11 @@ _FTS5 = table("item_words", column("rowid"))
 MANY_CANDIDATES = 2000  # more than this are read newest first, not looked up by id and sorted
 
 
-def write_words(connection: Connection, words: Sequence[tuple[int, Sequence[str]]]) -> None:
-    """Index items' keys (monitor.match.index.index_keys), replacing what was indexed of them."""
+def write_words(
+    connection: Connection, words: Sequence[tuple[int, Sequence[str]]], *, replace: bool = False
+) -> None:
+    """Index items' keys (monitor.match.index.index_keys); ``replace``: what was indexed of
+    them (edited items) goes."""
     if not words:
         return
     if connection.dialect.name == "postgresql":
@@ -57,9 +60,10 @@ def write_words(connection: Connection, words: Sequence[tuple[int, Sequence[str]
             [{"id": item_id, "keys": list(keys)} for item_id, keys in words],
         )
         return
-    connection.execute(
-        text("DELETE FROM item_words WHERE rowid = :id"), [{"id": item_id} for item_id, _ in words]
-    )
+    if replace:
+        connection.execute(
+            text("DELETE FROM item_words WHERE rowid = :id"), [{"id": item_id} for item_id, _ in words]
+        )
     connection.execute(
         text("INSERT INTO item_words (rowid, words) VALUES (:id, :words)"),
         [{"id": item_id, "words": " ".join(keys)} for item_id, keys in words],
