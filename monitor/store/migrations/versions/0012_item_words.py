@@ -3,7 +3,7 @@ FTS5 table (SQLite) or a GIN-indexed tsvector (PostgreSQL); items already stored
 here, in batches. Also an index on items.published_at, for newest first.
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ from monitor.match.index import index_keys
 from monitor.store.search import write_words
 
 revision = "0012"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
