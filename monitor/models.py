@@ -34,6 +34,13 @@ class Item:
     published: datetime
 
 
+class StoredItem(NamedTuple):
+    """An item as the store holds it, with its id there (what hits are recorded against)."""
+
+    id: int
+    item: Item
+
+
 @dataclass(frozen=True, slots=True)
 class Validators:
     """What a server gave us to ask "has it changed?" next time (conditional GET)."""

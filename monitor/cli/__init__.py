@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from monitor import __version__, signals
-from monitor.cli import database, digests, feeds, hits, matching, run, setup, workers
+from monitor.cli import database, digests, feeds, hits, matching, run, search, setup, workers
 from monitor.cli.context import Context
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import configure
@@ -97,6 +97,7 @@ for command in (
     hits.explain,
     hits.backfill,
     matching.match,
+    search.search,
     feeds.feeds,
     workers.workers,
     database.db,

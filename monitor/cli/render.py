@@ -25,7 +25,7 @@ from monitor.log import escapes, hide_passwords
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.match import Explanation
-    from monitor.models import FeedStatus, Hit, MessageRun, Span, Worker
+    from monitor.models import FeedStatus, Hit, Item, MessageRun, Span, Worker
     from monitor.outbox.dispatcher import MessageOutcome
     from monitor.polling.poller import FeedOutcome
 
@@ -336,6 +336,56 @@ def hits_table(found: Sequence[Hit], now: datetime) -> Table:
             "yes" if hit.delivered else "no",
         )
     return table
+
+
+def found_json(item: Item, spans: Sequence[Span]) -> dict[str, Any]:
+    """An item `monitor search` found: ``spans`` as ``monitor match --json`` writes them."""
+    return {
+        "feed": item.feed,
+        "title": item.title,
+        "url": item.link,
+        "published": iso(item.published),
+        "spans": spans_json(spans),
+    }
+
+
+def found_table(found: Sequence[tuple[Item, Sequence[Span]]], now: datetime) -> Table:
+    """A row per item `monitor search` found, newest first, what matched highlighted: in the
+    title, and in a line of the summary around its first span there, if any."""
+    table = Table(title=f"{len(found)} items (times UTC)")
+    table.add_column("published", no_wrap=True)
+    table.add_column("feed", overflow="fold")
+    table.add_column("title, matched, link", overflow="fold", ratio=1)
+    for item, spans in found:
+        about = highlighted(item.title, [s for s in spans if s.field == "title"])
+        if in_summary := [s for s in spans if s.field == "summary"]:
+            about.append("\n")
+            about.append(highlighted(item.summary, in_summary, around=in_summary[0].start))
+        about.append("\n" + shown(item.link), style="dim")
+        table.add_row(day_minute(item.published, now), _cell(item.feed), about)
+    return table
+
+
+SUMMARY_LINE = 160  # characters of a summary shown around what matched there
+
+
+def highlighted(text: str, spans: Sequence[Span], around: int | None = None) -> Text:
+    """``text`` made safe (``shown``) with ``spans`` highlighted; ``around``: only the stretch of
+    ``SUMMARY_LINE`` characters that starts a little before that offset, marked cut with "…"."""
+    start, end = 0, len(text)
+    if around is not None:
+        start = max(0, around - SUMMARY_LINE // 4)
+        end = min(len(text), start + SUMMARY_LINE)
+    result = Text("…" if start else "")
+    at = start
+    for span in sorted(spans):
+        if span.start < at or span.end > end:
+            continue
+        result.append(shown(text[at : span.start]))
+        result.append(shown(text[span.start : span.end]), style="bold reverse")
+        at = span.end
+    result.append(shown(text[at:end]) + ("…" if end < len(text) else ""))
+    return result
 
 
 def spans_text(spans: Iterable[Span]) -> str:

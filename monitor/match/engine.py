@@ -44,13 +44,46 @@ from monitor.models import Match, Span
 _KNOWN_TOKENS = 1 << 16  # tokens whose reach is remembered, per keying and languages: bounded memory
 
 
+UNBOUNDED = 1 << 30
+
+
+class Pattern(NamedTuple):
+    """A caseless key that finds a query word: a whole token's key, or the start of one
+    (``prefix``) at most ``max_length`` long, in items of ``languages``."""
+
+    key: str
+    prefix: bool
+    languages: int
+    max_length: int = UNBOUNDED
+
+
+def word_patterns(word: Word, lexicon: Lexicon) -> Iterator[Pattern]:
+    """The keys of a query word: its forms (a prefix the user wrote is not inflected; an =exact
+    word is only itself), a name's regular case forms, and guarded stems as prefixes."""
+    text = word.text
+    if word.prefix:
+        for key, languages in literal(text):
+            yield Pattern(key, True, languages)
+        return
+    forms = Forms(literal(text)) if word.exact else lexicon.forms_of(text)
+    for key, languages in forms.exact:
+        yield Pattern(key, False, languages)
+    if word.name:  # in a phrase, a name is found in every case, as regular endings make it
+        known = {key for key, _ in forms.exact}
+        for key in name_forms(text):
+            if key not in known:
+                yield Pattern(key, False, SR)
+    for key, languages, max_length in forms.prefixes:
+        yield Pattern(key, True, languages, max_length)
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     """A query word reached from an index key; ``written`` checks the token as written, if needed."""
 
     word: int
     languages: int
-    max_length: int = 1 << 30
+    max_length: int = UNBOUNDED
     written: Callable[[str], bool] | None = None
 
 
@@ -173,6 +206,8 @@ class Matcher:
         # " key " for a word's forms, " prefix" for prefixes: the patterns of one automaton, so one
         # pass over an item's keys, joined by spaces, finds every index entry it reaches.
         self._patterns: dict[str, list[_Entry]] = defaultdict(list)
+        self._word_patterns: dict[Word, tuple[Pattern, ...]] = {}
+        self._lexicon = lexicon
         prepare(
             word.text for word in word_ids if not (word.prefix or word.exact or word.text in lexicon.forms)
         )
@@ -202,29 +237,19 @@ class Matcher:
         return automaton
 
     def _index(self, word_id: int, word: Word, lexicon: Lexicon) -> None:
-        text, exact = word.text, word.exact
-        written = _written_check(text, exact)
-        entries: dict[int, _Entry] = {}  # one entry per set of languages: a word has tens of forms
+        written = _written_check(word.text, word.exact)
+        entries: dict[tuple[int, int], _Entry] = {}  # one per (languages, bound): a word has tens of forms
+        patterns = self._word_patterns[word] = tuple(word_patterns(word, lexicon))
+        for key, prefix, languages, max_length in patterns:
+            if (languages, max_length) not in entries:
+                entries[languages, max_length] = _Entry(word_id, languages, max_length, written)
+            self._patterns[f" {key}" if prefix else f" {key} "].append(entries[languages, max_length])
 
-        def entry(languages: int) -> _Entry:
-            if languages not in entries:
-                entries[languages] = _Entry(word_id, languages, written=written)
-            return entries[languages]
-
-        if word.prefix:  # a prefix the user wrote is not inflected
-            for key, languages in literal(text):
-                self._patterns[f" {key}"].append(entry(languages))
-            return
-        forms = Forms(literal(text)) if exact else lexicon.forms_of(text)
-        for key, languages in forms.exact:
-            self._patterns[f" {key} "].append(entry(languages))
-        if word.name:  # in a phrase, a name is found in every case, as regular endings make it
-            known = {key for key, _ in forms.exact}
-            for key in name_forms(text):
-                if key not in known:
-                    self._patterns[f" {key} "].append(entry(SR))
-        for key, languages, max_length in forms.prefixes:
-            self._patterns[f" {key}"].append(_Entry(word_id, languages, max_length, written))
+    def patterns_of(self, word: Word) -> tuple[Pattern, ...]:
+        """The keys a query word is found by (those of a word no query compiled are made now)."""
+        if word not in self._word_patterns:
+            self._word_patterns[word] = tuple(word_patterns(word, self._lexicon))
+        return self._word_patterns[word]
 
     def _reach(
         self, known: dict[str, _Reach], token: str, keys_of: Callable[[str], str], languages: int
@@ -296,7 +321,12 @@ class Matcher:
         self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
     ) -> dict[str, list[Match]]:
         """The queries that match, per watchlist (all, or those named), with their spans."""
-        document = Document(title, summary, language)
+        return self.match_document(Document(title, summary, language), watchlists)
+
+    def match_document(
+        self, document: Document, watchlists: Iterable[str] | None = None
+    ) -> dict[str, list[Match]]:
+        """``match`` of an item already read as a Document: the poller indexes it too."""
         found = self._find(document)
         wanted = None if watchlists is None else set(watchlists)
         triggers, queries, texts = self._triggers, self._queries, self._term_texts

@@ -20,6 +20,8 @@ from monitor.feeds.prescan import Reading, read_feed
 from monitor.http.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
+from monitor.match.document import Document
+from monitor.match.index import index_keys
 from monitor.models import FeedState, utcnow
 from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
@@ -304,13 +306,17 @@ class Poller:
         )
         watchers = self._watchers[feed.name]
         matcher = self.matcher() if intent.changes else None
-        matches = {
-            change.entry.id: found
-            for change in intent.changes
-            if matcher
-            and (found := matcher.match(change.entry.title, change.entry.summary, feed.language, watchers))
+        # each entry read once, for the matcher and for the search index
+        documents = {
+            c.entry.id: Document(c.entry.title, c.entry.summary, feed.language) for c in intent.changes
         }
-        saved = self.store.items.save(intent, matches, now)
+        matches = {
+            guid: found
+            for guid, document in documents.items()
+            if matcher and (found := matcher.match_document(document, watchers))
+        }
+        words = {guid: index_keys(document) for guid, document in documents.items()}
+        saved = self.store.items.save(intent, matches, now, words)
         return intent, FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:

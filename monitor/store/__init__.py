@@ -9,12 +9,13 @@ from monitor.store.items import ItemStore
 from monitor.store.jobs import JobStore
 from monitor.store.messages import MessageStore
 from monitor.store.migrate import migrate
+from monitor.store.search import SearchStore
 from monitor.store.workers import WorkerStore
 
 
 class Store:
     """The database of one monitor: feeds and their state, items, hits, digest runs, the
-    claims on scheduled work, and the workers sharing them."""
+    claims on scheduled work, the workers sharing them, and the index that searches the items."""
 
     def __init__(self, url: str) -> None:
         self.database = Database(url)
@@ -25,6 +26,7 @@ class Store:
         self.messages = MessageStore(self.database)
         self.jobs = JobStore(self.database)
         self.workers = WorkerStore(self.database)
+        self.search = SearchStore(self.database)
 
     def close(self) -> None:
         self.database.close()

@@ -4,22 +4,31 @@ last."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from monitor.feeds.links import canonical_link, one_story, tickers
+from monitor.match.document import Document
+from monitor.match.index import index_keys
 from monitor.models import Item, Known, Saved, content_hash
 from monitor.polling.decide import Change, PollIntent
 from monitor.store.engine import Database, chunks, upsert
 from monitor.store.feeds import write_polls
 from monitor.store.hits import Matches, save_hits
 from monitor.store.schema import feeds, hits, items, sightings
+from monitor.store.search import write_words
 
 SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
 PRUNE_BATCH = 1000  # items deleted per transaction, with their sightings
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built once: see feeds.py
+
+
+def _keys(entry: Item, words: Mapping[str, Sequence[str]]) -> Sequence[str]:
+    """An entry's search keys: as the poller made them while matching, or made now."""
+    given = words.get(entry.id)
+    return index_keys(Document(entry.title, entry.summary, None)) if given is None else given
 
 
 class ItemStore:
@@ -127,7 +136,13 @@ class ItemStore:
             if done.rowcount < batch:
                 return removed
 
-    def save(self, intent: PollIntent, matches: Matches, now: datetime) -> Saved:
+    def save(
+        self,
+        intent: PollIntent,
+        matches: Matches,
+        now: datetime,
+        words: Mapping[str, Sequence[str]] | None = None,
+    ) -> Saved:
         """Apply a successful poll: its changes, then the feed's row.
 
         Changes are written a few hundred per transaction, each with its sightings and hits, so
@@ -136,17 +151,25 @@ class ItemStore:
         again and finds what it had stored as known. ``matches`` maps guid → watchlist →
         matches; a hit is made once per item and watchlist, so an edit makes one only if the
         item did not match before, and saving the same poll twice stores nothing twice.
+        New and edited items are indexed for search with their ``words`` (guid → keys, as
+        monitor.match.index.index_keys made them while matching), made here if not given.
         """
         made = []
         for chunk in chunks(intent.changes, SAVE_BATCH):
             with self.database.tx() as connection:
-                made.append(self._save_changes(connection, intent.feed, chunk, matches, now))
+                made.append(self._save_changes(connection, intent.feed, chunk, matches, now, words or {}))
         with self.database.tx() as connection:
             write_polls(connection, [(intent.feed, intent.record, now)])
         return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
 
     def _save_changes(
-        self, connection: Connection, feed: str, changes: Sequence[Change], matches: Matches, now: datetime
+        self,
+        connection: Connection,
+        feed: str,
+        changes: Sequence[Change],
+        matches: Matches,
+        now: datetime,
+        words: Mapping[str, Sequence[str]],
     ) -> Saved:
         feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
         inserted = self._insert_items(connection, feed_id, [c.entry for c in changes if c.kind == "new"], now)
@@ -175,6 +198,13 @@ class ItemStore:
                     .on_conflict_do_nothing()
                 )
             targets[entry.id] = (known.item_id, found.kind == "edit")
+
+        write_words(
+            connection,
+            [(inserted[c.entry.id], _keys(c.entry, words)) for c in changes if c.entry.id in inserted],
+        )
+        edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
+        write_words(connection, [(targets[e.id][0], _keys(e, words)) for e in edits], replace=True)
         new_hits = save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 

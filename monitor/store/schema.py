@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     true,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -91,6 +92,26 @@ items = Table(
     Column("canonical_link", Text),
     UniqueConstraint("feed_id", "guid", name="uq_items_feed_guid"),
     Index("uq_items_canonical_link", "canonical_link", unique=True),
+    Index("ix_items_published", "published_at"),  # newest first, and --since (migration 0012)
+)
+
+# Each item's word keys, as the matcher makes them, for full-text search (migration 0012; see
+# monitor.match.index). This is the PostgreSQL table: a tsvector of the keys, GIN-indexed. On
+# SQLite, ``item_words`` is an FTS5 virtual table made by raw DDL in 0012, which Core cannot
+# describe: its rowid is the item id, its one column ``words`` the keys joined by spaces, and a
+# trigger deletes an item's row with the item. monitor.store.search writes and reads both.
+item_words = Table(
+    "item_words",
+    metadata,
+    Column(
+        "item_id",
+        Integer,
+        ForeignKey("items.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("words", TSVECTOR, nullable=False),
+    Index("ix_item_words_words", "words", postgresql_using="gin"),
 )
 
 # Every (feed, guid) under which an item was seen: its first feed, a republication under a new

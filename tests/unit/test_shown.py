@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.cli.render import shown
+from monitor.cli.render import SUMMARY_LINE, highlighted, shown
+from monitor.models import Span
 
 
 @pytest.mark.parametrize(
@@ -27,3 +28,21 @@ from monitor.cli.render import shown
 )
 def test_controls_and_bidi_overrides_are_shown_as_escapes_and_language_marks_kept(text, lines, written):
     assert shown(text, lines) == written
+
+
+def test_search_highlights_each_span_in_the_text_made_safe():
+    text = "\x1b[31m BIA-e i BIA"
+    found = highlighted(text, [Span("title", 6, 9, "BIA"), Span("title", 14, 17, "BIA")])
+
+    assert found.plain == r"\x1b[31m BIA-e i BIA"
+    marked = [found.plain[span.start : span.end] for span in found.spans]
+    assert marked == ["BIA", "BIA"] and found.spans[0].start == 9
+
+
+def test_a_long_summary_is_shown_around_what_matched_there():
+    text = "x " * 200 + "relokanti " + "y " * 200
+    found = highlighted(text, [Span("summary", 400, 409, "relokanti")], around=400)
+
+    assert found.plain.startswith("…x ") and found.plain.endswith("…")
+    assert len(found.plain) == SUMMARY_LINE + 2
+    assert [found.plain[s.start : s.end] for s in found.spans] == ["relokanti"]
