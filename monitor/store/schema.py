@@ -92,12 +92,12 @@ items = Table(
     Column("canonical_link", Text),
     UniqueConstraint("feed_id", "guid", name="uq_items_feed_guid"),
     Index("uq_items_canonical_link", "canonical_link", unique=True),
-    Index("ix_items_published", "published_at"),  # newest first, and --since (migration 0012)
+    Index("ix_items_published", "published_at"),  # newest first, and --since (migration 0013)
 )
 
-# Each item's word keys, as the matcher makes them, for full-text search (migration 0012; see
+# Each item's word keys, as the matcher makes them, for full-text search (migration 0013; see
 # monitor.match.index). This is the PostgreSQL table: a tsvector of the keys, GIN-indexed. On
-# SQLite, ``item_words`` is an FTS5 virtual table made by raw DDL in 0012, which Core cannot
+# SQLite, ``item_words`` is an FTS5 virtual table made by raw DDL in 0013, which Core cannot
 # describe: its rowid is the item id, its one column ``words`` the keys joined by spaces, and a
 # trigger deletes an item's row with the item. monitor.store.search writes and reads both.
 item_words = Table(
@@ -140,7 +140,7 @@ hits = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),  # in a digest nobody waits for any more
     Column("alerted_at", UTCDateTime),  # in an alert nobody waits for any more (migration 0006)
-    # found in the stored history by `monitor backfill` (migration 0013); one not to be sent is
+    # found in the stored history by `monitor backfill` (migration 0012); one not to be sent is
     # made with both marks set, so no digest or alert waits for it
     Column("backfilled", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("item_id", "watchlist", name="uq_hits_item_watchlist"),

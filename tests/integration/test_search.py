@@ -227,7 +227,7 @@ def test_the_index_follows_edits_and_deleted_items(database_url):
 def test_upgrading_indexes_the_items_already_stored(database_url):
     database_at(
         database_url,
-        "0013",
+        "0012",
         "INSERT INTO feeds (id, name, url, created_at) VALUES (1, 'N1', 'https://n1.example/feed/', :now)",
         (
             "INSERT INTO items (id, feed_id, guid, title, summary, link, published_at, first_seen_at) VALUES "

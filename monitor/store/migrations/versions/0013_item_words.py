@@ -2,8 +2,8 @@
 FTS5 table (SQLite) or a GIN-indexed tsvector (PostgreSQL); items already stored are indexed
 here, in batches. Also an index on items.published_at, for newest first.
 
-Revision ID: 0012
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05
 """
 
@@ -15,8 +15,8 @@ from monitor.match.document import Document
 from monitor.match.index import index_keys
 from monitor.store.search import write_words
 
-revision = "0012"
-down_revision = "0013"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
