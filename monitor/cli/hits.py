@@ -98,7 +98,7 @@ def explain(context: Context, hit_id: int) -> None:
 @click.option(
     "--since",
     callback=options.duration,
-    help="Only items first seen or published this recently: 30d, 12h. Default: all stored items.",
+    help="Only items published this recently: 30d, 12h. Default: all stored items.",
 )
 @click.option(
     "--deliver",
@@ -126,7 +126,8 @@ def backfill(context: Context, name: str, since: timedelta | None, deliver: bool
             deliver=deliver,
         )
     sent = "to go out with the next digest or alert" if deliver else "not to be sent (--deliver sends them)"
+    hits = "1 new hit" if found.hits == 1 else f"{found.hits} new hits"
     click.echo(
-        f"{name}: {found.hits} new hits in {found.items} stored items, "
+        f"{name}: {hits} among {found.items} candidate items of the stored history, "
         f"in {time.monotonic() - began:.1f} s; {sent}"
     )

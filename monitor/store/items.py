@@ -4,7 +4,7 @@ last."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
@@ -80,38 +80,6 @@ class ItemStore:
                         }
                     )
         return known
-
-    def stored(self, since: datetime | None, batch: int) -> Iterator[list[tuple[int, Item]]]:
-        """The stored items first seen or published since ``since`` (None: all), with their ids,
-        oldest first, ``batch`` at a time, each batch read in a transaction of its own: memory
-        stays bounded, and nothing is held open while the caller works on a batch."""
-        query = (
-            select(
-                items.c.id,
-                feeds.c.name.label("feed"),
-                items.c.guid,
-                items.c.title,
-                items.c.summary,
-                items.c.link,
-                items.c.published_at,
-            )
-            .join(feeds, feeds.c.id == items.c.feed_id)
-            .order_by(items.c.id)
-            .limit(batch)
-        )
-        if since is not None:
-            query = query.where(or_(items.c.first_seen_at >= since, items.c.published_at >= since))
-        after = 0
-        while True:
-            with self.database.tx() as connection:
-                rows = connection.execute(query.where(items.c.id > after)).all()
-            if not rows:
-                return
-            yield [
-                (row.id, Item(row.feed, row.guid, row.title, row.summary, row.link, row.published_at))
-                for row in rows
-            ]
-            after = rows[-1].id
 
     def prune(self, before: datetime, batch: int = PRUNE_BATCH, *, dry_run: bool = False) -> int:
         """Delete the items first seen before ``before`` that no watchlist hit (their sightings

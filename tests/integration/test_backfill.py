@@ -52,8 +52,11 @@ def test_backfill_finds_a_new_watchlists_hits_in_the_history_once_and_sends_none
     alerts = open_monitor(config).outbox.send_alerts(utcnow())
 
     assert code == 0 and stderr == ""
-    assert first.startswith("sport: 1 new hits in 3 stored items, in ") and "not to be sent" in first
-    assert again.startswith("sport: 0 new hits in 3 stored items")
+    assert (
+        first.startswith("sport: 1 new hit among 1 candidate items of the stored history, in ")
+        and "not to be sent" in first
+    )
+    assert again.startswith("sport: 0 new hits among 1 candidate items")
     assert [(hit["title"], hit["backfilled"], hit["delivered"]) for hit in found] == [
         ("Fudbal: Srbija pobedila Kolumbiju", True, False)
     ]
@@ -70,7 +73,7 @@ def test_backfill_with_deliver_sends_its_hits_with_the_next_digest(database_url,
     _, sent, _ = monitor(config, "digest", "send", "--watchlist", "sport")
     [hit] = sport_hits(config)
 
-    assert code == 0 and said.startswith("sport: 1 new hits") and "next digest" in said
+    assert code == 0 and said.startswith("sport: 1 new hit ") and "next digest" in said
     assert "sent sport: 1 hits" in sent
     assert (hit["backfilled"], hit["delivered"]) == (True, True)
     [message] = smtp_server.sink.messages
@@ -79,7 +82,7 @@ def test_backfill_with_deliver_sends_its_hits_with_the_next_digest(database_url,
     )
 
 
-def test_backfill_since_matches_only_items_first_seen_or_published_that_recently(database_url, n1_config):
+def test_backfill_since_matches_only_items_published_that_recently(database_url, n1_config):
     config = polled_then_sport_added(n1_config, database_url)
     long_ago = utcnow() - timedelta(days=90)
     engine = create_engine(engine_url(database_url))
@@ -90,8 +93,8 @@ def test_backfill_since_matches_only_items_first_seen_or_published_that_recently
     _, recent, _ = monitor(config, "backfill", "-w", "sport", "--since", "30d")
     _, everything, _ = monitor(config, "backfill", "-w", "sport")
 
-    assert recent.startswith("sport: 0 new hits in 0 stored items")
-    assert everything.startswith("sport: 1 new hits in 3 stored items")
+    assert recent.startswith("sport: 0 new hits among 0 candidate items")
+    assert everything.startswith("sport: 1 new hit among 1 candidate items")
 
 
 def test_backfill_of_a_watchlist_not_in_the_config_is_a_clear_error(tmp_path, n1_config):
@@ -107,11 +110,15 @@ def test_backfill_of_a_watchlist_not_in_the_config_is_a_clear_error(tmp_path, n1
 
 def test_backfill_a_batch_at_a_time_finds_what_one_batch_finds(database_url, n1_config, open_monitor):
     config = polled_then_sport_added(n1_config, database_url)
+    config.write_text(
+        config.read_text()
+        + SPORT.replace('"sport"', '"serbia"').replace('"fudbal*", "Kolumbij*"', '"Srbija", "BIA"')
+    )
     app = open_monitor(config)
-    sport = app.config.watchlist("sport")
+    serbia = app.config.watchlist("serbia")
 
-    one_by_one = backfill(app.store, app.matcher, app.config, sport, None, utcnow(), deliver=False, batch=1)
-    again = backfill(app.store, app.matcher, app.config, sport, None, utcnow(), deliver=False, batch=1000)
+    one_by_one = backfill(app.store, app.matcher, app.config, serbia, None, utcnow(), deliver=False, batch=1)
+    again = backfill(app.store, app.matcher, app.config, serbia, None, utcnow(), deliver=False, batch=1000)
 
-    assert (one_by_one.items, one_by_one.hits) == (3, 1)
+    assert (one_by_one.items, one_by_one.hits) == (3, 3)
     assert (again.items, again.hits) == (3, 0)
