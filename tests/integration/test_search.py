@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from monitor.match import Matcher
 from monitor.models import Item
@@ -291,3 +291,22 @@ def test_a_search_reads_on_past_candidates_the_matcher_turns_down(database_url):
     assert [(item.title, [span.text for span in spans]) for item, spans in found] == [
         ("BIA o relokantima", ["BIA"])
     ]
+
+
+def test_backfill_finds_what_match_finds_in_every_language_and_script(polled, database_url):
+    """The polls' hits forgotten, a backfill of each watchlist finds them again from the index's
+    candidates, as `monitor match` finds them."""
+    expected = matched_by_match(polled)
+    engine = create_engine(engine_url(database_url))
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM hits"))
+    engine.dispose()
+
+    for number, query in enumerate(QUERIES):
+        code, said, err = monitor(polled, "backfill", "--watchlist", f"q{number}")
+        assert code == 0, err
+        _, lines, _ = monitor(polled, "hits", "--watchlist", f"q{number}", "--json")
+        found = [json.loads(line) for line in lines.splitlines()]
+        assert {(hit["feed"], hit["title"]) for hit in found} == expected[query].keys(), query
+        assert all(hit["backfilled"] for hit in found), query
+        assert said.startswith(f"q{number}: {len(found)} new hit"), said
