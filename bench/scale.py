@@ -34,10 +34,13 @@ ROLLBACK per transaction, plus the pool's pre-ping per checkout.
 **ingest** runs 1, 2, 4 (``--workers``) real ``monitor run`` processes at once on one fresh
 PostgreSQL database, which claim the due feeds through their leases, as deployed workers do,
 over ``--feeds`` feeds served on loopback by ``bench/poll.py``'s server (each feed's guids and
-links carry its number, so every feed brings new items). The clock runs from the first item
-stored to the last feed's success, both read from the database, so start-up (compiling the
-watchlists) is left out; the time from launch is printed beside it. Every run must store the
-same items: a different count is printed as a failure.
+links carry its number, so every feed brings new items). The feeds' rows are made before the
+workers start (workers starting together on an empty feeds table race to insert them, and
+the losers exit). The clock runs from the first item stored to the last feed's success, both
+read from the database, so start-up (compiling the watchlists) is left out; the time from
+launch is printed beside it. Every run must store the same items: a different count is
+printed as a failure. The polls each worker logged show how the feeds were shared, and that
+none was polled twice.
 
 **search** and **backfill** time ``monitor search QUERY --json`` (ten queries in English,
 Russian, Serbian Latin and Cyrillic: an acronym, prefixes, phrases, NEAR, AND, NOT) and
@@ -83,6 +86,7 @@ PG = "postgresql://postgres@127.0.0.1:5432/test"
 BATCH = 20_000  # items written per transaction while building
 SPREAD = timedelta(days=730)  # items' publication times: the two years before the build
 SEARCH_TARGET = 0.300  # seconds, p95 of `monitor search`
+POLLED = re.compile(r" event=poll\.(ok|failed) ")  # a feed's poll, in a worker's log
 BACKFILL_TARGET = 30.0  # seconds, a 20-query watchlist over 1,000,000 items
 
 # One watchlist for the workers and the statement counts; its digest is not due while they run.
@@ -595,6 +599,7 @@ def ingest(target: Target, urls: Sequence[str], workers: int, folder: Path) -> d
     config.write_text(f'[storage]\nurl = "{target.url}"\n\n{feeds_toml}{WATCHLIST}', encoding="utf-8")
     environment = {**os.environ, "MONITOR_CACHE_DIR": str(folder / "cache")}
     subprocess.run(monitor_command(config, "db", "upgrade"), env=environment, check=True, capture_output=True)
+    _sync_feeds(config)
     engine = create_engine(target.url)
     load = os.getloadavg()[0]
     launched = time.perf_counter()
@@ -621,7 +626,10 @@ def ingest(target: Target, urls: Sequence[str], workers: int, folder: Path) -> d
             if polled >= len(urls):
                 break
             if any(p.poll() is not None for p in processes):
-                raise SystemExit(f"a worker exited early; see {folder}/worker-{workers}-*.log")
+                logs = (folder / f"worker-{workers}-{n}.log" for n in range(workers))
+                raise SystemExit(
+                    "a worker exited early:\n" + "\n".join(log.read_text()[-3000:] for log in logs)
+                )
         from_launch = time.perf_counter() - launched
     finally:
         for process in processes:
@@ -640,6 +648,10 @@ def ingest(target: Target, urls: Sequence[str], workers: int, folder: Path) -> d
         ).one()
     engine.dispose()
     window = (row.last - row.first).total_seconds()
+    polls = [
+        sum(bool(POLLED.search(line)) for line in (folder / f"worker-{workers}-{n}.log").open())
+        for n in range(workers)
+    ]
     return {
         "workers": workers,
         "feeds": len(urls),
@@ -648,9 +660,23 @@ def ingest(target: Target, urls: Sequence[str], workers: int, folder: Path) -> d
         "failed": row.failed,
         "window_s": window,
         "launch_s": from_launch,
+        "polls": polls,
         "cpu_s": cpu,
         "load": load,
     }
+
+
+def _sync_feeds(config: Path) -> None:
+    """The feeds' rows, made before the workers start: workers starting together on an empty
+    feeds table race to insert them, and the losers exit (unique violation on feeds.name)."""
+    from monitor import checks
+    from monitor.app import App
+
+    app = App(checks.load(config))
+    try:
+        app.poller.sync_feeds()
+    finally:
+        app.close()
 
 
 def _children_cpu() -> float:
@@ -661,14 +687,15 @@ def _children_cpu() -> float:
 def ingest_report(rows: Sequence[dict[str, Any]]) -> list[str]:
     lines = [
         "| workers | load at start | feeds | items | hits | failed | s (first item → last feed) | items/s "
-        "| feeds/s | s from launch | CPU s (workers, reaped) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| feeds/s | s from launch | CPU s (workers, reaped) | polls logged by each worker |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['workers']} | {r['load']:.1f} | {r['feeds']:,} | {r['items']:,} | {r['hits']:,} "
             f"| {r['failed']} | {r['window_s']:.1f} | {r['items'] / r['window_s']:,.0f} "
-            f"| {r['feeds'] / r['window_s']:,.1f} | {r['launch_s']:.1f} | {r['cpu_s']:.1f} |"
+            f"| {r['feeds'] / r['window_s']:,.1f} | {r['launch_s']:.1f} | {r['cpu_s']:.1f} "
+            f"| {' + '.join(map(str, r['polls']))} |"
         )
     if len({r["items"] for r in rows}) > 1:
         lines.append("\nFAILED: the runs stored different numbers of items (lost or doubled)")
