@@ -1,7 +1,7 @@
 """Scale benchmark (issue 16): a million stored items, on SQLite and PostgreSQL.
 
     python bench/scale.py build --items 1000000 [--backend both] [--keep DIR]
-    python bench/scale.py statements [--backend both]
+    python bench/scale.py statements [--backend both] [--fleet 200] [--url URL]
     python bench/scale.py ingest --workers 1,2,4 [--feeds 1000]
     python bench/scale.py search --url URL [--runs 20]        # needs `monitor search`
     python bench/scale.py backfill --url URL [--runs 3]       # needs `monitor backfill`
@@ -28,19 +28,25 @@ the store makes (``before_cursor_execute``, ``begin``, ``commit``, ``rollback`` 
 feed by default) served by ``bench/served.py`` under two feeds, one with an ETag and one
 without, each copy with its own guids and links: first polls (every entry new), a 304, the
 same body again, a body with one new entry, and a body whose every entry is new to a known
-feed. Round trips on PostgreSQL are counted as statements, plus a BEGIN and a COMMIT or
-ROLLBACK per transaction, plus the pool's pre-ping per checkout.
+feed; then ``--fleet`` copies polled together, new and then unchanged (half of them 304), as
+a worker's round polls many feeds at once and writes quiet polls together. ``--url`` polls
+into a built database (``build --keep``) instead of an empty one. Round trips on PostgreSQL
+are counted as statements, plus a BEGIN and a COMMIT or ROLLBACK per transaction, plus the
+pool's pre-ping per checkout.
 
 **ingest** runs 1, 2, 4 (``--workers``) real ``monitor run`` processes at once on one fresh
 PostgreSQL database, which claim the due feeds through their leases, as deployed workers do,
 over ``--feeds`` feeds served on loopback by ``bench/poll.py``'s server (each feed's guids and
-links carry its number, so every feed brings new items). The feeds' rows are made before the
+links carry its number, so every feed brings new items), until every feed is polled (the cold
+pass); then every feed is made due again and polled once more (the warm pass: 304s and
+unchanged bodies). The feeds' rows are made before the
 workers start (workers starting together on an empty feeds table race to insert them, and
-the losers exit). The clock runs from the first item stored to the last feed's success, both
-read from the database, so start-up (compiling the watchlists) is left out; the time from
-launch is printed beside it. Every run must store the same items: a different count is
-printed as a failure. The polls each worker logged show how the feeds were shared, and that
-none was polled twice.
+the losers exit). The clock runs from the first item stored (warm: the first poll) to the
+last feed's success, read from the database, so start-up (compiling the watchlists) is left
+out; the time from launch is printed beside it. Every run must store the same items: a
+different count is printed as a failure. The polls each worker logged show how the feeds were
+shared, and that none was polled twice. The CPU time of the PostgreSQL server's backends for
+the database is read from /proc while they live (the server runs on this machine).
 
 **search** and **backfill** time ``monitor search QUERY --json`` (ten queries in English,
 Russian, Serbian Latin and Cyrillic: an acronym, prefixes, phrases, NEAR, AND, NOT) and
