@@ -832,7 +832,7 @@ def backfill_timings(url: str, config: Path, runs: int, since: str) -> list[str]
     engine.dispose()
     worst = max(times)
     return [
-        f"Backfill of {len(BACKFILL_QUERIES)} queries, {runs} runs (hits deleted before each): "
+        f"Backfill of {len(BACKFILL_QUERIES)} queries, {runs} run(s), its hits deleted before each: "
         + ", ".join(f"{t:.1f} s" for t in times)
         + f"; p50 {statistics.median(times):.1f} s, slowest {worst:.1f} s.",
         f"Its last output: {output.strip()[-300:]!r}",
