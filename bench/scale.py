@@ -39,9 +39,8 @@ PostgreSQL database, which claim the due feeds through their leases, as deployed
 over ``--feeds`` feeds served on loopback by ``bench/poll.py``'s server (each feed's guids and
 links carry its number, so every feed brings new items), until every feed is polled (the cold
 pass); then every feed is made due again and polled once more (the warm pass: 304s and
-unchanged bodies). The feeds' rows are made before the
-workers start (workers starting together on an empty feeds table race to insert them, and
-the losers exit). The clock runs from the first item stored (warm: the first poll) to the
+unchanged bodies). The workers start together on the empty feeds table and sync it
+themselves. The clock runs from the first item stored (warm: the first poll) to the
 last feed's success, read from the database, so start-up (compiling the watchlists) is left
 out; the time from launch is printed beside it. Every run must store the same items: a
 different count is printed as a failure. The polls each worker logged show how the feeds were
@@ -607,7 +606,6 @@ def ingest(target: Target, urls: Sequence[str], workers: int, folder: Path) -> l
     config.write_text(f'[storage]\nurl = "{target.url}"\n\n{feeds_toml}{WATCHLIST}', encoding="utf-8")
     environment = {**os.environ, "MONITOR_CACHE_DIR": str(folder / "cache")}
     subprocess.run(monitor_command(config, "db", "upgrade"), env=environment, check=True, capture_output=True)
-    _sync_feeds(config)
     engine = create_engine(target.url)
     logs = [folder / f"worker-{workers}-{n}.log" for n in range(workers)]
     load = os.getloadavg()[0]
@@ -707,19 +705,6 @@ def _backend_cpu(database: str, seen: dict[int, float]) -> None:
             continue
         if command.startswith(b"postgres: ") and mark in command:
             seen[pid] = max(seen.get(pid, 0.0), _cpu_seconds(pid))
-
-
-def _sync_feeds(config: Path) -> None:
-    """The feeds' rows, made before the workers start: workers starting together on an empty
-    feeds table race to insert them, and the losers exit (unique violation on feeds.name)."""
-    from monitor import checks
-    from monitor.app import App
-
-    app = App(checks.load(config))
-    try:
-        app.poller.sync_feeds()
-    finally:
-        app.close()
 
 
 def ingest_report(rows: Sequence[dict[str, Any]]) -> list[str]:
