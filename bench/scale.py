@@ -6,9 +6,9 @@
     python bench/scale.py search --url URL [--runs 20]        # needs `monitor search`
     python bench/scale.py backfill --url URL [--runs 3]       # needs `monitor backfill`
 
-``--backend``: ``sqlite`` (a file in a temporary folder), ``postgresql`` (a database of its own,
-``monitor_scale`` by default, made on the server of ``--pg`` and dropped after unless kept) or
-``both``.
+``--backend``: ``sqlite`` (a file in a temporary folder), ``postgresql`` (a database of its own
+made on the server of ``--pg`` and dropped after unless kept: ``monitor_scale`` for build,
+``monitor_scale_statements`` and so on for the others, so none drops a kept build) or ``both``.
 
 **build** makes a database at the newest schema revision (``monitor.store.migrate``, as
 ``monitor db upgrade``) and fills it with ``--items`` items through SQLAlchemy Core:
@@ -846,7 +846,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     common.add_argument("--pg", default=PG, help="PostgreSQL server URL (its databases are not touched)")
-    common.add_argument("--name", default="monitor_scale", help="the PostgreSQL database made and dropped")
+    common.add_argument(
+        "--name",
+        default="monitor_scale",
+        help="the PostgreSQL database that build makes; the other commands add _COMMAND to it",
+    )
     sized = argparse.ArgumentParser(add_help=False)
     sized.add_argument("--items", type=int, default=1_000_000)
     sized.add_argument("--feeds", type=int, default=500)
@@ -889,7 +893,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 Target(make_url(args.url).get_backend_name(), args.url), args.capture, args.fleet
             )
         for backend in backends(args.backend) if args.url is None else []:
-            with database(backend, args.pg, args.name) as target:
+            with database(backend, args.pg, f"{args.name}_statements") as target:
                 rows += statements(target, args.capture, args.fleet)
         print("\n".join(statements_report(rows)))
     elif args.command == "ingest":
@@ -923,7 +927,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if args.url is not None:
                     _history(args, args.url, Path(folder))
                     continue
-                with database(backend, args.pg, args.name) as target:
+                with database(backend, args.pg, f"{args.name}_{args.command}") as target:
                     figures = build(target, Texts.load(args.corpus), args.items, args.feeds, args.hit_share)
                     print("\n".join(build_report([figures])))
                     _history(args, target.url, Path(folder))
