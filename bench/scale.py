@@ -18,9 +18,10 @@ Russian, 20% Serbian Latin, 20% Serbian Cyrillic (the Latin text transliterated)
 (often with a clause of another sentence) and 25 to 90 words of shuffled corpus sentences, in
 ``--feeds`` feeds of unequal size, each with its own host, guid style and links; published at
 times spread over the two years before the build; each with its first sighting, and
-``--hit-share`` of them with a hit. It prints the time taken and the database's size, per
-million items: SQLite's file with its WAL after a checkpoint; PostgreSQL's
-``pg_database_size`` and each table's ``pg_total_relation_size``.
+``--hit-share`` of them with a hit; each indexed for search as a poll indexes it
+(``monitor.match.index.index_keys``, ``monitor.store.search.write_words``). It prints the time
+taken and the database's size, per million items: SQLite's file with its WAL after a
+checkpoint; PostgreSQL's ``pg_database_size`` and each table's ``pg_total_relation_size``.
 
 **statements** counts what polls cost the database, with SQLAlchemy's event API on the engine
 the store makes (``before_cursor_execute``, ``begin``, ``commit``, ``rollback`` and the pool's
@@ -320,10 +321,13 @@ def build(target: Target, texts: Texts, items: int, feed_count: int, hit_share: 
     """The schema at head, then the items, a transaction per BATCH; the figures of the build."""
     from sqlalchemy import insert, text
 
+    from monitor.match.document import Document
+    from monitor.match.index import index_keys
     from monitor.store.engine import Database
     from monitor.store.migrate import migrate
     from monitor.store.schema import feeds, hits, sightings
     from monitor.store.schema import items as items_table
+    from monitor.store.search import write_words
 
     started = time.perf_counter()
     store = Database(target.url)
@@ -367,6 +371,13 @@ def build(target: Target, texts: Texts, items: int, feed_count: int, hit_share: 
                     connection.execute(insert(sightings), [sighting for _, sighting, _ in batch])
                     if made:
                         connection.execute(insert(hits), made)
+                write_words(
+                    connection,
+                    [
+                        (item["id"], index_keys(Document(item["title"], item["summary"], None)))
+                        for item, _, _ in batch
+                    ],
+                )
             stored += len(batch)
             hit_count += len(made)
             if stored % (10 * BATCH) == 0 or stored == items:
