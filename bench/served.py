@@ -3,8 +3,9 @@ so a script that uses it runs on any checkout's code."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,15 +23,27 @@ def captures() -> dict[str, bytes]:
 
 
 @contextmanager
-def serving(bodies: Mapping[str, bytes]) -> Iterator[int]:
+def serving(bodies: Mapping[str, bytes], tagged: Collection[str] = ()) -> Iterator[int]:
     """Serve ``bodies`` by path (``/name`` → ``bodies["name"]``, else 404) as
     ``application/xml`` without a charset, read at each request, so a caller may change them
-    between polls; yields the port."""
+    between polls; yields the port. The names in ``tagged`` carry an ETag (their body's hash)
+    and answer 304 to a request that sends it back."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = bodies.get(self.path.lstrip("/"))
+            name = self.path.lstrip("/")
+            body = bodies.get(name)
+            tag = (
+                f'"{hashlib.sha256(body).hexdigest()[:16]}"' if body is not None and name in tagged else None
+            )
+            if tag is not None and self.headers.get("If-None-Match") == tag:
+                self.send_response(304)
+                self.send_header("ETag", tag)
+                self.end_headers()
+                return
             self.send_response(200 if body is not None else 404)
+            if tag is not None:
+                self.send_header("ETag", tag)
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(body or b"")))
             self.end_headers()
