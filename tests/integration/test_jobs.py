@@ -4,16 +4,15 @@ and taken over when its holder dies before finishing it."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 from monitor.daemon import Daemon
 from monitor.models import utcnow
 from monitor.store import Store
 from monitor.store.holders import Holder
-from tests.integration.test_store_processes import engine_url, go
+from tests.integration.test_store_processes import engine_url
 from tests.support.polling import poll
+from tests.support.processes import race, ready
 
 DUE = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=1)
@@ -33,21 +32,8 @@ store.close()
 
 def test_of_processes_claiming_one_run_at_once_exactly_one_wins(database_url):
     Store(database_url).close()  # migrated before, so the claims race each other, not the migration
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, engine_url(database_url)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    for process in started:
-        assert process.stdout is not None and process.stdout.readline() == "ready\n"
-    for process in started:
-        go(process)
-    results = [process.communicate(timeout=60) for process in started]
+    started = ready(CLAIMER, engine_url(database_url), count=4)
+    results = race(started)
 
     assert [process.returncode for process in started] == [0] * 4, [err for _, err in results]
     assert sorted(out.strip() for out, _ in results) == ["False", "False", "False", "True"]

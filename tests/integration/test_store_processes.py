@@ -15,6 +15,7 @@ from monitor.models import Item, Match, PollRecord, Saved, Span, Validators
 from monitor.polling.decide import PollIntent, changes
 from monitor.store import Store
 from monitor.store.migrate import MIGRATIONS
+from tests.support.processes import go, race, ready
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 MATCH = Match("BIA", ("BIA",), (Span("title", 9, 12, "BIA"),))
@@ -37,25 +38,7 @@ def engine_url(url: str) -> str:
 
 def openers(url: str, count: int) -> list[subprocess.Popen[str]]:
     """``count`` processes ready to open the store at ``url``, waiting for a line to go."""
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPENER, engine_url(url)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    for process in started:
-        assert process.stdout is not None and process.stdout.readline() == "ready\n"
-    return started
-
-
-def go(process: subprocess.Popen[str]) -> None:
-    assert process.stdin is not None
-    process.stdin.write("go\n")
-    process.stdin.flush()
+    return ready(OPENER, engine_url(url), count=count)
 
 
 def revision(url: str) -> str | None:
@@ -69,9 +52,7 @@ def revision(url: str) -> str | None:
 
 def test_processes_opening_a_fresh_database_at_once_all_migrate_it_once(database_url):
     started = openers(database_url, 4)
-    for process in started:
-        go(process)
-    results = [process.communicate(timeout=60) for process in started]
+    results = race(started)
 
     assert [process.returncode for process in started] == [0, 0, 0, 0], [err for _, err in results]
     assert revision(database_url) == HEAD
@@ -151,13 +132,7 @@ def test_a_huge_poll_is_saved_without_locking_out_a_command_beside_it(tmp_path: 
     store = Store(f"sqlite:///{database}")
     store.feeds.sync([("N1", "https://n1info.rs/", True), ("Danas", "https://danas.rs/", True)], NOW)
     entries, matches = news(100_000)
-    neighbour = subprocess.Popen(
-        [sys.executable, "-c", NEIGHBOUR, str(database)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert neighbour.stdout is not None and neighbour.stdout.readline() == "ready\n"
+    [neighbour] = ready(NEIGHBOUR, str(database))
 
     began = time.monotonic()
     saved = store.items.save(
@@ -202,13 +177,7 @@ def test_a_process_killed_while_saving_a_huge_poll_loses_and_repeats_nothing(dat
     for attempt in range(4):
         fresh = engine_url(_emptied(database_url, tmp_path / f"{attempt}.db"))
         Store(fresh).feeds.sync([("N1", "https://n1info.rs/feed/", True)], NOW)
-        saver = subprocess.Popen(
-            [sys.executable, "-c", SAVER, fresh, str(count)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert saver.stdout is not None and saver.stdout.readline() == "ready\n"
+        [saver] = ready(SAVER, fresh, str(count))
         go(saver)
         time.sleep(0.05 + 0.1 * attempt)
         saver.kill()

@@ -31,11 +31,10 @@ from monitor.store.holders import Holder
 from monitor.store.migrate import MIGRATION_LOCK, newest_revision
 from monitor.store.schema import alert_hits, digest_hits, digests, feeds, hits, items, workers
 from tests.conftest import PG_ENV
-from tests.integration.test_store_processes import go
 from tests.support.cli import monitor
 from tests.support.feeds import Entry, rss
 from tests.support.polling import text_part
-from tests.support.processes import start_daemon, wait_until
+from tests.support.processes import race, ready, start_daemon, wait_until
 
 NOW = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
 # a digest every minute and alerts, a few feeds claimed at a time, waiting messages retried soon
@@ -536,21 +535,8 @@ store.close()
 
 def test_workers_starting_at_once_add_the_configured_feeds_once_without_error(pg_database):
     Store(pg_database).close()
-    started = [
-        subprocess.Popen(
-            [sys.executable, "-c", SYNCER, pg_database.replace("postgresql://", "postgresql+psycopg://", 1)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    for process in started:
-        assert process.stdout is not None and process.stdout.readline() == "ready\n"
-    for process in started:
-        go(process)
-    results = [process.communicate(timeout=60) for process in started]
+    started = ready(SYNCER, pg_database.replace("postgresql://", "postgresql+psycopg://", 1), count=4)
+    results = race(started)
 
     assert [process.returncode for process in started] == [0] * 4, [err for _, err in results]
     assert count(pg_database, select(func.count()).select_from(feeds)) == 200

@@ -66,3 +66,36 @@ def start_daemon(config: Path, *options: str) -> subprocess.Popen[str]:
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def ready(script: str, *args: str, count: int = 1) -> list[subprocess.Popen[str]]:
+    """``count`` processes running ``script`` with ``args``, each past its start (it printed
+    "ready") and waiting for a line on stdin (see ``go``): what they do next then begins within
+    a millisecond of each other, racing."""
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    for process in started:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return started
+
+
+def go(*processes: subprocess.Popen[str]) -> None:
+    """Send each of ``processes`` the line it waits for."""
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+
+
+def race(processes: list[subprocess.Popen[str]]) -> list[tuple[str, str]]:
+    """Let ``processes`` go at once; their stdout and stderr once they have ended."""
+    go(*processes)
+    return [process.communicate(timeout=60) for process in processes]
