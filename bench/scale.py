@@ -48,13 +48,21 @@ different count is printed as a failure. The polls each worker logged show how t
 shared, and that none was polled twice. The CPU time of the PostgreSQL server's backends for
 the database is read from /proc while they live (the server runs on this machine).
 
-**search** and **backfill** time ``monitor search QUERY --json`` (ten queries in English,
-Russian, Serbian Latin and Cyrillic: an acronym, prefixes, phrases, NEAR, AND, NOT) and
-``monitor backfill --watchlist NAME`` (a 20-query watchlist, its hits deleted before each run) as
-processes, over a built database (``--url``; without it, one of ``--items`` is built first).
-Each is skipped with a message when this checkout's ``monitor`` lacks the command. The
-baseline, measured in the same run: ``monitor db current`` on the same database (start-up,
-config and one query), so that the command's own time is the difference.
+**search** times ``store.search.find`` in this process (as `monitor search QUERY --limit 50`
+calls it, the matcher compiled outside the timing) for ten queries in English, Russian, Serbian
+Latin and Cyrillic (an acronym, prefixes, phrases, NEAR, AND, NOT), over the whole history and
+the last 30 days, beside two baselines of the same run: opening the store, and a ``SELECT 1``
+round trip. Then ``monitor search QUERY --json`` as a process, end to end, beside the baseline
+``monitor db current`` on the same database (start-up, config and one query).
+
+**backfill** times ``monitor backfill --watchlist NAME`` as a process, its hits deleted before
+each run, for two 20-query watchlists: "selective", what the tool's users watch for (the BIA,
+expulsions, residence permits: rare in the corpus), and "generic", common news words (about
+29% of the items). One more backfill of each in this process splits its time between reading
+the candidates, the matcher and writing the hits.
+
+Both run over a built database (``--url``; without it, one of ``--items`` is built first), and
+are skipped with a message when this checkout's ``monitor`` lacks the command.
 
 Prints figures; targets are reported as met or NOT met, never as a failure.
 """
@@ -119,7 +127,33 @@ QUERIES = (
     "izbor* -fudbal",
     '"European Union"',
 )
-BACKFILL_QUERIES = (
+# What the tool's users watch for (rare things: the BIA's security assessments, expulsions of
+# relocants, residence permits), in English, Russian, Serbian Latin and Cyrillic; the corpus has
+# a few of them (deport*, депорт*, пограничн*, MUP), so a backfill finds some hits.
+SELECTIVE_QUERIES = (
+    "BIA",
+    "MUP",
+    "protera*",
+    '"negativna bezbednosna procena"',
+    "высылк*",
+    "релокант*",
+    "ВНЖ",
+    "boravišn* dozvol*",
+    "Безбедносно-информативн*",
+    "expel* NEAR/5 Serbia",
+    "asylum AND Serbia",
+    "deport*",
+    "депорт*",
+    "azil*",
+    "антивоен*",
+    "antiratn*",
+    "residence permit*",
+    '"вид на жительство"',
+    "пограничн*",
+    "granic* NEAR/3 zabran*",
+)
+# Generic news words: the ten searches and ten more, which hit about 29% of the built items.
+GENERIC_QUERIES = (
     *QUERIES,
     "NATO",
     "Ukraine AND ceasefire",
@@ -131,6 +165,11 @@ BACKFILL_QUERIES = (
     "Београд",
     '"climate change"',
     "refugee* NOT football",
+)
+# The two backfilled watchlists: name, label, queries.
+BACKFILLS = (
+    ("selective", "selective (users' domain)", SELECTIVE_QUERIES),
+    ("generic", "generic news words", GENERIC_QUERIES),
 )
 
 
@@ -746,7 +785,7 @@ def has_command(name: str) -> bool:
 
 
 def history_config(url: str, folder: Path) -> Path:
-    """A config over the built database: its feeds, and the 20-query backfill watchlist."""
+    """A config over the built database: its feeds, and the two 20-query backfill watchlists."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
@@ -754,11 +793,13 @@ def history_config(url: str, folder: Path) -> Path:
         rows = connection.execute(text("SELECT name, url FROM feeds ORDER BY id")).all()
     engine.dispose()
     feeds_toml = "".join(f'[[feeds]]\nname = "{row.name}"\nurl = "{row.url}"\n\n' for row in rows)
-    queries = json.dumps(list(BACKFILL_QUERIES), ensure_ascii=False)
-    watchlist = WATCHLIST.replace('name = "desk"', 'name = "backfill"').split("queries =")[0]
-    watchlist += f"queries = {queries}\n"
+    watchlists = "".join(
+        WATCHLIST.replace('name = "desk"', f'name = "{name}"').split("queries =")[0]
+        + f"queries = {json.dumps(list(queries), ensure_ascii=False)}\n"
+        for name, _, queries in BACKFILLS
+    )
     config = folder / "history.toml"
-    config.write_text(f'[storage]\nurl = "{url}"\n\n{feeds_toml}{watchlist}', encoding="utf-8")
+    config.write_text(f'[storage]\nurl = "{url}"\n\n{feeds_toml}{watchlists}', encoding="utf-8")
     return config
 
 
@@ -781,6 +822,64 @@ def timed_runs(command: Sequence[str], runs: int, before: Any = None) -> tuple[l
 def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def in_process_search(url: str, runs: int) -> list[str]:
+    """``store.search.find`` timed in this process, as `monitor search QUERY --limit 50` calls
+    it, over the whole history and the last 30 days; the matcher compiled outside the timing.
+    Baselines, same run: opening the store, and a ``SELECT 1`` round trip in a transaction."""
+    from sqlalchemy import text
+
+    from monitor.match import Matcher
+    from monitor.store import Store
+
+    opening, round_trip = [], []
+    for _ in range(runs):
+        began = time.perf_counter()
+        store = Store(url)
+        opening.append(time.perf_counter() - began)
+        store.close()
+    store = Store(url)
+    for _ in range(runs):
+        began = time.perf_counter()
+        with store.database.tx() as connection:
+            connection.execute(text("SELECT 1"))
+        round_trip.append(time.perf_counter() - began)
+    with store.database.tx() as connection:
+        names = connection.execute(text("SELECT name FROM feeds")).scalars().all()
+    languages: dict[str, str | None] = dict.fromkeys(names)
+    month = datetime.now(UTC) - timedelta(days=30)
+    lines = [
+        f"In process (`store.search.find`, limit 50), {runs} runs of each query in each window; "
+        f"baselines: opening the store p50 {statistics.median(opening) * 1000:.1f} ms, "
+        f"`SELECT 1` in a transaction p50 {statistics.median(round_trip) * 1000:.2f} ms",
+        "",
+        "| query | window | found | p50 ms | p95 ms |",
+        "|---|---|---:|---:|---:|",
+    ]
+    every: dict[str, list[float]] = {"whole": [], "30 days": []}
+    for query in QUERIES:
+        matcher = Matcher({"search": [query]})
+        for window, since in (("whole", None), ("30 days", month)):
+            times, found = [], 0
+            for _ in range(runs):
+                began = time.perf_counter()
+                found = len(store.search.find(query, matcher, languages, since, None, 50))
+                times.append(time.perf_counter() - began)
+            every[window] += times
+            lines.append(
+                f"| `{query}` | {window} | {found} | {statistics.median(times) * 1000:.0f} "
+                f"| {percentile(times, 0.95) * 1000:.0f} |"
+            )
+    store.close()
+    lines.append("")
+    for window, times in (*every.items(), ("both", every["whole"] + every["30 days"])):
+        p95 = percentile(times, 0.95)
+        lines.append(
+            f"- {window}: p50 {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "
+            f"p95 under {SEARCH_TARGET * 1000:.0f} ms: {'met' if p95 < SEARCH_TARGET else 'NOT met'}"
+        )
+    return lines
 
 
 def search_timings(config: Path, runs: int, since: str) -> list[str]:
@@ -815,25 +914,81 @@ def search_timings(config: Path, runs: int, since: str) -> list[str]:
 
 
 def backfill_timings(url: str, config: Path, runs: int, since: str) -> list[str]:
+    """Each watchlist of BACKFILLS: ``runs`` runs of `monitor backfill`, its hits deleted before
+    each, then one in process whose time is split between reading candidates, the matcher
+    and writing hits."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
-
-    def forget() -> None:
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM hits WHERE watchlist = 'backfill'"))
-
-    command = monitor_command(config, "backfill", "--watchlist", "backfill", "--since", since)
-    times, output = timed_runs(command, runs, before=forget)
-    engine.dispose()
-    worst = max(times)
-    return [
-        f"Backfill of {len(BACKFILL_QUERIES)} queries, {runs} run(s), its hits deleted before each: "
-        + ", ".join(f"{t:.1f} s" for t in times)
-        + f"; p50 {statistics.median(times):.1f} s, slowest {worst:.1f} s.",
-        f"Its last output: {output.strip()[-300:]!r}",
-        f"- backfill under {BACKFILL_TARGET:.0f} s: {'met' if worst < BACKFILL_TARGET else 'NOT met'}",
+    with engine.connect() as connection:
+        total = connection.execute(text("SELECT count(*) FROM items")).scalar_one()
+    lines = [
+        "| watchlist | runs, s | p50 s | candidates | hits | hit share | read s | matcher s | writes s "
+        f"| under {BACKFILL_TARGET:.0f} s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    for name, label, _ in BACKFILLS:
+
+        def forget(name: str = name) -> None:
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM hits WHERE watchlist = :name"), {"name": name})
+
+        command = monitor_command(config, "backfill", "--watchlist", name, "--since", since)
+        times, output = timed_runs(command, runs, before=forget)
+        log(output.strip())
+        forget()
+        split = backfill_split(config, name, since)
+        forget()
+        worst = max(times)
+        lines.append(
+            f"| {label} | {', '.join(f'{t:.1f}' for t in times)} | {statistics.median(times):.1f} "
+            f"| {split['candidates']:,} | {split['hits']:,} | {split['hits'] / total:.2%} "
+            f"| {split['read']:.1f} | {split['matcher']:.1f} | {split['writes']:.1f} "
+            f"| {'met' if worst < BACKFILL_TARGET else 'NOT met'} |"
+        )
+    engine.dispose()
+    return [*lines, "", "(read, matcher, writes: one backfill in this process, start-up left out)"]
+
+
+def backfill_split(config_path: Path, name: str, since: str) -> dict[str, Any]:
+    """One ``monitor.history.backfill`` in this process, the seconds spent reading candidates
+    (the generator's batches), in ``matcher.match`` and in ``store.hits.backfill`` summed."""
+    from monitor.config import parse_duration
+    from monitor.config.load import load
+    from monitor.history import backfill
+    from monitor.match.cache import compile_matcher
+    from monitor.models import utcnow
+    from monitor.store import Store
+
+    config = load(config_path)
+    spent = dict.fromkeys(("read", "matcher", "writes"), 0.0)
+
+    def timed(part: str, call: Any) -> Any:
+        def timing(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[part] += time.perf_counter() - began
+
+        return timing
+
+    def read(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        batches = reading(*args, **kwargs)
+        while (batch := timed("read", lambda: next(batches, None))()) is not None:
+            yield batch
+
+    store = Store(config.storage.url)
+    matcher = compile_matcher({w.name: w.queries for w in config.watchlists}, None)
+    reading = store.search.candidates
+    store.search.candidates = read  # type: ignore[method-assign]
+    matcher.match = timed("matcher", matcher.match)  # type: ignore[method-assign]
+    store.hits.backfill = timed("writes", store.hits.backfill)  # type: ignore[method-assign]
+    now = utcnow()
+    watchlist = config.watchlist(name)
+    found = backfill(store, matcher, config, watchlist, now - parse_duration(since), now, deliver=False)
+    store.close()
+    return {**spent, "candidates": found.items, "hits": found.hits}
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -951,6 +1106,8 @@ def _history(args: argparse.Namespace, url: str, folder: Path) -> None:
     print(f"\n{make_url(url).get_backend_name()}:")
     config = history_config(url, folder)
     if args.command == "search":
+        print("\n".join(in_process_search(url, args.runs)))
+        print("\nEnd to end, `monitor search` as a process:")
         print("\n".join(search_timings(config, args.runs, args.since)))
     else:
         print("\n".join(backfill_timings(url, config, args.runs, args.since)))
