@@ -195,10 +195,9 @@ class Poller:
         """When the next enabled feed falls due (claims aside)."""
         return self.store.feeds.next_due()
 
-    def release(self, names: Sequence[str] | None = None) -> None:
-        """Hand back the feeds this process claimed and did not poll (it is stopping), or
-        those ``names`` (their polls failed with the database away)."""
-        self.store.feeds.release_leases(self.owner, names)
+    def release(self) -> None:
+        """Hand back the feeds this process claimed and did not poll (it is stopping)."""
+        self.store.feeds.release_leases(self.owner)
 
     async def poll_feed(
         self, feed: FeedConfig, fetcher: Fetcher, state: FeedState | None = None

@@ -212,15 +212,12 @@ class FeedStore:
             ).scalars()
             return sorted(claimed)
 
-    def release_leases(self, owner: str, names: Sequence[str] | None = None) -> None:
-        """A worker hands back the feeds it claimed and did not poll: all of them (it is
-        stopping), or those ``names``."""
-        release = update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+    def release_leases(self, owner: str) -> None:
+        """A worker stopping hands back the feeds it claimed and did not poll."""
         with self.database.tx() as connection:
-            if names is None:
-                connection.execute(release)
-            for chunk in chunks(names or ()):
-                connection.execute(release.where(feeds.c.name.in_(chunk)))
+            connection.execute(
+                update(feeds).where(feeds.c.lease_owner == owner).values(lease_owner=None, lease_until=None)
+            )
 
     def next_due(self) -> datetime | None:
         """When the next enabled feed falls due (leases aside)."""
