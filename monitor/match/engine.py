@@ -239,14 +239,14 @@ class Matcher:
     def _index(self, word_id: int, word: Word, lexicon: Lexicon) -> None:
         written = _written_check(word.text, word.exact)
         entries: dict[tuple[int, int], _Entry] = {}  # one per (languages, bound): a word has tens of forms
-        patterns = self._word_patterns[word] = tuple(word_patterns(word, lexicon))
-        for key, prefix, languages, max_length in patterns:
+        for key, prefix, languages, max_length in word_patterns(word, lexicon):
             if (languages, max_length) not in entries:
                 entries[languages, max_length] = _Entry(word_id, languages, max_length, written)
             self._patterns[f" {key}" if prefix else f" {key} "].append(entries[languages, max_length])
 
     def patterns_of(self, word: Word) -> tuple[Pattern, ...]:
-        """The keys a query word is found by (those of a word no query compiled are made now)."""
+        """The keys a query word is found by, made when first asked (search and backfill ask;
+        a daemon's compile need not keep them)."""
         if word not in self._word_patterns:
             self._word_patterns[word] = tuple(word_patterns(word, self._lexicon))
         return self._word_patterns[word]
