@@ -1,0 +1,1 @@
+"""Digests in the reader's language: catalogs, locales, dates, and Serbian's two scripts."""
