@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config.types import (
     DigestSchedule,
@@ -16,9 +25,11 @@ from monitor.config.types import (
     Email,
     HttpUrl,
     LanguageHint,
+    LocaleTag,
     Name,
     NotifyUrl,
     QueryText,
+    Script,
     TimeZone,
     checks,
     parse_schedule,
@@ -143,6 +154,8 @@ class WatchlistConfig(_Strict):
     max_entries: int = Field(200, ge=1)  # entries shown in one digest; the rest are counted
     send_empty: bool = False  # send a "nothing new" digest rather than nothing
     group_by: Literal["time", "feed"] = "time"  # the digest's order: newest first, or by outlet
+    locale: LocaleTag = "en"  # the language of the digest's own words, its dates and plurals
+    script: Script | None = None  # Serbian items shown in this script; None: as published
 
     @model_validator(mode="after")
     def _sends_something(self) -> WatchlistConfig:
@@ -164,6 +177,18 @@ class WatchlistConfig(_Strict):
         return feed.name in self.feeds or any(f"tag:{tag}" in self.feeds for tag in feed.tags)
 
 
+def _valid(key: str, value: object) -> bool:
+    adapter = _LOCALE if key == "locale" else _SCRIPT
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return value is not None
+
+
+_LOCALE, _SCRIPT = TypeAdapter(LocaleTag), TypeAdapter(Script)
+
+
 class Config(_Strict):
     path: Path = Path("monitor.toml")
     storage: StorageConfig = StorageConfig()
@@ -171,8 +196,25 @@ class Config(_Strict):
     polling: PollingConfig = PollingConfig()
     outbox: OutboxConfig = OutboxConfig()
     templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
+    # every watchlist's locale and script, unless it sets its own
+    locale: LocaleTag | None = None
+    script: Script | None = None
     feeds: list[FeedConfig] = Field(min_length=1)
     watchlists: list[WatchlistConfig] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reader_defaults(cls, raw: object) -> object:
+        """Hand the top-level ``locale`` and ``script`` to each watchlist that sets neither;
+        a wrong one is reported at the top level only, not again at every watchlist."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("watchlists"), list):
+            return raw
+        defaults = {key: raw[key] for key in ("locale", "script") if _valid(key, raw.get(key))}
+        watchlists = [
+            {**defaults, **watchlist} if isinstance(watchlist, dict) else watchlist
+            for watchlist in raw["watchlists"]
+        ]
+        return {**raw, "watchlists": watchlists}
 
     @field_validator("templates")
     @classmethod

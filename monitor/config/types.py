@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, Protocol
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, ValidationInfo
@@ -268,7 +268,25 @@ DigestSchedule = Annotated[
     AfterValidator(_checked_schedule),
     PlainSerializer(lambda s: s.text if s else "none"),
 ]
+# The digest's languages, as BCP 47 tags; "sr" alone is Serbian in Latin script, as most
+# Serbian outlets write it. monitor.i18n holds a catalog for each one but English.
+LOCALES = ("en", "ru", "sr-Cyrl", "sr-Latn")
+_LOCALE_ALIASES = {"sr": "sr-Latn"}
+
+
+def _locale(text: str) -> str:
+    """A locale tag in its canonical spelling: ``sr_cyrl`` and ``SR-Cyrl`` → ``sr-Cyrl``."""
+    wanted = text.strip().replace("_", "-").casefold()
+    for tag in (*LOCALES, *_LOCALE_ALIASES):
+        if tag.casefold() == wanted:
+            return _LOCALE_ALIASES.get(tag, tag)
+    accepted = ", ".join(f'"{tag}"' for tag in LOCALES)
+    raise ValueError(f'{text!r} is not a locale monitor writes; use one of {accepted} ("sr" is "sr-Latn")')
+
+
 TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
+LocaleTag = Annotated[str, AfterValidator(_locale)]
+Script = Literal["cyrl", "latn"]  # Serbian's two scripts: Cyrillic and Latin
 Email = Annotated[str, AfterValidator(_email)]
 Name = Annotated[str, AfterValidator(_name)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]

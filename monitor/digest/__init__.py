@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import shlex
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -23,8 +23,13 @@ from jinja2 import (
 from rapidfuzz.fuzz import token_sort_ratio
 from rapidfuzz.process import extract
 
+from monitor.config.types import Script
 from monitor.errors import ConfigError
 from monitor.feeds.links import story_key
+from monitor.i18n.dates import date_time, time_of_day, zone
+from monitor.i18n.locales import locale, translations
+from monitor.i18n.script import in_script
+from monitor.match.text import SR, guess_languages, words
 from monitor.models import Field, Hit, Kind, Span
 
 SNIPPET_CONTEXT = 110
@@ -37,13 +42,15 @@ SAME_STORY_WITHIN = timedelta(hours=36)
 NOTICE_LIMIT = 3500  # characters of a channel's notice: under Telegram's 4,096, with room to spare
 
 _PACKAGED = PackageLoader("monitor.digest", "templates")
-TEMPLATE_NAMES = ("digest.html", "digest.txt")
+TEMPLATE_NAMES = ("digest.html", "digest.txt", "subject.txt")
 
 
 @functools.cache
-def templates(folder: Path | None = None) -> Environment:
-    """The digest templates: those in ``folder`` first, the packaged ones for any it lacks.
-    HTML is autoescaped, and a name a template uses but is not given is an error, not blank."""
+def templates(folder: Path | None = None, tag: str = "en") -> Environment:
+    """The digest templates: those in ``folder`` first, the packaged ones for any it lacks,
+    their words in the locale ``tag`` (jinja2's i18n extension, gettext's ``_`` and
+    ``ngettext`` over our catalogs, which a user's template calls as ours do). HTML is
+    autoescaped, and a name a template uses but is not given is an error, not blank."""
     loader = _PACKAGED if folder is None else ChoiceLoader([FileSystemLoader(folder), _PACKAGED])
     environment = Environment(
         loader=loader,
@@ -51,7 +58,9 @@ def templates(folder: Path | None = None) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    environment.install_gettext_translations(translations(tag), newstyle=True)  # type: ignore[attr-defined]
     environment.filters["plain"] = plain
     return environment
 
@@ -211,58 +220,89 @@ def _safe_link(link: str) -> str:
     return link if link.lower().startswith(("http://", "https://")) else ""
 
 
-def _entry(hit: Hit, timezone: ZoneInfo, others: Sequence[Hit] = ()) -> Entry:
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads a watchlist's messages: in which time zone and locale (a tag of
+    ``monitor.config.types.LOCALES``), and in which script Serbian items are shown (None: as
+    published). ``languages``: each feed's language hint, which helps tell Serbian Cyrillic
+    from Russian."""
+
+    timezone: ZoneInfo
+    locale: str = "en"
+    script: Script | None = None
+    languages: Mapping[str, str | None] = field(default_factory=dict)
+
+    def when(self, moment: datetime) -> str:
+        return date_time(moment.astimezone(self.timezone), self.locale)
+
+    def shown(self, segments: tuple[Segment, ...], hit: Hit) -> tuple[Segment, ...]:
+        """The segments of a Serbian item's text in the reader's script; any other's as they are."""
+        if self.script is None or not segments or not self._serbian(hit):
+            return segments
+        script = self.script
+        return tuple(Segment(in_script(segment.text, script), segment.marked) for segment in segments)
+
+    def _serbian(self, hit: Hit) -> bool:
+        text = f"{hit.item.title}\n{hit.item.summary}"
+        return guess_languages(text, words(text), self.languages.get(hit.item.feed)) == SR
+
+
+def _entry(hit: Hit, reader: Reader, others: Sequence[Hit] = ()) -> Entry:
     summary_spans = _spans(hit, "summary")
     title_spans = _spans(hit, "title")
     body = snippet(hit.item.summary, summary_spans) if summary_spans or not title_spans else ()
     if not body and hit.item.summary:
         body = snippet(hit.item.summary, [])
-    local = hit.item.published.astimezone(timezone)
+    title = highlight(hit.item.title or hit.item.link, title_spans if hit.item.title else [])
     return Entry(
-        title=highlight(hit.item.title or hit.item.link, title_spans if hit.item.title else []),
+        title=reader.shown(title, hit) if hit.item.title else title,
         link=_safe_link(hit.item.link),
         feed=hit.item.feed,
-        when=local.strftime("%a %d %b %Y, %H:%M %Z"),
-        snippet=body,
+        when=reader.when(hit.item.published),
+        snippet=reader.shown(body, hit),
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
         also_in=hit.also_in,
         also_reported=tuple(Source(other.item.feed, _safe_link(other.item.link)) for other in others),
-        alerted=hit.alerted.astimezone(timezone).strftime("%H:%M") if hit.alerted else "",
+        alerted=time_of_day(hit.alerted.astimezone(reader.timezone), reader.locale) if hit.alerted else "",
     )
 
 
-def notice(entries: Sequence[Entry], more: int, hits_command: str, limit: int = NOTICE_LIMIT) -> str:
+def notice(
+    entries: Sequence[Entry], more: int, hits_command: str, tag: str = "en", limit: int = NOTICE_LIMIT
+) -> str:
     """Each entry's title and link, as many as fit in ``limit`` characters, then how many more
-    (``more`` past ``max_entries``, and those cut here) and the command that lists them."""
+    (``more`` past ``max_entries``, and those cut here) and the command that lists them; in
+    the locale ``tag``, with the digest's own messages."""
+    catalog = translations(tag)
     if not entries:
-        return "Nothing new since the last digest."
-    reserve = len(f"\n\nand {len(entries) + more} more: run `{hits_command}`")
+        return catalog.gettext("Nothing new since the last digest.")
+
+    def tail(left: int) -> str:
+        said = catalog.ngettext(
+            "and %(num)d more: run %(command)s", "and %(num)d more: run %(command)s", left
+        )
+        return "\n\n" + said % {"num": left, "command": f"`{hits_command}`"}
+
+    reserve = len(tail(len(entries) + more))
     blocks: list[str] = []
     used = 0
     for entry in entries:
-        alerted = f" (alerted at {entry.alerted})" if entry.alerted else ""
+        alerted = (
+            f" ({catalog.gettext('alerted at %(time)s') % {'time': entry.alerted}})" if entry.alerted else ""
+        )
         block = f"• {plain(entry.title)}{alerted}\n{entry.feed}{' · ' + entry.link if entry.link else ''}"
         if used + len(block) + 2 + reserve > limit and blocks:
             break
         blocks.append(block[: limit - reserve])
         used += len(block) + 2
     left = len(entries) - len(blocks) + more
-    tail = f"\n\nand {left} more: run `{hits_command}`" if left else ""
-    return "\n\n".join(blocks) + tail
-
-
-def subject(watchlist: str, count: int, kind: Kind = "digest") -> str:
-    if kind == "alert":
-        return f"[monitor] alert: {watchlist} — {count} new"
-    if not count:
-        return f"[monitor] {watchlist}: nothing new"
-    return f"[monitor] {watchlist}: {count} new item{'' if count == 1 else 's'}"
+    return "\n\n".join(blocks) + (tail(left) if left else "")
 
 
 def render_digest(
     watchlist: str,
     hits: Sequence[Hit],
-    timezone: ZoneInfo,
+    reader: Reader,
     now: datetime,
     problems: Sequence[Problem] = (),
     *,
@@ -272,11 +312,12 @@ def render_digest(
     group_by: Literal["time", "feed"] = "time",
     kind: Kind = "digest",
 ) -> Digest:
-    """The HTML and plain-text digest of ``hits``, newest first, times in ``timezone``, ending
-    with the watched sources that have problems. ``kind="alert"``: the same, saying it is an
-    alert (its subject, its header). ``since`` is when the last digest went out:
-    the header names the period it covers. ``group_by="feed"`` orders the stories by outlet
-    (newest first within each), under a heading per outlet.
+    """The subject, HTML and plain-text digest of ``hits``, newest first, written for
+    ``reader`` (its time zone, locale and script), ending with the watched sources that have
+    problems. ``kind="alert"``: the same, saying it is an alert (its subject, its header).
+    ``since`` is when the last digest went out: the header names the period it covers.
+    ``group_by="feed"`` orders the stories by outlet (newest first within each), under a
+    heading per outlet.
 
     One story told by several outlets is one entry, "also reported by" the others (stories).
     Past ``max_entries`` stories the rest are only counted, with the command that lists them;
@@ -286,7 +327,7 @@ def render_digest(
     grouped = stories(ordered)
     if group_by == "feed":
         grouped.sort(key=lambda group: group[0].item.feed.casefold())
-    entries = [_entry(group[0], timezone, group[1:]) for group in grouped[:max_entries]]
+    entries = [_entry(group[0], reader, group[1:]) for group in grouped[:max_entries]]
     if group_by == "feed":
         entries = [
             replace(entry, heading=entry.feed)
@@ -296,40 +337,43 @@ def render_digest(
         ]
     more = max(0, len(grouped) - max_entries)
     hits_command = f"monitor hits --watchlist {shlex.quote(watchlist)}"
+    catalog = translations(reader.locale)
+    generated = now.astimezone(reader.timezone)
     context = {
+        "lang": locale(reader.locale).tag,
         "kind": kind,
         "watchlist": watchlist,
         "entries": entries,
         "count": len(ordered),
         "more": more,
         "hits_command": hits_command,
-        "generated": now.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z"),
-        "since": since.astimezone(timezone).strftime("%a %d %b %Y, %H:%M %Z") if since else None,
+        "generated": f"{reader.when(generated)} {zone(generated, reader.locale)}",
+        "since": reader.when(since) if since else None,
         "problems": [
             {
                 "feed": problem.feed,
-                "state": f"failing since {problem.since.astimezone(timezone).strftime('%a %d %b, %H:%M')}"
+                "state": catalog.gettext("failing since %(date)s") % {"date": reader.when(problem.since)}
                 if problem.since
-                else "gone: no longer polled",
+                else catalog.gettext("gone: no longer polled"),
                 "error": problem.error,
             }
             for problem in problems
         ],
     }
-    html, text = (_render(templates_folder, name, context) for name in TEMPLATE_NAMES)
+    html, text, subject = (_render(templates_folder, reader.locale, name, context) for name in TEMPLATE_NAMES)
     return Digest(
         watchlist=watchlist,
-        subject=subject(watchlist, len(ordered), kind),
+        subject=" ".join(subject.split()),
         html=html,
         text=text,
         hit_ids=tuple(hit.id for hit in ordered),
         kind=kind,
-        notice=notice(entries, more, hits_command),
+        notice=notice(entries, more, hits_command, reader.locale),
     )
 
 
-def _render(folder: Path | None, name: str, context: dict[str, Any]) -> str:
+def _render(folder: Path | None, tag: str, name: str, context: dict[str, Any]) -> str:
     try:
-        return templates(folder).get_template(name).render(context)
+        return templates(folder, tag).get_template(name).render(context)
     except TemplateError as exc:  # only a user's template can fail: the packaged ones are tested
         raise ConfigError(f"{folder / name if folder else name}: {exc.message}") from None

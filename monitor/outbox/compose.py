@@ -3,7 +3,7 @@ SMTP carries, with the short notice for channels. Pure: the store's facts are ha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -11,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from monitor.config import WatchlistConfig
-from monitor.digest import Digest, Problem, render_digest
+from monitor.digest import Digest, Problem, Reader, render_digest
 from monitor.models import FeedStatus, Hit, Kind, Message, Notice
 
 PROBLEM_AFTER = timedelta(hours=24)  # a source failing longer is named in the digest
@@ -47,13 +47,16 @@ def render(
     problems: Sequence[Problem] = (),
     since: datetime | None = None,
     templates: Path | None = None,
+    languages: Mapping[str, str | None] | None = None,
 ) -> Digest:
     """The watchlist's digest of ``hits``, with the period since the last one (``since``) and
-    the sources with ``problems``; or its alert, which has neither."""
+    the sources with ``problems``; or its alert, which has neither. ``languages``: each feed's
+    language hint, which tells Serbian items from Russian ones where the text cannot."""
+    reader = Reader(watchlist.timezone, watchlist.locale, watchlist.script, languages or {})
     return render_digest(
         watchlist.name,
         hits,
-        watchlist.timezone,
+        reader,
         now,
         problems,
         max_entries=watchlist.max_entries,

@@ -112,8 +112,9 @@ class Outbox:
     ) -> Digest:
         """A digest, with the period it covers and the sources with problems; or an alert."""
         templates = self.config.templates
+        languages = {feed.name: feed.language for feed in self.config.feeds}
         if kind == "alert":
-            return render(watchlist, pending, now, kind, templates=templates)
+            return render(watchlist, pending, now, kind, templates=templates, languages=languages)
         watched = {feed.name for feed in self.config.feeds if watchlist.watches(feed)}
         return render(
             watchlist,
@@ -123,6 +124,7 @@ class Outbox:
             problems=problems(self.store.feeds.statuses(now), watched, now),
             since=self.messages.last_delivery(watchlist.name),
             templates=templates,
+            languages=languages,
         )
 
     def _channels(self, watchlist: str) -> dict[ChannelKind, Channel]:

@@ -48,8 +48,8 @@ def test_a_poll_that_finds_hits_sends_one_alert_of_them_and_the_digest_still_lis
     assert "alert" not in quiet[1] + quiet[2]
     one, two, whole = smtp_server.sink.messages
     assert [m["Subject"] for m in (one, two, whole)] == [
-        "[monitor] alert: relocants — 1 new",
-        "[monitor] alert: relocants — 2 new",
+        "[monitor] alert: relocants — 1 new item",
+        "[monitor] alert: relocants — 2 new items",
         "[monitor] relocants: 3 new items",
     ]
     assert text_part(one).startswith("Alert: relocants: 1 new item")
@@ -84,7 +84,7 @@ def test_with_no_digest_the_alert_is_all_there_is(smtp_server, database_url, n1_
 
     assert (alert.kind, alert.state, sent) == ("alert", "sent", [])
     [message] = smtp_server.sink.messages
-    assert message["Subject"] == "[monitor] alert: relocants — 1 new"
+    assert message["Subject"] == "[monitor] alert: relocants — 1 new item"
     assert 'no digest (digest = "none")' in checked and "alerts: after each poll that finds hits" in checked
     assert daemon.scheduler.get_job("digest-relocants") is None
     assert monitor.outbox.preview(utcnow()) == []
@@ -104,7 +104,7 @@ def test_an_alert_refused_with_451_waits_in_the_outbox_and_goes_out_once(
     assert code == 0 and "alert" not in said
     assert (waiting.kind, waiting.state, nothing_more, retried.state) == ("alert", "pending", [], "sent")
     [message] = smtp_server.sink.messages
-    assert message["Subject"] == "[monitor] alert: relocants — 1 new"
+    assert message["Subject"] == "[monitor] alert: relocants — 1 new item"
     assert [hit.alerted is not None for hit in monitor.store.hits.find()] == [True]
 
 
@@ -125,7 +125,7 @@ def assert_the_daemon_sends_one_alert(monitor, smtp_server, alert_gather: timede
     asyncio.run(run_until(daemon, lambda: smtp_server.sink.envelopes))
 
     [message] = smtp_server.sink.messages
-    assert message["Subject"] == "[monitor] alert: relocants — 1 new"
+    assert message["Subject"] == "[monitor] alert: relocants — 1 new item"
     assert [hit.alerted is not None for hit in monitor.store.hits.find()] == [True]
 
 

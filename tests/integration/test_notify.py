@@ -57,7 +57,7 @@ def test_a_digest_and_an_alert_reach_a_webhook_with_their_headlines(
 
     assert (polled[0], sent[0], code) == (0, 0, 0)
     alert, digest = webhook.delivered
-    assert alert["title"] == "[monitor] alert: relocants — 1 new"
+    assert alert["title"] == "[monitor] alert: relocants — 1 new item"
     assert alert["message"].startswith(f"• {HEADLINE}\nN1 · https://n1info.rs/n1-1002/")
     assert digest["title"] == "[monitor] relocants: 1 new item"
     assert HEADLINE in digest["message"] and "(alerted at " in digest["message"]

@@ -156,7 +156,7 @@ def test_the_next_digest_covers_the_period_since_the_last_one_delivered(
     monitor.outbox.send_digests(utcnow())
 
     first, second = (text_part(message) for message in smtp_server.sink.messages)
-    since = first_run.created.astimezone(ZoneInfo("Europe/Belgrade")).strftime("%a %d %b %Y, %H:%M %Z")
+    since = first_run.created.astimezone(ZoneInfo("Europe/Belgrade")).strftime("%a, %-d %b %Y, %H:%M")
     assert " since " not in first.splitlines()[0]
     assert f" since {since} (" in second.splitlines()[0]
 

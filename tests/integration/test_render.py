@@ -1,5 +1,5 @@
 """The digest as a mail client would show it: `monitor digest preview` rendered by headless Chromium
-(Debian's chromium; .ci/run installs it). The page loads nothing but its own file."""
+(Debian's chromium; .ci/run installs it), in each language. The page loads nothing but its own file."""
 
 from __future__ import annotations
 
@@ -41,9 +41,22 @@ def chromium(tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
-def test_the_previewed_digest_renders_with_its_text_and_highlights(feed_server, tmp_path, write_config):
+@pytest.mark.parametrize(
+    ("settings", "lang", "said", "marked"),
+    [
+        ("", "en", "1 new item", ">BIA</mark>"),
+        ('locale = "ru"', "ru", "1 новый материал", ">BIA</mark>"),
+        ('locale = "sr-Cyrl"\nscript = "cyrl"', "sr-Cyrl", "1 нова вест", ">БИА</mark>"),
+        ('locale = "sr"', "sr-Latn", "1 nova vest", ">BIA</mark>"),
+    ],
+)
+def test_the_previewed_digest_renders_with_its_text_and_highlights(
+    feed_server, tmp_path, write_config, settings, lang, said, marked
+):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
-    config = write_config({"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=25)
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=25, extra=settings
+    )
     monitor(config, "poll", "--all")
     page = tmp_path / "digest.html"
     code, _, _ = monitor(config, "digest", "preview", "--output", str(page))
@@ -53,7 +66,8 @@ def test_the_previewed_digest_renders_with_its_text_and_highlights(feed_server, 
     dom = chromium(tmp_path, "--dump-dom", page.as_uri())
 
     assert code == 0
-    assert "relocants" in dom and "1 new item" in dom and ">BIA</mark>" in dom
+    assert "relocants" in dom and said in dom and marked in dom
+    assert f'<html lang="{lang}">' in dom
     image = Image.open(shot).convert("RGB")
     colours = image.getcolors(maxcolors=600 * 900) or []
     background = max(colours)[1]

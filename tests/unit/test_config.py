@@ -355,6 +355,60 @@ def test_unknown_feed_language_names_its_key_and_the_accepted_forms(write, writt
     assert "as a code (en, ru, sr, hr, bs, cnr), a BCP 47 tag (sr-Latn, sr_RS)" in message
 
 
+@pytest.mark.parametrize(
+    ("written", "tag"),
+    [
+        ("en", "en"),
+        ("ru", "ru"),
+        ("sr-Cyrl", "sr-Cyrl"),
+        ("sr_cyrl", "sr-Cyrl"),
+        ("sr-Latn", "sr-Latn"),
+        ("sr", "sr-Latn"),
+        ("SR", "sr-Latn"),
+        ("RU", "ru"),
+    ],
+)
+def test_watchlist_locale_is_read_in_its_canonical_spelling(write, written, tag):
+    config = load(write(edited('name = "bia"', f'name = "bia"\nlocale = "{written}"')))
+
+    assert (config.watchlist("bia").locale, config.watchlist("relocants").locale) == (tag, "en")
+
+
+def test_top_level_locale_and_script_apply_to_the_watchlists_that_set_neither(write):
+    text = 'locale = "sr-Cyrl"\nscript = "cyrl"\n' + edited('name = "bia"', 'name = "bia"\nlocale = "ru"')
+
+    config = load(write(text))
+
+    relocants, bia = config.watchlist("relocants"), config.watchlist("bia")
+    assert (relocants.locale, relocants.script, bia.locale, bia.script) == ("sr-Cyrl", "cyrl", "ru", "cyrl")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (edited('name = "bia"', 'name = "bia"\nlocale = "sr-RS"'), "watchlists[1].locale"),
+        (edited('name = "bia"', 'name = "bia"\nlocale = "de"'), "watchlists[1].locale"),
+        ('locale = "serbian"\n' + VALID, "locale"),
+    ],
+)
+def test_unknown_locale_names_its_key_and_the_accepted_ones(write, text, where):
+    path = write(text)
+
+    message = load_error(path)
+
+    assert f"{path}: {where}: " in message
+    assert 'is not a locale monitor writes; use one of "en", "ru", "sr-Cyrl", "sr-Latn"' in message
+    assert message.count("is not a locale") == 1  # a top-level one is not repeated at each watchlist
+
+
+def test_unknown_script_names_its_key(write):
+    path = write(edited('name = "bia"', 'name = "bia"\nscript = "cyrillic"'))
+
+    message = load_error(path)
+
+    assert f"{path}: watchlists[1].script: " in message and "'cyrl' or 'latn'" in message
+
+
 def test_misspelt_feed_language_gets_a_suggestion(write):
     assert "(did you mean 'serbian'?)" in load_error(write(edited('language = "ru"', 'language = "serbain"')))
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.digest import Digest, Problem, Segment, highlight, render_digest, snippet
+from monitor.digest import Digest, Problem, Reader, Segment, highlight, render_digest, snippet
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.models import Hit, Item, Span
@@ -40,7 +40,7 @@ def hit(
 
 
 def render(hits, *, watchlist="bia", timezone=BELGRADE, now=NOW):
-    return render_digest(watchlist, hits, timezone, now)
+    return render_digest(watchlist, hits, Reader(timezone), now)
 
 
 def joined(segments: tuple[Segment, ...]) -> str:
@@ -82,7 +82,7 @@ def test_heading_counts_items_in_both_parts():
 def test_an_empty_digest_says_there_is_nothing_new_and_still_lists_problems():
     problem = Problem("Danas", NOW - timedelta(days=2), "http: HTTP 500")
 
-    digest = render_digest("bia", [], BELGRADE, NOW, [problem])
+    digest = render_digest("bia", [], Reader(BELGRADE), NOW, [problem])
 
     for part in (digest.html, digest.text):
         assert "Nothing new since the last digest." in part
@@ -96,7 +96,7 @@ def test_past_max_entries_the_newest_are_shown_the_rest_counted_and_all_covered(
         for n in range(1, 8)
     ]
 
-    digest = render_digest("Srbija BIA", hits, BELGRADE, NOW, max_entries=3)
+    digest = render_digest("Srbija BIA", hits, Reader(BELGRADE), NOW, max_entries=3)
 
     assert digest.hit_ids == (7, 6, 5, 4, 3, 2, 1)  # covered: not sent again tomorrow
     for part in (digest.html, digest.text):
@@ -112,7 +112,7 @@ def test_past_max_entries_the_newest_are_shown_the_rest_counted_and_all_covered(
 
 
 def test_no_more_line_when_every_entry_fits():
-    digest = render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, max_entries=1)
+    digest = render_digest("bia", [hit(1, "BIA vest")], Reader(BELGRADE), NOW, max_entries=1)
 
     assert "more" not in digest.text
     assert "more:" not in digest.html
@@ -125,7 +125,7 @@ def test_a_templates_folder_replaces_the_templates_it_holds_and_keeps_escaping(t
     )
 
     digest = render_digest(
-        "bia", [hit(1, "BIA <script>alert(1)</script>")], BELGRADE, NOW, templates_folder=tmp_path
+        "bia", [hit(1, "BIA <script>alert(1)</script>")], Reader(BELGRADE), NOW, templates_folder=tmp_path
     )
 
     assert digest.html == "<h1>1 for bia</h1><p>BIA &lt;script&gt;alert(1)&lt;/script&gt;</p>"
@@ -136,7 +136,7 @@ def test_a_template_using_a_name_it_is_not_given_fails_naming_its_file(tmp_path)
     (tmp_path / "digest.txt").write_text("{{ recipients }}")
 
     with pytest.raises(ConfigError, match=r"digest.txt: 'recipients' is undefined"):
-        render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, templates_folder=tmp_path)
+        render_digest("bia", [hit(1, "BIA vest")], Reader(BELGRADE), NOW, templates_folder=tmp_path)
 
 
 # --- one story, several outlets ---------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_max_entries_counts_stories_not_hits():
         story(3, "Danas", "Policija: BIA nije učestvovala u hapšenju u Novom Sadu", hours=0),
     ]
 
-    digest = render_digest("bia", hits, BELGRADE, NOW, max_entries=1)
+    digest = render_digest("bia", hits, Reader(BELGRADE), NOW, max_entries=1)
 
     assert "and 1 more" in digest.text and "Novom Sadu" not in digest.text
 
@@ -233,10 +233,10 @@ def test_max_entries_counts_stories_not_hits():
 def test_the_header_names_the_period_since_the_last_digest_in_the_watchlist_timezone():
     last = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 
-    digest = render_digest("bia", [hit(1, "BIA vest")], BELGRADE, NOW, since=last)
+    digest = render_digest("bia", [hit(1, "BIA vest")], Reader(BELGRADE), NOW, since=last)
 
-    assert "1 new item since Mon 02 Mar 2026, 08:00 CET · Tue 03 Mar 2026, 08:00 CET" in digest.html
-    assert digest.text.startswith("bia: 1 new item since Mon 02 Mar 2026, 08:00 CET (Tue 03 Mar")
+    assert "1 new item since Mon, 2 Mar 2026, 08:00 · Tue, 3 Mar 2026, 08:00 CET" in digest.html
+    assert digest.text.startswith("bia: 1 new item since Mon, 2 Mar 2026, 08:00 (Tue, 3 Mar")
 
 
 def test_grouped_by_feed_the_outlets_come_in_order_each_under_its_heading_newest_first():
@@ -247,7 +247,7 @@ def test_grouped_by_feed_the_outlets_come_in_order_each_under_its_heading_newest
         story(4, "Danas", "Advokati traže uvid u procene BIA", hours=2),
     ]
 
-    by_feed = render_digest("bia", hits, BELGRADE, NOW, group_by="feed")
+    by_feed = render_digest("bia", hits, Reader(BELGRADE), NOW, group_by="feed")
     by_time = render(hits)
 
     text = by_feed.text
@@ -283,10 +283,10 @@ def test_items_published_together_are_ordered_by_hit_id_descending():
 @pytest.mark.parametrize(
     ("published", "timezone", "shown"),
     [
-        (datetime(2026, 3, 2, 7, 0, tzinfo=UTC), BELGRADE, "Mon 02 Mar 2026, 08:00 CET"),
-        (datetime(2026, 6, 1, 6, 0, tzinfo=UTC), BELGRADE, "Mon 01 Jun 2026, 08:00 CEST"),
-        (datetime(2026, 3, 2, 7, 0, tzinfo=UTC), ZoneInfo("UTC"), "Mon 02 Mar 2026, 07:00 UTC"),
-        (datetime(2026, 3, 2, 23, 30, tzinfo=UTC), BELGRADE, "Tue 03 Mar 2026, 00:30 CET"),
+        (datetime(2026, 3, 2, 7, 0, tzinfo=UTC), BELGRADE, "Mon, 2 Mar 2026, 08:00"),
+        (datetime(2026, 6, 1, 6, 0, tzinfo=UTC), BELGRADE, "Mon, 1 Jun 2026, 08:00"),
+        (datetime(2026, 3, 2, 7, 0, tzinfo=UTC), ZoneInfo("UTC"), "Mon, 2 Mar 2026, 07:00"),
+        (datetime(2026, 3, 2, 23, 30, tzinfo=UTC), BELGRADE, "Tue, 3 Mar 2026, 00:30"),
     ],
 )
 def test_item_time_is_shown_in_the_watchlist_timezone(published, timezone, shown):
@@ -299,8 +299,8 @@ def test_item_time_is_shown_in_the_watchlist_timezone(published, timezone, shown
 def test_generated_time_is_now_in_the_watchlist_timezone():
     digest = render([hit(1, "BIA vest")], now=datetime(2026, 6, 1, 6, 0, tzinfo=UTC))
 
-    assert "Mon 01 Jun 2026, 08:00 CEST" in digest.html
-    assert digest.text.startswith("bia: 1 new item (Mon 01 Jun 2026, 08:00 CEST)")
+    assert "Mon, 1 Jun 2026, 08:00 CEST" in digest.html
+    assert digest.text.startswith("bia: 1 new item (Mon, 1 Jun 2026, 08:00 CEST)")
 
 
 # --- highlighting in the rendered parts -----------------------------------------------------
@@ -658,9 +658,9 @@ def test_failing_and_gone_sources_are_named_at_the_end_of_both_parts():
         Problem("Old Blog", None, "gone: HTTP 410 Gone: the publisher removed the feed"),
     ]
 
-    digest = render_digest("bia", [hit(1, "BIA saopštila")], BELGRADE, NOW, problems)
+    digest = render_digest("bia", [hit(1, "BIA saopštila")], Reader(BELGRADE), NOW, problems)
 
-    expected = "RTS Vesti: failing since Sun 01 Mar, 06:30 (http: HTTP 500 <Internal> Error)"
+    expected = "RTS Vesti: failing since Sun, 1 Mar 2026, 06:30 (http: HTTP 500 <Internal> Error)"
     assert f"Sources with problems:\n  {expected}" in digest.text
     assert "Old Blog: gone: no longer polled" in digest.text
     assert "HTTP 500 &lt;Internal&gt; Error" in digest.html
@@ -725,10 +725,10 @@ def test_wire_bytes_keep_an_address_that_needs_utf8_as_written(digest):
 def test_an_alert_says_so_in_its_subject_and_header_and_a_digest_marks_what_was_alerted():
     told = Hit(1, "bia", hit(1, "BIA vest").item, hit(1, "BIA vest").matches, NOW, None, alerted=NOW)
 
-    alert = render_digest("bia", [hit(2, "BIA druga vest")], BELGRADE, NOW, kind="alert")
-    digest = render_digest("bia", [told], BELGRADE, NOW)
+    alert = render_digest("bia", [hit(2, "BIA druga vest")], Reader(BELGRADE), NOW, kind="alert")
+    digest = render_digest("bia", [told], Reader(BELGRADE), NOW)
 
-    assert alert.subject == "[monitor] alert: bia — 1 new"
+    assert alert.subject == "[monitor] alert: bia — 1 new item"
     assert alert.text.startswith("Alert: bia: 1 new item") and "monitor · alert" in alert.html
     assert "· alerted at 08:00" in digest.text and "alerted at 08:00" in digest.html
     assert digest.notice.startswith("• *BIA* vest (alerted at 08:00)\nN1 Srbija · https://n1info.rs/vesti/1/")
@@ -745,7 +745,7 @@ def test_the_notice_lists_titles_and_links_within_its_limit_and_counts_the_rest(
         for n in range(1, 101)
     ]
 
-    digest = render_digest("bia", hits, BELGRADE, NOW, max_entries=90)
+    digest = render_digest("bia", hits, Reader(BELGRADE), NOW, max_entries=90)
     shown = digest.notice.count("• ")
 
     assert len(digest.notice) <= 3500 and 10 < shown < 90
@@ -754,4 +754,4 @@ def test_the_notice_lists_titles_and_links_within_its_limit_and_counts_the_rest(
 
 
 def test_an_empty_digest_s_notice_says_nothing_is_new():
-    assert render_digest("bia", [], BELGRADE, NOW).notice == "Nothing new since the last digest."
+    assert render_digest("bia", [], Reader(BELGRADE), NOW).notice == "Nothing new since the last digest."

@@ -34,6 +34,7 @@ NEVER = {
     "monitor.feeds": IO | RUNTIME,
     "monitor.match": IO | RUNTIME,
     "monitor.digest": IO | RUNTIME,
+    "monitor.i18n": IO | RUNTIME | {"monitor.digest"},
     "monitor.http": RUNTIME - {"monitor.http"},
     "monitor.store": RUNTIME - {"monitor.store", "monitor.polling"},  # items apply a PollIntent
 }
@@ -44,6 +45,7 @@ OWNERS = {
     "apprise": {"monitor.outbox.apprise"},
     "smtplib": {"monitor.outbox.smtp"},
     "jinja2": {"monitor.digest"},
+    "babel": {"monitor.i18n"},
     "feedparser": {"monitor.feeds"},
     "lxml": {"monitor.feeds"},
     "apscheduler": {"monitor.daemon", "monitor.schedule"},
