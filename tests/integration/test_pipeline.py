@@ -63,6 +63,47 @@ def test_new_entry_in_next_poll_makes_exactly_one_hit(
     assert len(titles) == 2
 
 
+@pytest.mark.parametrize(
+    ("settings", "subject", "lang", "shown"),
+    [
+        (
+            'locale = "sr-Cyrl"\nscript = "cyrl"',
+            "[monitor] relocants: 2 нове вести",
+            "sr-Cyrl",
+            "*БИА*: Руски активиста проглашен безбедносним ризиком",
+        ),
+        (
+            'locale = "ru"',
+            "[monitor] relocants: 2 новых материала",
+            "ru",
+            "Сербия выслала российского активиста",
+        ),
+    ],
+)
+def test_a_digest_arrives_in_the_watchlists_language_and_script(
+    feed_server, smtp_server, database_url, write_config, open_monitor, settings, subject, lang, shown
+):
+    """Serbian items shown in Cyrillic, the Russian one as written, the digest's own words in
+    the reader's language, through the outbox and a real SMTP server."""
+    n1 = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    meduza = feed_server.serve("/meduza.xml", rss("Meduza", "https://meduza.io", RUSSIAN_NEWS))
+    config = write_config(
+        {"N1": n1, "Meduza": meduza}, database_url=database_url, smtp_port=smtp_server.port, extra=settings
+    )
+    monitor = open_monitor(config)
+    poll(monitor)
+
+    [outcome] = monitor.outbox.send_digests(utcnow())
+
+    assert outcome.sent
+    [message] = smtp_server.sink.messages
+    html, text = html_part(message), text_part(message)
+    assert message["Subject"] == subject
+    assert f'<html lang="{lang}">' in html
+    assert shown in text and "Сербия выслала российского активиста" in text
+    assert "new item" not in text and "matched" not in text and "Sent by" not in text
+
+
 def test_digest_arrives_once_with_both_parts_the_link_and_the_highlight(
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):

@@ -162,6 +162,7 @@ def test_everything_a_full_digest_says_in_its_own_words_is_translated(tag):
 
     for part in (found.text, found.html, found.notice):
         assert english_left(part) == set(), part
+    assert "`monitor check-config`" in found.text  # the footer is wrapped, never inside a command
 
 
 def test_the_empty_digest_and_notice_are_translated():
