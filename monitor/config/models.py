@@ -32,7 +32,9 @@ from monitor.config.types import (
     Script,
     TimeZone,
     checks,
+    is_telegram,
     parse_schedule,
+    telegram_preview,
 )
 from monitor.errors import ConfigError
 
@@ -136,10 +138,28 @@ class PollingConfig(_Strict):
 class FeedConfig(_Strict):
     url: HttpUrl
     name: Name
+    # feed: RSS, Atom or JSON Feed; telegram: a public channel's web preview (t.me/s/NAME),
+    # which a t.me channel link implies
+    type: Literal["feed", "telegram"] = "feed"
     language: LanguageHint = None
     interval: Duration | None = None  # None: adaptive, between polling.min_interval and max_interval
     enabled: bool = True
     tags: list[Name] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _telegram(cls, raw: object) -> object:
+        """A t.me channel's link is read as the channel's preview, at its preview's address."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
+            return raw
+        if raw.get("type") in (None, "telegram") and (preview := telegram_preview(raw["url"])):
+            return {**raw, "type": "telegram", "url": preview}
+        if raw.get("type") == "telegram" and is_telegram(raw["url"]):
+            raise ValueError(
+                f"{raw['url']!r} is not a public channel's link; write it as https://t.me/s/CHANNEL "
+                "(invitations to private chats and links to single posts cannot be read)"
+            )
+        return raw
 
 
 class WatchlistConfig(_Strict):

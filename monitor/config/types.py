@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, ValidationInfo
@@ -282,6 +283,24 @@ def _locale(text: str) -> str:
             return _LOCALE_ALIASES.get(tag, tag)
     accepted = ", ".join(f'"{tag}"' for tag in LOCALES)
     raise ValueError(f'{text!r} is not a locale monitor writes; use one of {accepted} ("sr" is "sr-Latn")')
+
+
+_TELEGRAM_HOSTS = ("t.me", "telegram.me")
+_TELEGRAM_CHANNEL = re.compile(r"^/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,})/?$")
+
+
+def telegram_preview(url: str) -> str | None:
+    """The web preview's address of a public Telegram channel's link (``t.me/NAME`` or
+    ``t.me/s/NAME``, also telegram.me), or None when ``url`` is not a channel on t.me."""
+    parts = urlsplit(url.strip())
+    if parts.hostname not in _TELEGRAM_HOSTS or not (found := _TELEGRAM_CHANNEL.match(parts.path)):
+        return None
+    return f"https://t.me/s/{found.group(1)}"
+
+
+def is_telegram(url: str) -> bool:
+    """Whether ``url`` is on t.me at all (a channel, a post, an invitation)."""
+    return urlsplit(url.strip()).hostname in _TELEGRAM_HOSTS
 
 
 TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]

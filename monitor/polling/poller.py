@@ -9,14 +9,16 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.config import Config, FeedConfig
+from monitor.config.types import telegram_preview
 from monitor.errors import DatabaseAway, FeedError, ParseError, StorageError
 from monitor.feeds.discover import feed_links, looks_like_html
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.prescan import Reading, read_feed
+from monitor.feeds.telegram import before, parse_channel, post_number, read_channel
 from monitor.http.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
@@ -30,6 +32,9 @@ from monitor.polling.parse_pool import ParsePool
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
+# pages of a Telegram channel read back after a gap (each ~20 posts): a day of a busy channel
+READ_BACK_PAGES = 5
+READERS = {"feed": read_feed, "telegram": read_channel}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,12 @@ class LocatedFeed:
 
 
 async def locate_feed(fetcher: Fetcher, url: str) -> LocatedFeed:
-    """The feed at ``url``, or the first working feed a page there announces (autodiscovery)."""
+    """The feed at ``url``, or the first working feed a page there announces (autodiscovery);
+    for a Telegram channel's link, the channel's preview."""
+    if preview := telegram_preview(url):
+        fetched = await fetcher.fetch(preview)
+        parsed = parse_channel(fetched.body or b"", fetched.headers, feed="", url=preview, now=utcnow())
+        return LocatedFeed(preview, parsed)
     fetched = await fetcher.fetch(url)
     body = fetched.body or b""
     try:
@@ -211,6 +221,8 @@ class Poller:
             fetched = await fetcher.fetch(state.url, state.validators)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
             reading = await self._read(feed, state, fetched, body_hash)
+            if feed.type == "telegram" and reading and reading.parsed and state.body_hash is not None:
+                reading = await self._read_back(feed, fetcher, fetched.url, reading)
             if reading is None or reading.parsed is None:
                 intent, outcome = await self._quiet(feed, state, fetched, body_hash, reading)
             else:
@@ -256,7 +268,7 @@ class Poller:
         if fetched.body is None or body_hash == state.body_hash:
             return None
         read = functools.partial(
-            read_feed,
+            READERS[feed.type],
             fetched.body,
             fetched.headers,
             feed=feed.name,
@@ -270,6 +282,44 @@ class Poller:
             raise ParseError(
                 fetched.url, "the parser process died reading this feed", kind="parser_died"
             ) from None
+
+    async def _read_back(self, feed: FeedConfig, fetcher: Fetcher, url: str, reading: Reading) -> Reading:
+        """A channel's preview shows its latest posts only: when none of them is stored, more
+        came since the last poll than it shows, and the pages before are read until one holds a
+        stored post (at most READ_BACK_PAGES). A page that fails ends the reading back; the
+        posts read so far are kept."""
+        assert reading.parsed is not None
+        items, page = list(reading.parsed.items), reading.parsed.items
+        for _ in range(READ_BACK_PAGES):
+            known = await asyncio.to_thread(self.store.items.lookup, feed.name, page) if page else None
+            if not page or known:
+                break
+            oldest = min(post_number(item) for item in page)
+            try:
+                fetched = await fetcher.fetch(before(url, oldest))
+                parse = functools.partial(
+                    parse_channel,
+                    fetched.body or b"",
+                    fetched.headers,
+                    feed=feed.name,
+                    url=fetched.url,
+                    now=utcnow(),
+                )
+                page = (await self.parsers.run(parse)).items
+            except (FeedError, BrokenProcessPool) as exc:
+                event(
+                    log,
+                    "telegram.read_back_failed",
+                    logging.WARNING,
+                    feed=feed.name,
+                    before=oldest,
+                    error=str(exc),
+                )
+                break
+            page = [item for item in page if post_number(item) < oldest]
+            items = page + items
+            event(log, "telegram.read_back", feed=feed.name, before=oldest, posts=len(page))
+        return replace(reading, parsed=replace(reading.parsed, items=items))
 
     async def _quiet(
         self,

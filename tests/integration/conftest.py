@@ -31,10 +31,14 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         recipients: Sequence[str] = ("desk@example.org", "lawyer@example.org"),
         extra: str = "",
         interval: str | None = "1m",
+        feed_settings: dict[str, str] | None = None,
     ) -> Path:
+        """``feed_settings``: more lines for the named feeds' tables."""
         every = f'interval = "{interval}"\n' if interval else ""
+        more = feed_settings or {}
         feed_tables = "".join(
-            f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\n{every}' for name, url in feeds.items()
+            f'\n[[feeds]]\nname = "{name}"\nurl = "{url}"\n{every}{more.get(name, "")}\n'
+            for name, url in feeds.items()
         )
         query_list = ", ".join(f"'{query}'" for query in queries)
         recipient_list = ", ".join(json.dumps(recipient) for recipient in recipients)

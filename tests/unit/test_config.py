@@ -409,6 +409,35 @@ def test_unknown_script_names_its_key(write):
     assert f"{path}: watchlists[1].script: " in message and "'cyrl' or 'latn'" in message
 
 
+@pytest.mark.parametrize(
+    ("url", "kind", "expected"),
+    [
+        ('url = "https://t.me/s/meduzalive"', "", ("telegram", "https://t.me/s/meduzalive")),
+        ('url = "https://t.me/meduzalive"', "", ("telegram", "https://t.me/s/meduzalive")),
+        ('url = "https://t.me/meduzalive"', 'type = "telegram"', ("telegram", "https://t.me/s/meduzalive")),
+        (
+            'url = "http://127.0.0.1:8080/s/chan"',
+            'type = "telegram"',
+            ("telegram", "http://127.0.0.1:8080/s/chan"),
+        ),
+        ('url = "https://meduza.io/rss/all"', "", ("feed", "https://meduza.io/rss/all")),
+    ],
+)
+def test_a_telegram_channel_is_read_from_its_link_or_its_type(write, url, kind, expected):
+    config = load(write(edited('url = "https://meduza.io/rss/all"', f"{url}\n{kind}")))
+
+    assert (config.feeds[2].type, config.feeds[2].url) == expected
+
+
+@pytest.mark.parametrize("url", ["https://t.me/+AbCdEfGh", "https://t.me/meduzalive/123"])
+def test_a_telegram_link_that_is_not_a_public_channel_is_refused_saying_what_to_write(write, url):
+    path = write(edited('url = "https://meduza.io/rss/all"', f'url = "{url}"\ntype = "telegram"'))
+
+    message = load_error(path)
+
+    assert f"{path}: feeds[2]: " in message and "write it as https://t.me/s/CHANNEL" in message
+
+
 def test_misspelt_feed_language_gets_a_suggestion(write):
     assert "(did you mean 'serbian'?)" in load_error(write(edited('language = "ru"', 'language = "serbain"')))
 
