@@ -29,6 +29,11 @@ from monitor.models import Item
 
 _POST = re.compile(r"^([A-Za-z0-9_]+)/(\d+)$")
 _SPACES = re.compile(r"[^\S\n]+")
+# the post's own text, not the quoted text of the post it replies to
+_OWN_TEXT = (
+    './/div[contains(@class, "tgme_widget_message_text")]'
+    '[not(ancestor::a[contains(@class, "tgme_widget_message_reply")])]'
+)
 _PARSER = lxml_html.HTMLParser(encoding="utf-8")  # as_utf8 has decoded the body, whatever it declares
 CHANGED = (
     "the page does not look like a Telegram channel's preview (no channel header, no posts): "
@@ -107,10 +112,10 @@ def _post(message: lxml_html.HtmlElement, feed: str, now: datetime) -> Item | No
 
 def _text(message: lxml_html.HtmlElement) -> str:
     """The post's text, its line breaks kept (the first line is its title)."""
-    nodes = message.xpath('.//div[contains(@class, "tgme_widget_message_text")]')
+    nodes = message.xpath(_OWN_TEXT)
     if not nodes:
         return ""
-    node = nodes[-1]  # a reply quotes the replied-to post's text first, in its own block
+    node = nodes[0]
     for br in node.iter("br"):
         br.tail = "\n" + (br.tail or "")
     lines = (_SPACES.sub(" ", line).strip() for line in clean(node.text_content()).split("\n"))

@@ -89,6 +89,8 @@ def test_a_reply_is_read_as_its_own_text_not_the_quoted_one():
     [item] = read(page).items
 
     assert item.title == "Наш ответ" and "БИА" not in item.summary
+    photo_reply = channel_page("serbia_ru", "R", [Post(61, "", photo=True, reply_to="Старый пост про БИА")])
+    assert read(photo_reply).items == []  # its only text is the quoted post's
 
 
 def test_service_messages_are_left_out():
