@@ -20,24 +20,21 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
-from rapidfuzz.fuzz import token_sort_ratio
+from rapidfuzz.fuzz import token_set_ratio
 from rapidfuzz.process import extract
 
 from monitor.config.types import Script
 from monitor.errors import ConfigError
-from monitor.feeds.links import story_key
 from monitor.i18n.dates import date_time, time_of_day, zone
 from monitor.i18n.locales import locale, translations
 from monitor.i18n.script import in_script
+from monitor.match.story import SAME, Telling, same_story, telling
 from monitor.match.text import SR, guess_languages, words
 from monitor.models import Field, Hit, Kind, Span
 
 SNIPPET_CONTEXT = 110
-# Two titles are one story when rapidfuzz's token_sort_ratio (words sorted, case and punctuation
-# dropped) reaches this, in different feeds, published within SAME_STORY_WITHIN of each other.
-# Rewrites of one agency story score 87-92; unrelated titles 30-60. Two stories that differ in
-# one name can score as high: the merged entry still links the other outlet's version.
-SAME_STORY = 85
+# Two reports from different feeds are one story only if published this close (match.story
+# tells whether their words say one story)
 SAME_STORY_WITHIN = timedelta(hours=36)
 NOTICE_LIMIT = 3500  # characters of a channel's notice: under Telegram's 4,096, with room to spare
 
@@ -193,26 +190,30 @@ def _spans(hit: Hit, field: Field) -> list[Span]:
 
 def stories(hits: Sequence[Hit]) -> list[list[Hit]]:
     """``hits`` (newest first) grouped by story, in the same order; each group's first hit is
-    the one shown. A hit joins the closest earlier story whose title is a near-duplicate of
-    its own (SAME_STORY, over their first TITLE_PREFIX characters: ``links.story_key``), from another feed,
-    published close enough in time."""
+    the one shown. A hit joins the closest earlier story that its title and lead tell too
+    (``match.story.same_story``; rapidfuzz's extract finds the candidates), from another feed,
+    published within SAME_STORY_WITHIN."""
     groups: list[list[Hit]] = []
+    tellings: list[Telling] = []
     keys: list[str] = []
     for hit in hits:
-        key = story_key(hit.item.title)
+        told = telling(hit.item.title, hit.item.summary)
         close = (
-            extract(key, keys, scorer=token_sort_ratio, score_cutoff=SAME_STORY, limit=None) if key else []
+            extract(told.key, keys, scorer=token_set_ratio, score_cutoff=SAME, limit=None) if told.key else []
         )
         for _, _, index in close:
             group = groups[index]
-            if all(other.item.feed != hit.item.feed for other in group) and (
-                abs(group[0].item.published - hit.item.published) <= SAME_STORY_WITHIN
+            if (
+                all(other.item.feed != hit.item.feed for other in group)
+                and abs(group[0].item.published - hit.item.published) <= SAME_STORY_WITHIN
+                and same_story(told, tellings[index])
             ):
                 group.append(hit)
                 break
         else:
             groups.append([hit])
-            keys.append(key)
+            tellings.append(told)
+            keys.append(told.key)
     return groups
 
 

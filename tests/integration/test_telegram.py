@@ -26,7 +26,11 @@ def test_a_channels_posts_become_items_and_hits_and_reach_the_digest(
         "Русские в Сербии",
         [
             *posts(1, 3),
-            Post(4, "Релоканты: БИА отказала активисту в ВНЖ\nЕму дали 30 дней.", forwarded_from="Медуза — LIVE"),
+            Post(
+                4,
+                "Релоканты: БИА отказала активисту в ВНЖ\nЕму дали 30 дней.",
+                forwarded_from="Медуза — LIVE",
+            ),
             Post(5, "Pinned", service=True),
         ],
     )
@@ -41,7 +45,10 @@ def test_a_channels_posts_become_items_and_hits_and_reach_the_digest(
 
     assert (summary.new_items, summary.new_hits, summary.failed) == (4, 1, 0)
     [hit] = monitor.store.hits.find(watchlist="relocants")
-    assert hit.item.title == "Релоканты: БИА отказала активисту в ВНЖ" and hit.item.link == "https://t.me/diaspora/4"
+    assert (
+        hit.item.title == "Релоканты: БИА отказала активисту в ВНЖ"
+        and hit.item.link == "https://t.me/diaspora/4"
+    )
     [message] = smtp_server.sink.messages
     assert "https://t.me/diaspora/4" in text_part(message)
 
