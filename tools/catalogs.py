@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -77,9 +77,8 @@ def _frozen(value: object) -> object:
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
-def transliterated(original: Catalog, name: str, convert: object) -> Catalog:
+def transliterated(original: Catalog, name: str, convert: Callable[[str], str]) -> Catalog:
     """``original`` with every translation passed through ``convert``."""
-    assert callable(convert)
     catalog = Catalog(
         locale=name,
         domain=DOMAIN,

@@ -236,16 +236,23 @@ class Reader:
     def when(self, moment: datetime) -> str:
         return date_time(moment.astimezone(self.timezone), self.locale)
 
-    def shown(self, segments: tuple[Segment, ...], hit: Hit) -> tuple[Segment, ...]:
-        """The segments of a Serbian item's text in the reader's script; any other's as they are."""
-        if self.script is None or not segments or not self._serbian(hit):
-            return segments
-        script = self.script
-        return tuple(Segment(in_script(segment.text, script), segment.marked) for segment in segments)
-
-    def _serbian(self, hit: Hit) -> bool:
+    def script_of(self, hit: Hit) -> Script | None:
+        """The script to show the item's text in: the reader's, for a Serbian item; None (as
+        published) for any other."""
+        if self.script is None:
+            return None
         text = f"{hit.item.title}\n{hit.item.summary}"
-        return guess_languages(text, words(text), self.languages.get(hit.item.feed)) == SR
+        return (
+            self.script
+            if guess_languages(text, words(text), self.languages.get(hit.item.feed)) == SR
+            else None
+        )
+
+
+def _written(segments: tuple[Segment, ...], script: Script | None) -> tuple[Segment, ...]:
+    if script is None:
+        return segments
+    return tuple(Segment(in_script(segment.text, script), segment.marked) for segment in segments)
 
 
 def _entry(hit: Hit, reader: Reader, others: Sequence[Hit] = ()) -> Entry:
@@ -255,12 +262,13 @@ def _entry(hit: Hit, reader: Reader, others: Sequence[Hit] = ()) -> Entry:
     if not body and hit.item.summary:
         body = snippet(hit.item.summary, [])
     title = highlight(hit.item.title or hit.item.link, title_spans if hit.item.title else [])
+    script = reader.script_of(hit)
     return Entry(
-        title=reader.shown(title, hit) if hit.item.title else title,
+        title=_written(title, script) if hit.item.title else title,
         link=_safe_link(hit.item.link),
         feed=hit.item.feed,
         when=reader.when(hit.item.published),
-        snippet=reader.shown(body, hit),
+        snippet=_written(body, script),
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
         also_in=hit.also_in,
         also_reported=tuple(Source(other.item.feed, _safe_link(other.item.link)) for other in others),
