@@ -4,6 +4,9 @@ with ?before=, a channel that does not exist beside a good feed, a page that fai
 
 from __future__ import annotations
 
+import pytest
+
+from monitor.app import App
 from monitor.models import utcnow
 from tests.support.feeds import SERBIAN_NEWS, rss
 from tests.support.polling import poll, text_part
@@ -53,17 +56,25 @@ def test_a_channels_posts_become_items_and_hits_and_reach_the_digest(
     assert "https://t.me/diaspora/4" in text_part(message)
 
 
-def test_posts_beyond_the_preview_since_the_last_poll_are_read_back_with_before(
-    feed_server, smtp_server, database_url, write_config, open_monitor
-):
-    url = feed_server.serve(
-        "/s/diaspora", channel_page("diaspora", "D", posts(26, 45)), content_type="text/html"
-    )
-    config = write_config(
-        {"Diaspora": url}, database_url=database_url, smtp_port=smtp_server.port, feed_settings=TELEGRAM
-    )
-    monitor = open_monitor(config)
-    poll(monitor)
+@pytest.fixture
+def polled_channel(feed_server, smtp_server, database_url, write_config, open_monitor):
+    """A monitor that has polled the channel "diaspora" once, when it showed ``first``-``last``."""
+
+    def polled(first: int, last: int) -> App:
+        page = channel_page("diaspora", "D", posts(first, last))
+        url = feed_server.serve("/s/diaspora", page, content_type="text/html")
+        config = write_config(
+            {"Diaspora": url}, database_url=database_url, smtp_port=smtp_server.port, feed_settings=TELEGRAM
+        )
+        monitor = open_monitor(config)
+        poll(monitor)
+        return monitor
+
+    return polled
+
+
+def test_posts_beyond_the_preview_since_the_last_poll_are_read_back_with_before(feed_server, polled_channel):
+    monitor = polled_channel(26, 45)
     # 44 posts since: the preview shows the last 20, the pages before hold the rest
     feed_server.serve("/s/diaspora", channel_page("diaspora", "D", posts(70, 89)), content_type="text/html")
     feed_server.serve(
@@ -82,17 +93,8 @@ def test_posts_beyond_the_preview_since_the_last_poll_are_read_back_with_before(
     assert monitor.store.feeds.statuses(utcnow())[0].items == 64
 
 
-def test_a_page_before_that_fails_keeps_the_posts_read_so_far(
-    feed_server, smtp_server, database_url, write_config, open_monitor
-):
-    url = feed_server.serve(
-        "/s/diaspora", channel_page("diaspora", "D", posts(1, 5)), content_type="text/html"
-    )
-    config = write_config(
-        {"Diaspora": url}, database_url=database_url, smtp_port=smtp_server.port, feed_settings=TELEGRAM
-    )
-    monitor = open_monitor(config)
-    poll(monitor)
+def test_a_page_before_that_fails_keeps_the_posts_read_so_far(feed_server, polled_channel):
+    monitor = polled_channel(1, 5)
     feed_server.serve("/s/diaspora", channel_page("diaspora", "D", posts(40, 59)), content_type="text/html")
     feed_server.serve("/s/diaspora?before=40", "", status=429, headers={"Retry-After": "60"})
 
