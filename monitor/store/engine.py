@@ -3,6 +3,8 @@ helpers every area of the store shares."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +21,28 @@ from monitor.log import hide_passwords
 from monitor.store.holders import Holder, this_process
 
 T = TypeVar("T")
+BUSY_TIMEOUT = 10.0  # seconds a SQLite statement waits for another connection's lock
+
+
+def _switch_to_wal(cursor: Any, patience: float = BUSY_TIMEOUT) -> None:
+    """Turning a new file's journal to WAL needs the file alone, and SQLite answers "locked" at
+    once rather than through the busy timeout while another process opens it too: retry."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """WAL lets readers (the CLI) run beside the daemon; a busy timeout absorbs short locks."""
     cursor = connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
