@@ -198,6 +198,8 @@ class Hit:
     also_in: tuple[str, ...] = ()  # the other feeds that carried the story, first seen first
     alerted: datetime | None = None  # when an alert of it reached everyone it was for
     backfilled: bool = False  # found in the stored history by `monitor backfill`, not by a poll
+    story: int | None = None  # the id of the story's first report (see monitor.store.stories)
+    reports: tuple[Item, ...] = ()  # the story's other items, hits or not, first published first
 
     @property
     def matched_terms(self) -> list[str]:

@@ -244,6 +244,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "watchlist": hit.watchlist,
         "feed": hit.item.feed,
         "also_in": list(hit.also_in),
+        "story": hit.story,
         "title": hit.item.title,
         "url": hit.item.link,
         "published": iso(hit.item.published),

@@ -6,7 +6,7 @@ import functools
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -20,22 +20,16 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
-from rapidfuzz.fuzz import token_set_ratio
-from rapidfuzz.process import extract
 
 from monitor.config.types import Script
 from monitor.errors import ConfigError
 from monitor.i18n.dates import date_time, time_of_day, zone
 from monitor.i18n.locales import locale, translations
 from monitor.i18n.script import in_script
-from monitor.match.story import SAME, Telling, same_story, telling
-from monitor.match.text import SR, guess_languages, words
-from monitor.models import Field, Hit, Kind, Span
+from monitor.match.text import EN, RU, SR, guess_languages, has_cyrillic, words
+from monitor.models import Field, Hit, Item, Kind, Span
 
 SNIPPET_CONTEXT = 110
-# Two reports from different feeds are one story only if published this close (match.story
-# tells whether their words say one story)
-SAME_STORY_WITHIN = timedelta(hours=36)
 NOTICE_LIMIT = 3500  # characters of a channel's notice: under Telegram's 4,096, with room to spare
 
 _PACKAGED = PackageLoader("monitor.digest", "templates")
@@ -85,10 +79,12 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Another outlet's version of a story: its feed and link ("" when not http or https)."""
+    """Another outlet's version of a story: its feed, link ("" when not http or https), and a
+    note when it is in another language ("ru") or in Serbian's other script ("Cyrillic")."""
 
     feed: str
     link: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,33 +184,22 @@ def _spans(hit: Hit, field: Field) -> list[Span]:
     ]
 
 
+def _first_report(hit: Hit) -> tuple[datetime, int]:
+    return hit.item.published, hit.id
+
+
 def stories(hits: Sequence[Hit]) -> list[list[Hit]]:
-    """``hits`` (newest first) grouped by story, in the same order; each group's first hit is
-    the one shown. A hit joins the closest earlier story that its title and lead tell too
-    (``match.story.same_story``; rapidfuzz's extract finds the candidates), from another feed,
-    published within SAME_STORY_WITHIN."""
-    groups: list[list[Hit]] = []
-    tellings: list[Telling] = []
-    keys: list[str] = []
+    """``hits`` (newest first) grouped by the story the store found each tells (Hit.story), in
+    the order of each story's newest hit; each group's first hit is the one shown, its earliest
+    report: where the story broke."""
+    groups: dict[object, list[Hit]] = {}
     for hit in hits:
-        told = telling(hit.item.title, hit.item.summary)
-        close = (
-            extract(told.key, keys, scorer=token_set_ratio, score_cutoff=SAME, limit=None) if told.key else []
-        )
-        for _, _, index in close:
-            group = groups[index]
-            if (
-                all(other.item.feed != hit.item.feed for other in group)
-                and abs(group[0].item.published - hit.item.published) <= SAME_STORY_WITHIN
-                and same_story(told, tellings[index])
-            ):
-                group.append(hit)
-                break
-        else:
-            groups.append([hit])
-            tellings.append(told)
-            keys.append(told.key)
-    return groups
+        groups.setdefault(("hit", hit.id) if hit.story is None else hit.story, []).append(hit)
+    shown = []
+    for group in groups.values():
+        first = min(group, key=_first_report)
+        shown.append([first, *(hit for hit in group if hit is not first)])
+    return shown
 
 
 def _safe_link(link: str) -> str:
@@ -236,23 +221,46 @@ class Reader:
     def when(self, moment: datetime) -> str:
         return date_time(moment.astimezone(self.timezone), self.locale)
 
+    def written_in(self, item: Item) -> tuple[int, bool]:
+        """The language an item is in (match.text's bits: several when it cannot tell) and
+        whether it is in Cyrillic."""
+        text = f"{item.title}\n{item.summary}"
+        return guess_languages(text, words(text), self.languages.get(item.feed)), has_cyrillic(item.title)
+
     def script_of(self, hit: Hit) -> Script | None:
         """The script to show the item's text in: the reader's, for a Serbian item; None (as
         published) for any other."""
         if self.script is None:
             return None
-        text = f"{hit.item.title}\n{hit.item.summary}"
-        return (
-            self.script
-            if guess_languages(text, words(text), self.languages.get(hit.item.feed)) == SR
-            else None
-        )
+        return self.script if self.written_in(hit.item)[0] == SR else None
 
 
 def _written(segments: tuple[Segment, ...], script: Script | None) -> tuple[Segment, ...]:
     if script is None:
         return segments
     return tuple(Segment(in_script(segment.text, script), segment.marked) for segment in segments)
+
+
+LANGUAGE_TAGS = {EN: "en", SR: "sr", RU: "ru"}
+
+
+def _sources(hit: Hit, others: Sequence[Hit], reader: Reader) -> tuple[Source, ...]:
+    """The story's other reports, hits or not, first published first, each noted where its
+    language or script is not the shown report's."""
+    reports = list(hit.reports) + [other.item for other in others if other.item not in hit.reports]
+    reports.sort(key=lambda item: item.published)
+    catalog = translations(reader.locale)
+    shown = reader.written_in(hit.item)
+
+    def note(item: Item) -> str:
+        language, cyrillic = reader.written_in(item)
+        if language != shown[0]:
+            return LANGUAGE_TAGS.get(language, "")
+        if language == SR and cyrillic != shown[1]:
+            return catalog.gettext("Cyrillic") if cyrillic else catalog.gettext("Latin")
+        return ""
+
+    return tuple(Source(item.feed, _safe_link(item.link), note(item)) for item in reports)
 
 
 def _entry(hit: Hit, reader: Reader, others: Sequence[Hit] = ()) -> Entry:
@@ -271,7 +279,7 @@ def _entry(hit: Hit, reader: Reader, others: Sequence[Hit] = ()) -> Entry:
         snippet=_written(body, script),
         queries=tuple(dict.fromkeys(match.query for match in hit.matches)),
         also_in=hit.also_in,
-        also_reported=tuple(Source(other.item.feed, _safe_link(other.item.link)) for other in others),
+        also_reported=_sources(hit, others, reader),
         alerted=time_of_day(hit.alerted.astimezone(reader.timezone), reader.locale) if hit.alerted else "",
     )
 

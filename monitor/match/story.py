@@ -15,10 +15,15 @@ Measured on tests/data/story_pairs.json (bench/stories.py, docs/matching.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import chain
 
 from rapidfuzz.fuzz import token_set_ratio
 
+from monitor.match.document import Document
 from monitor.match.text import RU, fold_russian, fold_serbian, guess_languages, words
 
 SAME = 52  # token_set_ratio of two keys, 0-100, from which two reports with leads may be one story
@@ -28,6 +33,14 @@ LEAD = 8  # words of a summary that make it a lead
 PREFIX = 5  # a word's first letters that are compared: inflection changes the ending
 NAME_PREFIX = 3  # Zotov, Zotovu, Зотову; Ilja, Ilji
 LEAD_WORDS = 40  # of the summary: a lead, not the article
+WITHIN = timedelta(hours=36)  # from a story's first report, the reports that may join it
+KEPT = timedelta(days=4)  # stories first reported this long ago are forgotten by a StoryIndex
+RARE = 10  # of a report's words, those in the fewest stories find its candidates
+COMMON = 500  # a word in more stories finds none: "said", or a feed's "Weather for …"
+# a word of two letters or more, as its first PREFIX or NAME_PREFIX letters
+_KEY_WORD = re.compile(rf"(?<!\w)(\w{{2,{PREFIX}}})\w*").findall
+_HEARD = re.compile(rf"(?<!\w)(\w{{2,{NAME_PREFIX}}})\w*").findall
+CANDIDATES = 8  # stories sharing the most words with a report, tested with same_story
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +57,30 @@ class Telling:
 def telling(title: str, summary: str) -> Telling:
     """A report's title and summary made comparable: Serbian Cyrillic folded to Latin,
     diacritics folded, Russian kept in Cyrillic (ё as е), cases and endings cut."""
-    title_words = words(title)
-    lead_words = words(summary)[:LEAD_WORDS]
-    text = f"{title} {summary[:400]}"
-    fold = fold_russian if guess_languages(text, title_words + lead_words, None) == RU else fold_serbian
-    folded = [fold(word) for word in title_words + lead_words if len(word) > 1]
-    names = {fold(word)[:NAME_PREFIX] for word in title_words[1:] if len(word) > 1 and word[0].isupper()}
+    return tell(words(title), words(summary), f"{title} {summary[:400]}")
+
+
+def told(document: Document) -> Telling:
+    """``telling`` of an item the matcher has read already."""
+    return tell(*document.words, f"{document.text[0]} {document.text[1][:400]}")
+
+
+def tell(title_words: Sequence[str], summary_words: Sequence[str], text: str) -> Telling:
+    """``telling`` of words already read (a matcher's Document), ``text`` their title and the
+    start of their summary, for guessing the language."""
+    lead_words = summary_words[:LEAD_WORDS]
+    fold = fold_russian if guess_languages(text, chain(title_words, lead_words), None) == RU else fold_serbian
+    # folded and cut whole, in a few calls rather than a few per word: this runs for every item stored
+    title = fold(" ".join(title_words))
+    folded = f"{title} {fold(' '.join(lead_words))}"
+    names = {
+        word[:NAME_PREFIX]
+        for word, written in zip(title.split()[1:], title_words[1:], strict=False)
+        if len(written) > 1 and written[0].isupper()
+    }
     return Telling(
-        " ".join(word[:PREFIX] for word in folded),
-        frozenset(word[:NAME_PREFIX] for word in folded),
+        " ".join(_KEY_WORD(folded)),
+        frozenset(_HEARD(folded)),
         frozenset(names),
         len(lead_words) >= LEAD,
     )
@@ -76,3 +104,86 @@ def same_story(a: Telling, b: Telling) -> bool:
     """Whether two reports (close enough in time: the caller's window) tell one story."""
     wanted = SAME if a.lead and b.lead else SAME_TITLES
     return similarity(a, b) >= wanted and shared(a, b) >= SHARED and not names_differ(a, b)
+
+
+@dataclass(slots=True)
+class _Story:
+    telling: Telling  # its first report's
+    published: datetime  # its first report's
+    feeds: set[int] = field(default_factory=set)  # no feed tells one story twice
+
+
+class StoryIndex:
+    """The recent stories a new report may join, by story id (the id of its first report).
+
+    Candidates are the stories sharing the most of a report's RARE rarest words (a name, a
+    place, a rare verb: what two reports of one story share), each word weighed by its
+    rarity, so a lookup costs what those words' postings cost, not what "Serbia" and "said"
+    would (a word in more than COMMON stories counts for none), and a day of stories on one
+    topic does not crowd out the one told. Of the
+    candidates, the report joins the one that same_story finds most alike: one from another
+    feed, first reported within WITHIN of it. Pure: the store feeds it what it stores and what
+    other processes stored."""
+
+    def __init__(self) -> None:
+        self._stories: dict[int, _Story] = {}
+        self._postings: dict[str, set[int]] = {}
+        self._keys: dict[str, int] = {}  # a story's first report's key → the story
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    def find(self, told: Telling, feed: int, published: datetime) -> int | None:
+        """The story this report tells, or None: it is a story of its own."""
+        if (same := self._keys.get(told.key)) is not None and self._joins(same, feed, published):
+            return same  # word for word (an agency's report, reprinted)
+        postings = sorted(
+            (
+                posting
+                for word in set(told.key.split())
+                if (posting := self._postings.get(word)) and len(posting) <= COMMON
+            ),
+            key=len,
+        )
+        shared: dict[int, float] = {}
+        for posting in postings[:RARE]:
+            weight = 1 / len(posting)
+            for story_id in posting:
+                shared[story_id] = shared.get(story_id, 0.0) + weight
+        best, best_score = None, 0.0
+        for story_id in sorted(shared, key=shared.__getitem__, reverse=True)[:CANDIDATES]:
+            story = self._stories[story_id]
+            if (
+                self._joins(story_id, feed, published)
+                and same_story(told, story.telling)
+                and (score := similarity(told, story.telling)) > best_score
+            ):
+                best, best_score = story_id, score
+        return best
+
+    def _joins(self, story_id: int, feed: int, published: datetime) -> bool:
+        story = self._stories[story_id]
+        return feed not in story.feeds and abs(story.published - published) <= WITHIN
+
+    def add(self, story_id: int, told: Telling, feed: int, published: datetime) -> None:
+        """A report of ``story_id``: the story begins with it if the index does not hold it."""
+        story = self._stories.get(story_id)
+        if story is None:
+            story = self._stories[story_id] = _Story(told, published)
+            self._keys[told.key] = story_id
+            for word in set(told.key.split()):
+                self._postings.setdefault(word, set()).add(story_id)
+        story.feeds.add(feed)
+
+    def forget(self, now: datetime) -> None:
+        """Drop the stories first reported more than KEPT before ``now``."""
+        before = now - KEPT
+        for story_id in [i for i, story in self._stories.items() if story.published < before]:
+            key = self._stories.pop(story_id).telling.key
+            if self._keys.get(key) == story_id:
+                del self._keys[key]
+            for word in set(key.split()):
+                posting = self._postings[word]
+                posting.discard(story_id)
+                if not posting:
+                    del self._postings[word]

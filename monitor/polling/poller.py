@@ -23,7 +23,6 @@ from monitor.http.fetch import Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.match.document import Document
-from monitor.match.index import index_keys
 from monitor.models import FeedState, utcnow
 from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
@@ -355,7 +354,7 @@ class Poller:
         )
         watchers = self._watchers[feed.name]
         matcher = self.matcher() if intent.changes else None
-        # each entry read once, for the matcher and for the search index
+        # each entry read once, for the matcher, the search index and its story
         documents = {
             c.entry.id: Document(c.entry.title, c.entry.summary, feed.language) for c in intent.changes
         }
@@ -364,8 +363,7 @@ class Poller:
             for guid, document in documents.items()
             if matcher and (found := matcher.match_document(document, watchers))
         }
-        words = {guid: index_keys(document) for guid, document in documents.items()}
-        saved = self.store.items.save(intent, matches, now, words)
+        saved = self.store.items.save(intent, matches, now, documents)
         return intent, FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:

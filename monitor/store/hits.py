@@ -6,7 +6,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, case, null, select, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from monitor.models import Hit, Item, Kind, Match, Span
 from monitor.store.engine import Database, chunks, upsert
@@ -14,6 +26,7 @@ from monitor.store.schema import UTCDateTime, alert_hits, digest_hits, feeds, hi
 
 CLAIMS = {"digest": digest_hits, "alert": alert_hits}  # where each kind of message claims its hits
 Matches = Mapping[str, Mapping[str, Sequence[Match]]]  # guid → watchlist → matches
+_STORY = func.coalesce(items.c.story_id, items.c.id).label("story")  # a first report is its own story
 
 
 def _match_to_json(match: Match) -> dict[str, Any]:
@@ -115,6 +128,7 @@ class HitStore:
                 _told(hits.c.alerted_at, alert_hits).label("alerted_at"),
                 hits.c.backfilled,
                 items.c.id.label("item_id"),
+                _STORY,
                 feeds.c.name.label("feed"),
                 items.c.guid,
                 items.c.title,
@@ -130,6 +144,7 @@ class HitStore:
         with self.database.tx() as connection:
             rows = connection.execute(query).all()
             carried = self._carried_by(connection, list({row.item_id for row in rows}))
+            told = self._reports(connection, list({row.story for row in rows}))
         return [
             Hit(
                 id=row.id,
@@ -141,6 +156,8 @@ class HitStore:
                 also_in=tuple(name for name in carried.get(row.item_id, ()) if name != row.feed),
                 alerted=row.alerted_at,
                 backfilled=row.backfilled,
+                story=row.story,
+                reports=tuple(item for item_id, item in told.get(row.story, ()) if item_id != row.item_id),
             )
             for row in rows
         ]
@@ -167,6 +184,31 @@ class HitStore:
         ]
         with self.database.tx() as connection:
             return len(_insert_hits(connection, rows))
+
+    @staticmethod
+    def _reports(connection: Connection, stories: Sequence[int]) -> dict[int, list[tuple[int, Item]]]:
+        """Each story's items (id, item), first published first."""
+        found: dict[int, list[tuple[int, Item]]] = {}
+        for chunk in chunks(stories):
+            rows = connection.execute(
+                select(
+                    items.c.id,
+                    _STORY,
+                    feeds.c.name,
+                    items.c.guid,
+                    items.c.title,
+                    items.c.summary,
+                    items.c.link,
+                    items.c.published_at,
+                )
+                .join(feeds, feeds.c.id == items.c.feed_id)
+                .where(or_(items.c.story_id.in_(chunk), items.c.id.in_(chunk)))
+                .order_by(items.c.published_at, items.c.id)
+            )
+            for row in rows:
+                item = Item(row.name, row.guid, row.title, row.summary, row.link, row.published_at)
+                found.setdefault(row.story, []).append((row.id, item))
+        return found
 
     @staticmethod
     def _carried_by(connection: Connection, item_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 from monitor.feeds.links import canonical_link, one_story, tickers
 from monitor.match.document import Document
 from monitor.match.index import index_keys
+from monitor.match.story import told
 from monitor.models import Item, Known, Saved, content_hash
 from monitor.polling.decide import Change, PollIntent
 from monitor.store.engine import Database, chunks, upsert
@@ -19,16 +20,16 @@ from monitor.store.feeds import write_polls
 from monitor.store.hits import Matches, save_hits
 from monitor.store.schema import feeds, hits, items, sightings
 from monitor.store.search import write_words
+from monitor.store.stories import Stories
 
 SAVE_BATCH = 500  # entries written per transaction: tens of milliseconds of SQLite's write lock
 PRUNE_BATCH = 1000  # items deleted per transaction, with their sightings
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built once: see feeds.py
 
 
-def _keys(entry: Item, words: Mapping[str, Sequence[str]]) -> Sequence[str]:
-    """An entry's search keys: as the poller made them while matching, or made now."""
-    given = words.get(entry.id)
-    return index_keys(Document(entry.title, entry.summary, None)) if given is None else given
+def _document(entry: Item, documents: Mapping[str, Document]) -> Document:
+    """An entry as the poller read it for matching, or read now."""
+    return documents.get(entry.id) or Document(entry.title, entry.summary, None)
 
 
 class ItemStore:
@@ -36,6 +37,7 @@ class ItemStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.stories = Stories()
 
     def lookup(self, feed: str, entries: Sequence[Item]) -> dict[str, Known]:
         """Which of a feed's parsed entries the store holds, by guid: under this feed and guid,
@@ -109,7 +111,7 @@ class ItemStore:
         intent: PollIntent,
         matches: Matches,
         now: datetime,
-        words: Mapping[str, Sequence[str]] | None = None,
+        documents: Mapping[str, Document] | None = None,
     ) -> Saved:
         """Apply a successful poll: its changes, then the feed's row.
 
@@ -119,13 +121,14 @@ class ItemStore:
         again and finds what it had stored as known. ``matches`` maps guid → watchlist →
         matches; a hit is made once per item and watchlist, so an edit makes one only if the
         item did not match before, and saving the same poll twice stores nothing twice.
-        New and edited items are indexed for search with their ``words`` (guid → keys, as
-        monitor.match.index.index_keys made them while matching), made here if not given.
+        New and edited items are indexed for search, and each new item is given its story
+        (monitor.store.stories), from ``documents``: guid → the entry as the matcher read it,
+        read here for the entries it lacks.
         """
         made = []
         for chunk in chunks(intent.changes, SAVE_BATCH):
             with self.database.tx() as connection:
-                made.append(self._save_changes(connection, intent.feed, chunk, matches, now, words or {}))
+                made.append(self._save_changes(connection, intent.feed, chunk, matches, now, documents or {}))
         with self.database.tx() as connection:
             write_polls(connection, [(intent.feed, intent.record, now)])
         return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
@@ -137,7 +140,7 @@ class ItemStore:
         changes: Sequence[Change],
         matches: Matches,
         now: datetime,
-        words: Mapping[str, Sequence[str]],
+        documents: Mapping[str, Document],
     ) -> Saved:
         feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
         inserted = self._insert_items(connection, feed_id, [c.entry for c in changes if c.kind == "new"], now)
@@ -167,12 +170,21 @@ class ItemStore:
                 )
             targets[entry.id] = (known.item_id, found.kind == "edit")
 
-        write_words(
-            connection,
-            [(inserted[c.entry.id], _keys(c.entry, words)) for c in changes if c.entry.id in inserted],
+        new = [
+            (inserted[c.entry.id], c.entry, _document(c.entry, documents))
+            for c in changes
+            if c.entry.id in inserted
+        ]
+        write_words(connection, [(item_id, index_keys(document)) for item_id, _, document in new])
+        self.stories.tell(
+            connection, feed_id, [(item_id, entry, told(document)) for item_id, entry, document in new], now
         )
         edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
-        write_words(connection, [(targets[e.id][0], _keys(e, words)) for e in edits], replace=True)
+        write_words(
+            connection,
+            [(targets[e.id][0], index_keys(_document(e, documents))) for e in edits],
+            replace=True,
+        )
         new_hits = save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 

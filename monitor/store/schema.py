@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
@@ -90,9 +91,18 @@ items = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     # one story, one item, across feeds (migration 0003)
     Column("canonical_link", Text),
+    # the first report of the story this item tells, when another item told it first (migration
+    # 0014; see monitor.match.story.StoryIndex): a story's id is its first item's
+    Column("story_id", Integer),
     UniqueConstraint("feed_id", "guid", name="uq_items_feed_guid"),
     Index("uq_items_canonical_link", "canonical_link", unique=True),
     Index("ix_items_published", "published_at"),  # newest first, and --since (migration 0013)
+    Index(
+        "ix_items_story",
+        "story_id",
+        sqlite_where=text("story_id IS NOT NULL"),
+        postgresql_where=text("story_id IS NOT NULL"),
+    ),
 )
 
 # Each item's word keys, as the matcher makes them, for full-text search (migration 0013; see

@@ -6,17 +6,17 @@ are those docs/matching.md reports; bench/stories.py prints them, and the other 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from monitor.match.story import same_story, telling
+from monitor.match.story import WITHIN, same_story, telling
 
 PAIRS = json.loads((Path(__file__).resolve().parents[1] / "data" / "story_pairs.json").read_text("utf-8"))[
     "pairs"
 ]
-WINDOW = timedelta(hours=36)  # as the digest's SAME_STORY_WITHIN
+WINDOW = WITHIN
 
 
 def said(pair: dict, leads: bool = True) -> bool:

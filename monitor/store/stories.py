@@ -1,0 +1,92 @@
+"""Which story each new item tells, decided as it is stored (items.story_id), from an index of
+the recent stories that each process keeps in memory (monitor.match.story.StoryIndex).
+
+The index is read from the database when a process first stores items, and caught up before
+each batch with what other processes stored since (their items by id, above the highest seen):
+workers polling one PostgreSQL database then join each other's stories. Two reports of one
+story stored at the same moment by two processes, neither yet committed, begin two stories."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
+
+from monitor.match.story import KEPT, StoryIndex, Telling, telling
+from monitor.models import Item
+from monitor.store.engine import chunks
+from monitor.store.schema import items
+
+FORGET_EVERY = 3600.0  # seconds between two sweeps of the index for stories past KEPT
+_JOIN = update(items).where(items.c.id == bindparam("item")).values(story_id=bindparam("story"))
+
+
+class Stories:
+    """This process's view of the recent stories; made empty, read when first needed."""
+
+    def __init__(self) -> None:
+        self._index: StoryIndex | None = None
+        self._seen = 0  # the highest item id read from the database
+        self._mine: set[int] = set()  # items this process indexed above it
+        self._forgotten: datetime | None = None
+        self._lock = threading.Lock()  # polls store from several threads
+
+    def tell(
+        self, connection: Connection, feed_id: int, new: Sequence[tuple[int, Item, Telling]], now: datetime
+    ) -> None:
+        """Give each new item (id, entry, its telling), in the order stored, the story it tells:
+        one an earlier item began, recorded in its row, or its own."""
+        if not new:
+            return
+        with self._lock:
+            self._mine.update(item_id for item_id, _, _ in new)  # inserted already: not read back
+            index = self._caught_up(connection, now)
+            joined = []
+            for item_id, entry, told in new:
+                story = index.find(told, feed_id, entry.published)
+                index.add(item_id if story is None else story, told, feed_id, entry.published)
+                if story is not None:
+                    joined.append({"item": item_id, "story": story})
+            if joined:
+                connection.execute(_JOIN, joined)
+
+    def _caught_up(self, connection: Connection, now: datetime) -> StoryIndex:
+        if self._index is None:
+            self._index = StoryIndex()
+            self._seen = connection.execute(select(func.max(items.c.id))).scalar() or 0
+            self._read(connection, and_(items.c.published_at >= now - KEPT, items.c.id.not_in(self._mine)))
+            self._forgotten = now
+            return self._index
+        if self._forgotten is None or (now - self._forgotten).total_seconds() > FORGET_EVERY:
+            self._index.forget(now)
+            self._forgotten = now
+        newer = connection.execute(select(items.c.id).where(items.c.id > self._seen)).scalars().all()
+        if newer:
+            others = [item_id for item_id in newer if item_id not in self._mine]
+            for chunk in chunks(others):
+                self._read(connection, items.c.id.in_(chunk))
+            self._seen = max(newer)
+            self._mine = {item_id for item_id in self._mine if item_id > self._seen}
+        return self._index
+
+    def _read(self, connection: Connection, condition: ColumnElement[bool]) -> None:
+        """Index the stored items that ``condition`` selects, in the order they were stored."""
+        assert self._index is not None
+        rows = connection.execute(
+            select(
+                items.c.id,
+                items.c.story_id,
+                items.c.feed_id,
+                items.c.title,
+                items.c.summary,
+                items.c.published_at,
+            )
+            .where(condition)
+            .order_by(items.c.id)
+        )
+        for row in rows:
+            self._index.add(
+                row.story_id or row.id, telling(row.title, row.summary), row.feed_id, row.published_at
+            )
