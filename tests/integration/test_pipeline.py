@@ -9,8 +9,9 @@ import pytest
 
 from monitor.models import utcnow
 from tests.conftest import free_port
-from tests.support.feeds import RUSSIAN_NEWS, SERBIAN_NEWS, rss
+from tests.support.feeds import FIRST_PUBLISHED, RUSSIAN_NEWS, SERBIAN_NEWS, rss
 from tests.support.polling import html_part, poll, text_part
+from tests.support.stories import OTHER, STORY, published
 
 
 def test_unchanged_feed_is_stored_once_and_answered_304(
@@ -352,3 +353,52 @@ def test_redirects_are_followed_with_a_user_agent_naming_the_project(
     assert (summary.failed, summary.new_items) == (0, 3)
     assert feed_server.log == [("/rss", 301), ("/feed/", 200)]
     assert all(re.fullmatch(r"monitor/\S+ \(\+https?://\S+\)", agent) for agent in feed_server.user_agents)
+
+
+def test_a_story_told_by_four_outlets_in_both_scripts_is_one_entry_of_the_digest(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    """Four outlets, two in Cyrillic, rewrite one expulsion; one of them reports another the
+    same day. Polled, stored and sent: the story is one entry, its first report shown and the
+    three others named with their links, the other expulsion an entry of its own."""
+    urls = {
+        outlet: feed_server.serve(
+            f"/{outlet}.xml",
+            rss(
+                outlet,
+                f"https://{outlet.lower()}.example",
+                [(f"{outlet}-{n}", *told) for n, told in reports],
+                start=published(FIRST_PUBLISHED)[outlet],
+            ),
+        )
+        for outlet, reports in {
+            "N1": [(1, STORY["N1"])],
+            "Danas": [(1, STORY["Danas"])],
+            "Nova": [(1, STORY["Nova"]), (2, OTHER)],
+            "RTS": [(1, STORY["RTS"])],
+        }.items()
+    }
+    config = write_config(
+        urls, database_url=database_url, smtp_port=smtp_server.port, queries=("Zotov*", "Ahmetov*")
+    )
+    monitor = open_monitor(config)
+    poll(monitor)
+
+    [outcome] = monitor.outbox.send_digests(utcnow())
+
+    assert (outcome.sent, outcome.hits) == (True, 5)
+    [message] = smtp_server.sink.messages
+    text, html = text_part(message).replace("\r\n", "\n"), html_part(message)
+    assert text.count("\n* ") == 2, text
+    shown = text.index("* Ruskom aktivisti Ilji *Zotovu* naloženo da napusti Srbiju\n  N1 · ")  # the first
+    [others] = re.findall(r"also reported by: (.*)", text)
+    assert others.split(", ") == [  # as they were published
+        "Danas (Cyrillic) <https://danas.example/Danas-1/>",
+        "Nova <https://nova.example/Nova-1/>",
+        "RTS (Cyrillic) <https://rts.example/RTS-1/>",
+    ]
+    assert text.index("also reported by") > shown
+    assert '<a href="https://rts.example/RTS-1/" style="color:#1d4ed8;">RTS</a> (Cyrillic)' in html
+    assert "Ruslanu *Ahmetovu*" in text
+    stories = {hit.item.feed: hit.story for hit in monitor.store.hits.find() if "Zotov" in hit.item.summary}
+    assert len(set(stories.values())) == 1

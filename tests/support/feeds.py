@@ -10,9 +10,12 @@ from xml.sax.saxutils import escape
 Entry = tuple[str, str, str]  # guid, title, description
 
 
-def rss(title: str, link: str, entries: Sequence[Entry]) -> str:
-    """An RSS 2.0 document like a WordPress news site's (N1, Danas) publishes."""
-    start = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+FIRST_PUBLISHED = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def rss(title: str, link: str, entries: Sequence[Entry], start: datetime = FIRST_PUBLISHED) -> str:
+    """An RSS 2.0 document like a WordPress news site's (N1, Danas) publishes, its first entry
+    published at ``start``, each next ten minutes later."""
     items = "".join(
         f"""
     <item>
