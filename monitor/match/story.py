@@ -37,19 +37,17 @@ WITHIN = timedelta(hours=36)  # from a story's first report, the reports that ma
 KEPT = timedelta(days=4)  # stories first reported this long ago are forgotten by a StoryIndex
 RARE = 10  # of a report's words, those in the fewest stories find its candidates
 COMMON = 500  # a word in more stories finds none: "said", or a feed's "Weather for …"
-# a word of two letters or more, as its first PREFIX or NAME_PREFIX letters
+# a word of two letters or more, as its first PREFIX letters
 _KEY_WORD = re.compile(rf"(?<!\w)(\w{{2,{PREFIX}}})\w*").findall
-_HEARD = re.compile(rf"(?<!\w)(\w{{2,{NAME_PREFIX}}})\w*").findall
 CANDIDATES = 8  # stories sharing the most words with a report, tested with same_story
 
 
 @dataclass(frozen=True, slots=True)
 class Telling:
     """What of a report is compared: its key (the title's and lead's words, folded and cut to
-    PREFIX letters), every word's first NAME_PREFIX letters, and the title's names."""
+    PREFIX letters) and the title's names (NAME_PREFIX letters each)."""
 
     key: str
-    heard: frozenset[str]
     names: frozenset[str]
     lead: bool
 
@@ -57,30 +55,29 @@ class Telling:
 def telling(title: str, summary: str) -> Telling:
     """A report's title and summary made comparable: Serbian Cyrillic folded to Latin,
     diacritics folded, Russian kept in Cyrillic (ё as е), cases and endings cut."""
-    return tell(words(title), words(summary), f"{title} {summary[:400]}")
+    title_words, summary_words = words(title), words(summary)
+    text, read = f"{title} {summary[:400]}", chain(title_words, summary_words[:LEAD_WORDS])
+    return tell(title_words, summary_words, guess_languages(text, read, None))
 
 
 def told(document: Document) -> Telling:
-    """``telling`` of an item the matcher has read already."""
-    return tell(*document.words, f"{document.text[0]} {document.text[1][:400]}")
+    """``telling`` of an item the matcher has read already, in the languages it found."""
+    return tell(*document.words, document.languages)
 
 
-def tell(title_words: Sequence[str], summary_words: Sequence[str], text: str) -> Telling:
-    """``telling`` of words already read (a matcher's Document), ``text`` their title and the
-    start of their summary, for guessing the language."""
+def tell(title_words: Sequence[str], summary_words: Sequence[str], languages: int) -> Telling:
+    """``telling`` of words already read, in ``languages`` (match.text's bits)."""
     lead_words = summary_words[:LEAD_WORDS]
-    fold = fold_russian if guess_languages(text, chain(title_words, lead_words), None) == RU else fold_serbian
+    fold = fold_russian if languages == RU else fold_serbian
     # folded and cut whole, in a few calls rather than a few per word: this runs for every item stored
     title = fold(" ".join(title_words))
-    folded = f"{title} {fold(' '.join(lead_words))}"
     names = {
         word[:NAME_PREFIX]
         for word, written in zip(title.split()[1:], title_words[1:], strict=False)
         if len(written) > 1 and written[0].isupper()
     }
     return Telling(
-        " ".join(_KEY_WORD(folded)),
-        frozenset(_HEARD(folded)),
+        " ".join(_KEY_WORD(f"{title} {fold(' '.join(lead_words))}")),
         frozenset(names),
         len(lead_words) >= LEAD,
     )
@@ -95,9 +92,14 @@ def shared(a: Telling, b: Telling) -> float:
     return len(left & right) / len(left | right) if left | right else 0.0
 
 
+def _heard(told: Telling) -> set[str]:
+    """Each word's first NAME_PREFIX letters: a name is mentioned when a word begins alike."""
+    return {word[:NAME_PREFIX] for word in told.key.split()}
+
+
 def names_differ(a: Telling, b: Telling) -> bool:
     """Each title names someone (or somewhere) the other report does not mention."""
-    return bool(a.names - b.heard) and bool(b.names - a.heard)
+    return bool(a.names - _heard(b)) and bool(b.names - _heard(a))
 
 
 def same_story(a: Telling, b: Telling) -> bool:
