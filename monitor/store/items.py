@@ -5,6 +5,7 @@ last."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 from monitor.feeds.links import canonical_link, one_story, tickers
 from monitor.match.document import Document
 from monitor.match.index import index_keys
-from monitor.match.story import told
+from monitor.match.story import Telling, told
 from monitor.models import Item, Known, Saved, content_hash
 from monitor.polling.decide import Change, PollIntent
 from monitor.store.engine import Database, chunks, upsert
@@ -27,9 +28,26 @@ PRUNE_BATCH = 1000  # items deleted per transaction, with their sightings
 _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built once: see feeds.py
 
 
-def _document(entry: Item, documents: Mapping[str, Document]) -> Document:
-    """An entry as the poller read it for matching, or read now."""
-    return documents.get(entry.id) or Document(entry.title, entry.summary, None)
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What a save needs of its new and edited entries, made before its transaction so that
+    SQLite's write lock is not held meanwhile: guid → search keys, and guid → telling (new)."""
+
+    keys: dict[str, list[str]]
+    tellings: dict[str, Telling]
+
+
+def _read(changes: Sequence[Change], documents: Mapping[str, Document]) -> _Read:
+    """The entries as the poller read them for matching, or read now."""
+    read = _Read({}, {})
+    for change in changes:
+        if change.kind in ("new", "edit"):
+            entry = change.entry
+            document = documents.get(entry.id) or Document(entry.title, entry.summary, None)
+            read.keys[entry.id] = index_keys(document)
+            if change.kind == "new":
+                read.tellings[entry.id] = told(document)
+    return read
 
 
 class ItemStore:
@@ -127,8 +145,9 @@ class ItemStore:
         """
         made = []
         for chunk in chunks(intent.changes, SAVE_BATCH):
+            read = _read(chunk, documents or {})
             with self.database.tx() as connection:
-                made.append(self._save_changes(connection, intent.feed, chunk, matches, now, documents or {}))
+                made.append(self._save_changes(connection, intent.feed, chunk, matches, now, read))
         with self.database.tx() as connection:
             write_polls(connection, [(intent.feed, intent.record, now)])
         return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
@@ -140,7 +159,7 @@ class ItemStore:
         changes: Sequence[Change],
         matches: Matches,
         now: datetime,
-        documents: Mapping[str, Document],
+        read: _Read,
     ) -> Saved:
         feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
         inserted = self._insert_items(connection, feed_id, [c.entry for c in changes if c.kind == "new"], now)
@@ -170,21 +189,13 @@ class ItemStore:
                 )
             targets[entry.id] = (known.item_id, found.kind == "edit")
 
-        new = [
-            (inserted[c.entry.id], c.entry, _document(c.entry, documents))
-            for c in changes
-            if c.entry.id in inserted
-        ]
-        write_words(connection, [(item_id, index_keys(document)) for item_id, _, document in new])
+        new = [(inserted[c.entry.id], c.entry) for c in changes if c.entry.id in inserted]
+        write_words(connection, [(item_id, read.keys[entry.id]) for item_id, entry in new])
         self.stories.tell(
-            connection, feed_id, [(item_id, entry, told(document)) for item_id, entry, document in new], now
+            connection, feed_id, [(item_id, entry, read.tellings[entry.id]) for item_id, entry in new], now
         )
         edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
-        write_words(
-            connection,
-            [(targets[e.id][0], index_keys(_document(e, documents))) for e in edits],
-            replace=True,
-        )
+        write_words(connection, [(targets[e.id][0], read.keys[e.id]) for e in edits], replace=True)
         new_hits = save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 

@@ -43,14 +43,14 @@ class Stories:
         with self._lock:
             self._mine.update(item_id for item_id, _, _ in new)  # inserted already: not read back
             index = self._caught_up(connection, now)
-            joined = []
+            joined: list[dict[str, int]] = []
             for item_id, entry, told in new:
                 story = index.find(told, feed_id, entry.published)
                 index.add(item_id if story is None else story, told, feed_id, entry.published)
                 if story is not None:
                     joined.append({"item": item_id, "story": story})
-            if joined:
-                connection.execute(_JOIN, joined)
+        if joined:
+            connection.execute(_JOIN, joined)
 
     def _caught_up(self, connection: Connection, now: datetime) -> StoryIndex:
         if self._index is None:
