@@ -162,20 +162,7 @@ class ItemStore:
         read: _Read,
     ) -> Saved:
         feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
-        entries = [c.entry for c in changes if c.kind == "new"]
-        told = [(entry, read.tellings[entry.id]) for entry in entries]
-        stories = dict(
-            zip((e.id for e in entries), self.stories.decide(connection, feed_id, told, now), strict=True)
-        )
-        inserted = self._insert_items(connection, feed_id, entries, now, stories)
-        self.stories.stored(
-            feed_id,
-            [
-                (inserted[entry.id], entry, telling, stories[entry.id])
-                for entry, telling in told
-                if entry.id in inserted
-            ],
-        )
+        inserted = self._insert_items(connection, feed_id, [c.entry for c in changes if c.kind == "new"], now)
         targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
         edited = 0
         for found in changes:
@@ -204,27 +191,24 @@ class ItemStore:
 
         new = [(inserted[c.entry.id], c.entry) for c in changes if c.entry.id in inserted]
         write_words(connection, [(item_id, read.keys[entry.id]) for item_id, entry in new])
+        self.stories.tell(
+            connection, feed_id, [(item_id, entry, read.tellings[entry.id]) for item_id, entry in new], now
+        )
         edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
         write_words(connection, [(targets[e.id][0], read.keys[e.id]) for e in edits], replace=True)
         new_hits = save_hits(connection, targets, matches, now)
         return Saved(len(inserted), edited, new_hits)
 
     def _insert_items(
-        self,
-        connection: Connection,
-        feed_id: int,
-        entries: Sequence[Item],
-        now: datetime,
-        stories: Mapping[str, int | None],
+        self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime
     ) -> dict[str, int]:
-        """New items, with the stories they join (guid → story), and their first sightings;
-        guid → item id. An entry whose story is
+        """New items and their first sightings; guid → item id. An entry whose story is
         already stored (a race, or two guids with one link and one title) is left out; one whose
         link another story holds (a ticker's posts share the page's link) is stored without a
         canonical link."""
         if not entries:
             return {}
-        inserted = self._insert_rows(connection, feed_id, entries, now, stories, linked=True)
+        inserted = self._insert_rows(connection, feed_id, entries, now, linked=True)
         left = [
             (link, entry)
             for entry in entries
@@ -236,7 +220,7 @@ class ItemStore:
             rows = connection.execute(held.where(items.c.canonical_link.in_({link for link, _ in left})))
             holders = {row.canonical_link: row.title for row in rows}
         others = [entry for link, entry in left if not one_story(holders.get(link, entry.title), entry.title)]
-        inserted |= self._insert_rows(connection, feed_id, others, now, stories, linked=False)
+        inserted |= self._insert_rows(connection, feed_id, others, now, linked=False)
         texts = {entry.id: content_hash(entry.title, entry.summary) for entry in entries}
         if inserted:
             connection.execute(
@@ -256,13 +240,7 @@ class ItemStore:
 
     @staticmethod
     def _insert_rows(
-        connection: Connection,
-        feed_id: int,
-        entries: Sequence[Item],
-        now: datetime,
-        stories: Mapping[str, int | None],
-        *,
-        linked: bool,
+        connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime, *, linked: bool
     ) -> dict[str, int]:
         """``entries`` as items, with their canonical links if ``linked``; guid → item id of
         those not already stored."""
@@ -280,7 +258,6 @@ class ItemStore:
                     "published_at": entry.published,
                     "first_seen_at": now,
                     "canonical_link": canonical_link(entry.link) if linked else None,
-                    "story_id": stories[entry.id],
                 }
                 for entry in entries
             ],

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
 
 from monitor.match.story import KEPT, StoryIndex, Telling, telling
 from monitor.models import Item
@@ -20,6 +20,7 @@ from monitor.store.engine import chunks
 from monitor.store.schema import items
 
 FORGET_EVERY = 3600.0  # seconds between two sweeps of the index for stories past KEPT
+_JOIN = update(items).where(items.c.id == bindparam("item")).values(story_id=bindparam("story"))
 
 
 class Stories:
@@ -32,39 +33,30 @@ class Stories:
         self._forgotten: datetime | None = None
         self._lock = threading.Lock()  # polls store from several threads
 
-    def decide(
-        self, connection: Connection, feed_id: int, new: Sequence[tuple[Item, Telling]], now: datetime
-    ) -> list[int | None]:
-        """The story each new entry of a feed tells, before it is stored: one an earlier item
-        began (its id, stored with the entry), or None, its own (see ``stored``). No entry can
-        join a story another entry of the same batch begins: one feed never tells a story twice."""
+    def tell(
+        self, connection: Connection, feed_id: int, new: Sequence[tuple[int, Item, Telling]], now: datetime
+    ) -> None:
+        """Give each new item (id, entry, its telling), in the order stored, the story it tells:
+        one an earlier item began, recorded in its row, or its own."""
         if not new:
-            return []
+            return
         with self._lock:
+            self._mine.update(item_id for item_id, _, _ in new)  # inserted already: not read back
             index = self._caught_up(connection, now)
-            stories = []
-            for entry, told in new:
+            joined: list[dict[str, int]] = []
+            for item_id, entry, told in new:
                 story = index.find(told, feed_id, entry.published)
+                index.add(item_id if story is None else story, told, feed_id, entry.published)
                 if story is not None:
-                    index.add(story, told, feed_id, entry.published)
-                stories.append(story)
-            return stories
-
-    def stored(self, feed_id: int, new: Sequence[tuple[int, Item, Telling, int | None]]) -> None:
-        """The entries ``decide`` was asked of, as stored (item id, entry, telling, story):
-        those that begin a story are indexed under their ids; none is read back."""
-        with self._lock:
-            self._mine.update(item_id for item_id, _, _, _ in new)
-            if self._index is not None:
-                for item_id, entry, told, story in new:
-                    if story is None:
-                        self._index.add(item_id, told, feed_id, entry.published)
+                    joined.append({"item": item_id, "story": story})
+        if joined:
+            connection.execute(_JOIN, joined)
 
     def _caught_up(self, connection: Connection, now: datetime) -> StoryIndex:
         if self._index is None:
             self._index = StoryIndex()
             self._seen = connection.execute(select(func.max(items.c.id))).scalar() or 0
-            self._read(connection, items.c.published_at >= now - KEPT)
+            self._read(connection, and_(items.c.published_at >= now - KEPT, items.c.id.not_in(self._mine)))
             self._forgotten = now
             return self._index
         if self._forgotten is None or (now - self._forgotten).total_seconds() > FORGET_EVERY:
