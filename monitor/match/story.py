@@ -129,7 +129,7 @@ class StoryIndex:
 
     def __init__(self) -> None:
         self._stories: dict[int, _Story] = {}
-        self._postings: dict[str, set[int]] = {}
+        self._postings: dict[str, list[int]] = {}  # word → stories: lists, as sets cost more memory
         self._keys: dict[str, int] = {}  # a story's first report's key → the story
 
     def __len__(self) -> int:
@@ -174,7 +174,7 @@ class StoryIndex:
             story = self._stories[story_id] = _Story(told, published)
             self._keys[told.key] = story_id
             for word in set(told.key.split()):
-                self._postings.setdefault(word, set()).add(story_id)
+                self._postings.setdefault(word, []).append(story_id)
         story.feeds.add(feed)
 
     def forget(self, now: datetime) -> None:
@@ -186,6 +186,6 @@ class StoryIndex:
                 del self._keys[key]
             for word in set(key.split()):
                 posting = self._postings[word]
-                posting.discard(story_id)
+                posting.remove(story_id)
                 if not posting:
                     del self._postings[word]

@@ -32,7 +32,7 @@ from monitor.store.migrate import MIGRATION_LOCK, newest_revision
 from monitor.store.schema import alert_hits, digest_hits, digests, feeds, hits, items, workers
 from tests.conftest import PG_ENV
 from tests.support.cli import monitor
-from tests.support.feeds import Entry, rss
+from tests.support.feeds import FIRST_PUBLISHED, Entry, rss
 from tests.support.polling import text_part
 from tests.support.processes import race, ready, start_daemon, wait_until
 
@@ -375,6 +375,9 @@ def test_three_workers_share_the_feeds_and_tell_each_hit_once_through_a_kill_and
     names = [f"F{number:03}" for number in range(120)]
     hit_feeds = names[::4]
     links = {name: f"https://{name.lower()}.example" for name in names}
+    # each feed's news days apart from the others', so no two feeds tell one story: each hit is
+    # an entry of its own, "also reported by" none
+    starts = {name: FIRST_PUBLISHED - timedelta(days=2 * number) for number, name in enumerate(names)}
 
     def entries(name: str, fresh: bool = False) -> list[Entry]:
         found = [
@@ -390,7 +393,9 @@ def test_three_workers_share_the_feeds_and_tell_each_hit_once_through_a_kill_and
         return found
 
     served = {
-        name: feed_server.serve(f"/{name}.xml", rss(name, links[name], entries(name)), delay=0.3)
+        name: feed_server.serve(
+            f"/{name}.xml", rss(name, links[name], entries(name), starts[name]), delay=0.3
+        )
         for name in names
     }
     config = write_config(
@@ -433,7 +438,7 @@ def test_three_workers_share_the_feeds_and_tell_each_hit_once_through_a_kill_and
         first_cycle = Counter(path for path, _ in feed_server.log)
 
         for name in hit_feeds[:10]:  # the second cycle's news
-            feed_server.serve(f"/{name}.xml", rss(name, links[name], entries(name, fresh=True)))
+            feed_server.serve(f"/{name}.xml", rss(name, links[name], entries(name, fresh=True), starts[name]))
         new_items = select(func.count()).select_from(items)
         wait_until(
             lambda: count(pg_database, new_items) == 2 * len(names) + 40, 100, "the second cycle polled"
