@@ -22,6 +22,7 @@ from sqlalchemy import (
 
 from monitor.models import Hit, Item, Kind, Match, Span
 from monitor.store.engine import Database, chunks, upsert
+from monitor.store.rows import ITEM_COLUMNS, item_of
 from monitor.store.schema import UTCDateTime, alert_hits, digest_hits, feeds, hits, items, sightings
 
 CLAIMS = {"digest": digest_hits, "alert": alert_hits}  # where each kind of message claims its hits
@@ -129,12 +130,7 @@ class HitStore:
                 hits.c.backfilled,
                 items.c.id.label("item_id"),
                 _STORY,
-                feeds.c.name.label("feed"),
-                items.c.guid,
-                items.c.title,
-                items.c.summary,
-                items.c.link,
-                items.c.published_at,
+                *ITEM_COLUMNS,
             )
             .join(items, items.c.id == hits.c.item_id)
             .join(feeds, feeds.c.id == items.c.feed_id)
@@ -149,7 +145,7 @@ class HitStore:
             Hit(
                 id=row.id,
                 watchlist=row.watchlist,
-                item=Item(row.feed, row.guid, row.title, row.summary, row.link, row.published_at),
+                item=item_of(row),
                 matches=tuple(_match_from_json(match) for match in row.matches),
                 created=row.created_at,
                 delivered=row.delivered_at,
@@ -191,23 +187,13 @@ class HitStore:
         found: dict[int, list[tuple[int, Item]]] = {}
         for chunk in chunks(stories):
             rows = connection.execute(
-                select(
-                    items.c.id,
-                    _STORY,
-                    feeds.c.name,
-                    items.c.guid,
-                    items.c.title,
-                    items.c.summary,
-                    items.c.link,
-                    items.c.published_at,
-                )
+                select(items.c.id, _STORY, *ITEM_COLUMNS)
                 .join(feeds, feeds.c.id == items.c.feed_id)
                 .where(or_(items.c.story_id.in_(chunk), items.c.id.in_(chunk)))
                 .order_by(items.c.published_at, items.c.id)
             )
             for row in rows:
-                item = Item(row.name, row.guid, row.title, row.summary, row.link, row.published_at)
-                found.setdefault(row.story, []).append((row.id, item))
+                found.setdefault(row.story, []).append((row.id, item_of(row)))
         return found
 
     @staticmethod

@@ -34,6 +34,7 @@ from monitor.match import Matcher
 from monitor.match.index import AllOf, Condition, Key, condition
 from monitor.models import Item, Span, StoredItem
 from monitor.store.engine import Database
+from monitor.store.rows import ITEM_COLUMNS, item_of
 from monitor.store.schema import feeds, item_words, items
 
 log = logging.getLogger(__name__)
@@ -112,15 +113,7 @@ class SearchStore:
         when they are many); ``before`` (published, id) continues after the last one seen."""
         wanted = condition(queries, matcher.patterns_of)
         chosen = (
-            select(
-                items.c.id,
-                feeds.c.name,
-                items.c.guid,
-                items.c.title,
-                items.c.summary,
-                items.c.link,
-                items.c.published_at,
-            )
+            select(items.c.id, *ITEM_COLUMNS)
             .join_from(items, feeds, items.c.feed_id == feeds.c.id)
             .order_by(items.c.published_at.desc(), items.c.id.desc())
             .limit(limit)
@@ -142,12 +135,7 @@ class SearchStore:
                 chosen = chosen.where(self._picked(connection, wanted))
             rows = connection.execution_options(stream_results=True).execute(chosen)
             for part in rows.partitions(batch):
-                yield [
-                    StoredItem(
-                        row.id, Item(row.name, row.guid, row.title, row.summary, row.link, row.published_at)
-                    )
-                    for row in part
-                ]
+                yield [StoredItem(row.id, item_of(row)) for row in part]
 
     @staticmethod
     def _picked(connection: Connection, wanted: Condition) -> ColumnElement[bool]:
