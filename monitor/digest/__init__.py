@@ -254,8 +254,10 @@ def _sources(hit: Hit, others: Sequence[Hit], reader: Reader) -> tuple[Source, .
 
     def note(item: Item) -> str:
         language, cyrillic = reader.written_in(item)
+        if language in LANGUAGE_TAGS and not language & shown[0]:  # known, and not the shown one's
+            return LANGUAGE_TAGS[language]
         if language != shown[0]:
-            return LANGUAGE_TAGS.get(language, "")
+            return ""  # either may be in several languages: say nothing rather than guess
         if language == SR and cyrillic != shown[1]:
             return catalog.gettext("Cyrillic") if cyrillic else catalog.gettext("Latin")
         return ""

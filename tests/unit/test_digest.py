@@ -231,6 +231,22 @@ def test_hits_with_huge_titles_render_with_all_their_text():
     assert digest.text.count("\n* ") == 5
 
 
+def test_a_report_is_noted_with_its_language_only_where_the_shown_one_cannot_be_in_it():
+    """A Latin title without a clue may be English or Serbian: a Serbian report beside it is not
+    called "sr", a Russian one is "ru"."""
+    shown = story(1, "Wire", "BIA", story=1)
+    reports = (
+        Item("N1", "n-1", "BIA saopštila da je aktivista bezbednosni rizik", "", "https://n1.rs/1/", DAY),
+        Item(
+            "Meduza", "m-1", "ФСБ и БИА: российскому активисту велели уехать", "", "https://meduza.io/1/", DAY
+        ),
+    )
+
+    text = render([replace(shown, reports=reports)]).text
+
+    assert "also reported by: N1 <https://n1.rs/1/>, Meduza (ru) <https://meduza.io/1/>\n" in text
+
+
 def test_max_entries_counts_stories_not_hits():
     hits = [
         story(1, "N1", "Srbija protera ruskog aktivistu nakon procene BIA", hours=3, story=1),
