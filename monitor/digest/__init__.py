@@ -248,6 +248,8 @@ def _sources(hit: Hit, others: Sequence[Hit], reader: Reader) -> tuple[Source, .
     """The story's other reports, hits or not, first published first, each noted where its
     language or script is not the shown report's."""
     reports = list(hit.reports) + [other.item for other in others if other.item not in hit.reports]
+    if not reports:
+        return ()  # most entries: no language to guess
     reports.sort(key=lambda item: item.published)
     catalog = translations(reader.locale)
     shown = reader.written_in(hit.item)

@@ -37,9 +37,9 @@ WITHIN = timedelta(hours=36)  # from a story's first report, the reports that ma
 KEPT = timedelta(days=4)  # stories first reported this long ago are forgotten by a StoryIndex
 RARE = 10  # of a report's words, those in the fewest stories find its candidates
 COMMON = 500  # a word in more stories finds none: "said", or a feed's "Weather for …"
+CANDIDATES = 8  # stories sharing the most words with a report, tested with same_story
 # a word of two letters or more, as its first PREFIX letters
 _KEY_WORD = re.compile(rf"(?<!\w)(\w{{2,{PREFIX}}})\w*").findall
-CANDIDATES = 8  # stories sharing the most words with a report, tested with same_story
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +104,13 @@ def names_differ(a: Telling, b: Telling) -> bool:
 
 def same_story(a: Telling, b: Telling) -> bool:
     """Whether two reports (close enough in time: the caller's window) tell one story."""
+    return _one_story(a, b, similarity(a, b))
+
+
+def _one_story(a: Telling, b: Telling, score: float) -> bool:
+    """``same_story`` of two reports whose similarity is ``score``, measured already."""
     wanted = SAME if a.lead and b.lead else SAME_TITLES
-    return similarity(a, b) >= wanted and shared(a, b) >= SHARED and not names_differ(a, b)
+    return score >= wanted and shared(a, b) >= SHARED and not names_differ(a, b)
 
 
 @dataclass(slots=True)
@@ -122,10 +127,9 @@ class StoryIndex:
     place, a rare verb: what two reports of one story share), each word weighed by its
     rarity, so a lookup costs what those words' postings cost, not what "Serbia" and "said"
     would (a word in more than COMMON stories counts for none), and a day of stories on one
-    topic does not crowd out the one told. Of the
-    candidates, the report joins the one that same_story finds most alike: one from another
-    feed, first reported within WITHIN of it. Pure: the store feeds it what it stores and what
-    other processes stored."""
+    topic does not crowd out the one told. Of the candidates, the report joins the one that
+    same_story finds most alike: one from another feed, first reported within WITHIN of it.
+    Pure: the store feeds it what it stores and what other processes stored."""
 
     def __init__(self) -> None:
         self._stories: dict[int, _Story] = {}
@@ -157,8 +161,8 @@ class StoryIndex:
             story = self._stories[story_id]
             if (
                 self._joins(story_id, feed, published)
-                and same_story(told, story.telling)
                 and (score := similarity(told, story.telling)) > best_score
+                and _one_story(told, story.telling, score)
             ):
                 best, best_score = story_id, score
         return best
