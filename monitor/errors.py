@@ -4,7 +4,8 @@
     ├── ConfigError            the config file is missing, unreadable or invalid
     ├── FeedError(url)         one feed could not be used; the poll moves on
     │   ├── FetchError         transport failure or a bad HTTP status
-    │   └── ParseError         the body is not a feed we can read
+    │   ├── ParseError         the body is not a feed we can read
+    │   └── ArticleError       an item's page holds no article text we can read
     ├── StorageError           the database refused or is unreachable
     │   ├── ClaimedError       another run holds what this one meant to take; try again
     │   └── DatabaseAway       the connection failed or was cut; the same work later succeeds
@@ -76,6 +77,13 @@ class ParseError(FeedError):
     """The downloaded body is not a usable feed."""
 
     kind = "not_a_feed"
+
+
+class ArticleError(FeedError):
+    """An item's page holds no article text we can read. Its feed's poll goes on: the item is
+    matched and stored on what the feed said."""
+
+    kind = "no_article"
 
 
 class StorageError(MonitorError):

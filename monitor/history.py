@@ -45,7 +45,9 @@ def backfill(
             if item.feed not in languages:
                 continue
             matched += 1
-            matches = matcher.match(item.title, item.summary, languages[item.feed], [watchlist.name])
+            matches = matcher.match(
+                item.title, item.summary, languages[item.feed], [watchlist.name], item.body
+            )
             if watchlist.name in matches:
                 found[stored.id] = matches[watchlist.name]
         if found:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
-Field = Literal["title", "summary"]
+Field = Literal["title", "summary", "body"]  # body: the article page's text (fulltext)
 
 
 def utcnow() -> datetime:
@@ -32,6 +32,7 @@ class Item:
     summary: str
     link: str
     published: datetime
+    body: str = ""  # the article's text from its page, for a feed read in full text; "" otherwise
 
 
 class StoredItem(NamedTuple):
@@ -50,7 +51,7 @@ class Validators:
 
 
 class Span(NamedTuple):
-    """Where a term matched: character offsets into the item's title or summary. A named tuple,
+    """Where a term matched: character offsets into the item's title, summary or body. A named tuple,
     as immutable as a frozen dataclass and made in half the time: the matcher makes one for each
     place it reports, and at 10,000 queries that is most of its work per match."""
 

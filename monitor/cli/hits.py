@@ -86,7 +86,9 @@ def explain(context: Context, hit_id: int) -> None:
         language = {f.name: f.language for f in app.config.feeds}.get(hit.item.feed)
         queries = {w.name: w.queries for w in app.config.watchlists if w.name == hit.watchlist}
         matcher = compile_matcher(queries, cache_directory())
-        explanations = matcher.explain(hit.item.title, hit.item.summary, language, [hit.watchlist])
+        explanations = matcher.explain(
+            hit.item.title, hit.item.summary, language, [hit.watchlist], hit.item.body
+        )
     click.echo(shown(f"hit {hit.id}: {hit.watchlist} ← {hit.item.feed}: {hit.item.title}"))
     click.echo(shown(hit.item.link))
     click.echo(shown("stored matches: " + "; ".join(m.query for m in hit.matches)))

@@ -352,16 +352,19 @@ def found_json(item: Item, spans: Sequence[Span]) -> dict[str, Any]:
 
 def found_table(found: Sequence[tuple[Item, Sequence[Span]]], now: datetime) -> Table:
     """A row per item `monitor search` found, newest first, what matched highlighted: in the
-    title, and in a line of the summary around its first span there, if any."""
+    title, and in a line of the summary (or else the article's text) around its first span
+    there, if any."""
     table = Table(title=f"{len(found)} items (times UTC)")
     table.add_column("published", no_wrap=True)
     table.add_column("feed", overflow="fold")
     table.add_column("title, matched, link", overflow="fold", ratio=1)
     for item, spans in found:
         about = highlighted(item.title, [s for s in spans if s.field == "title"])
-        if in_summary := [s for s in spans if s.field == "summary"]:
-            about.append("\n")
-            about.append(highlighted(item.summary, in_summary, around=in_summary[0].start))
+        for text, field in ((item.summary, "summary"), (item.body, "body")):
+            if inside := [s for s in spans if s.field == field]:
+                about.append("\n")
+                about.append(highlighted(text, inside, around=inside[0].start))
+                break
         about.append("\n" + shown(item.link), style="dim")
         table.add_row(day_minute(item.published, now), _cell(item.feed), about)
     return table

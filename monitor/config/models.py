@@ -145,6 +145,7 @@ class FeedConfig(_Strict):
     interval: Duration | None = None  # None: adaptive, between polling.min_interval and max_interval
     enabled: bool = True
     tags: list[Name] = []
+    fulltext: bool = False  # fetch each new item's page and match on its article text too
 
     @model_validator(mode="before")
     @classmethod
@@ -161,6 +162,14 @@ class FeedConfig(_Strict):
             )
         return raw
 
+    @model_validator(mode="after")
+    def _whole_posts(self) -> FeedConfig:
+        if self.fulltext and self.type == "telegram":
+            raise ValueError(
+                "fulltext = true on a Telegram channel: its posts are read whole already; remove fulltext"
+            )
+        return self
+
 
 class WatchlistConfig(_Strict):
     name: Name
@@ -176,6 +185,7 @@ class WatchlistConfig(_Strict):
     group_by: Literal["time", "feed"] = "time"  # the digest's order: newest first, or by outlet
     locale: LocaleTag = "en"  # the language of the digest's own words, its dates and plurals
     script: Script | None = None  # Serbian items shown in this script; None: as published
+    fulltext: bool = False  # the feeds it watches are read in full text (see FeedConfig.fulltext)
 
     @model_validator(mode="after")
     def _sends_something(self) -> WatchlistConfig:
@@ -251,6 +261,13 @@ class Config(_Strict):
 
     def watchlists_for(self, feed: FeedConfig) -> list[WatchlistConfig]:
         return [watchlist for watchlist in self.watchlists if watchlist.watches(feed)]
+
+    def fulltext(self, feed: FeedConfig) -> bool:
+        """Whether the feed's new items are read from their pages: it says so, or a watchlist
+        that watches it does (a channel's posts are whole already)."""
+        if feed.type == "telegram":
+            return False
+        return feed.fulltext or any(watchlist.fulltext for watchlist in self.watchlists_for(feed))
 
     def watchlist(self, name: str) -> WatchlistConfig:
         for watchlist in self.watchlists:

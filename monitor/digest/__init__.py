@@ -175,7 +175,7 @@ def plain(segments: Sequence[Segment]) -> str:
 def _spans(hit: Hit, field: Field) -> list[Span]:
     """The field's spans that still mark what they matched: a delivered hit keeps the spans of
     the text it was sent with, and the item may have been edited since."""
-    text = hit.item.title if field == "title" else hit.item.summary
+    text = {"title": hit.item.title, "summary": hit.item.summary, "body": hit.item.body}[field]
     return [
         span
         for match in hit.matches
@@ -268,9 +268,11 @@ def _sources(hit: Hit, others: Sequence[Hit], reader: Reader) -> tuple[Source, .
 
 
 def _entry(hit: Hit, reader: Reader, others: Sequence[Hit] = ()) -> Entry:
-    summary_spans = _spans(hit, "summary")
-    title_spans = _spans(hit, "title")
-    body = snippet(hit.item.summary, summary_spans) if summary_spans or not title_spans else ()
+    summary_spans, title_spans, body_spans = (_spans(hit, field) for field in ("summary", "title", "body"))
+    if body_spans and not summary_spans and not title_spans:  # found only in the article's text
+        body = snippet(hit.item.body, body_spans)
+    else:
+        body = snippet(hit.item.summary, summary_spans) if summary_spans or not title_spans else ()
     if not body and hit.item.summary:
         body = snippet(hit.item.summary, [])
     title = highlight(hit.item.title or hit.item.link, title_spans if hit.item.title else [])

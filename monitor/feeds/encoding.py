@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 
 import charset_normalizer
 
@@ -19,6 +20,9 @@ _NOT_XML_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 _XML_DECLARATION = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_DECLARATION_TEXT = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[A-Za-z0-9._:-]+(["'])""")
+# <meta charset="…"> or <meta http-equiv="Content-Type" content="…; charset=…">, in a page's head
+_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_META_SCAN = 4096  # bytes of a page searched for it (HTML asks for it in the first 1,024)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
     (codecs.BOM_UTF8, "utf-8"),
@@ -41,34 +45,49 @@ def utf8_label(content_type: str | None) -> str:
 
 def as_utf8(body: bytes, content_type: str | None) -> tuple[bytes, list[str]]:
     """The body re-encoded as UTF-8, its XML declaration saying so, and a warning when what
-    the server or the document declared was wrong, or when some bytes were not UTF-8.
+    the server or the document declared was wrong, or when some bytes were not UTF-8."""
+    text, warnings = decode(body, [_xml_encoding(body), _header_charset(content_type)])
+    return _declare_utf8(text), warnings
+
+
+def html_text(body: bytes, content_type: str | None) -> tuple[str, list[str]]:
+    """A web page's text, decoded as ``decode`` does, the server's charset before the page's
+    ``<meta charset>`` (HTML's order), and the same warnings."""
+    found = _META_CHARSET.search(body[:_META_SCAN])
+    meta = found.group(1).decode("ascii") if found else None
+    return decode(body, [_header_charset(content_type), meta])
+
+
+def decode(body: bytes, declared: Sequence[str | None]) -> tuple[str, list[str]]:
+    """The body as text, and a warning when what was ``declared`` was wrong, or when some
+    bytes were not UTF-8.
 
     UTF-8 is taken whatever the labels say when the body is UTF-8 but for a few bytes (see
     _mostly_utf8: legacy text is almost never valid UTF-8); those bytes become U+FFFD. Only a
     body that is not UTF-8 at all is read in a legacy code page: the declared one, then the
     one charset-normalizer guesses (Russian sites still serve cp1251 and koi8-r unlabelled).
     """
-    declared = [name for name in (_xml_encoding(body), _header_charset(content_type)) if name]
+    names = [name for name in declared if name]
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return _declare_utf8(body[len(bom) :].decode(codec, errors="replace")), []
+            return body[len(bom) :].decode(codec, errors="replace"), []
     text = body.decode("utf-8", errors="replace")
     if (invalid := _mostly_utf8(body, text)) is not None:
         plural = "s" if invalid > 1 else ""
         replaced = (
             [f"UTF-8 but for {invalid} invalid byte sequence{plural}, each read as U+FFFD"] if invalid else []
         )
-        return _declare_utf8(text), _mislabelled(declared, "utf-8") + replaced
-    for codec in declared:
+        return text, _mislabelled(names, "utf-8") + replaced
+    for codec in names:
         try:
             text = body.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-        return _declare_utf8(text), _mislabelled(declared, codec)
+        return text, _mislabelled(names, codec)
     best = charset_normalizer.from_bytes(body, cp_isolation=list(_LEGACY)).best()
     best = best or charset_normalizer.from_bytes(body).best()
     codec = best.encoding if best else "utf-8"
-    return _declare_utf8(body.decode(codec, errors="replace")), _mislabelled(declared, codec)
+    return body.decode(codec, errors="replace"), _mislabelled(names, codec)
 
 
 def _mostly_utf8(body: bytes, text: str) -> int | None:

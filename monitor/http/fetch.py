@@ -37,6 +37,7 @@ from monitor.models import Validators
 
 USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"  # an item's article page
 _HEADERS = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
 
 
@@ -131,14 +132,23 @@ class Fetcher:
         for host in hosts:
             await host.client.aclose()
 
-    async def fetch(self, url: str, validators: Validators | None = None) -> Fetched:
+    async def fetch(
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        accept: str = ACCEPT,
+        linked_from: str | None = None,
+    ) -> Fetched:
         """GET ``url`` conditionally; raises FetchError for anything but 2xx or 304.
 
-        The per-host slot is taken before the global one, so a busy host never holds a slot
-        another host could use.
+        ``linked_from``: the feed whose item links here. A feed's links are its publisher's to
+        write, so one at a public address may not send us to a private one, as a redirect may
+        not. The per-host slot is taken before the global one, so a busy host never holds a
+        slot another host could use.
         """
         validators = validators or Validators()
-        headers = dict(_HEADERS)
+        headers = dict(_HEADERS, Accept=accept)
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
@@ -151,7 +161,7 @@ class Fetcher:
         host.pending += 1
         try:
             async with host.slots, self._slots:
-                return await self._fetch(host.client, url, headers, validators)
+                return await self._fetch(host.client, url, headers, validators, linked_from)
         finally:
             host.pending -= 1
             if not host.pending and self._hosts.get(name) is host:
@@ -185,11 +195,16 @@ class Fetcher:
         return _Host(asyncio.Semaphore(self.limits.per_host), client)
 
     async def _fetch(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], validators: Validators
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        headers: dict[str, str],
+        validators: Validators,
+        linked_from: str | None,
     ) -> Fetched:
         try:
             async with asyncio.timeout(self.limits.deadline):
-                return await self._follow(client, url, headers, validators)
+                return await self._follow(client, url, headers, validators, linked_from)
         except TimeoutError:
             raise FetchError(
                 url, f"no complete answer within {self.limits.deadline:g} s", kind="timeout"
@@ -200,13 +215,21 @@ class Fetcher:
             raise FetchError(url, f"{type(exc).__name__}: {exc or 'no details'}", kind="network") from exc
 
     async def _follow(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], previous: Validators
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        headers: dict[str, str],
+        previous: Validators,
+        linked_from: str | None,
     ) -> Fetched:
         """GET, following redirects here, to tell permanent moves from loops and to refuse a
-        redirect from a public address to a private one."""
+        redirect (or a feed's link) from a public address to a private one."""
         visited = [absolute(url)]
         permanent = True
         origin: list[Address] | None = None  # the configured URL's addresses, once a redirect needs them
+        if linked_from is not None and not self.limits.allow_private_redirects:
+            origin = await addresses_of(linked_from)
+            await check_redirect(url, origin, visited[0], step="link")
         while True:
             request = get_request(client, visited[-1], headers)
             response = await client.send(request, follow_redirects=False, stream=True)

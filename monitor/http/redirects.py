@@ -82,14 +82,16 @@ def _private(address: Address) -> bool:
     return not address.is_global
 
 
-async def check_redirect(url: str, origin: list[Address], target: str) -> None:
+async def check_redirect(url: str, origin: list[Address], target: str, step: str = "redirect") -> None:
+    """Refuse ``target`` when it reaches a private address and ``origin`` is public; ``step``
+    names what led there (a redirect, or a feed's link to an item's page)."""
     addresses = await addresses_of(target)
     if not redirect_allowed(origin, addresses, allow_private=False):
         private = next(str(each) for each in addresses if _private(each))
         raise FetchError(
             url,
-            f"redirect to {target} refused: it reaches the private address {private}; "
-            "set [polling] allow_private_redirects = true to follow such redirects",
+            f"{step} to {target} refused: it reaches the private address {private}; "
+            f"set [polling] allow_private_redirects = true to follow such {step}s",
             kind="redirect",
         )
 

@@ -11,17 +11,25 @@ from monitor.match.plan import Occurrence
 from monitor.match.text import guess_languages, words
 from monitor.models import Field, Span
 
-FIELDS: tuple[Field, ...] = ("title", "summary")
+FIELDS: tuple[Field, ...] = ("title", "summary", "body")
+BODY_GUESSED = 400  # characters of an article's body its languages are guessed on, with the title
 
 
 class Document:
     """An item's fields as tokens with their keys, and the languages it may be in."""
 
-    def __init__(self, title: str, summary: str, language: str | None) -> None:
-        self.text = (clean(title), clean(summary))
-        self.words = (words(self.text[0]), words(self.text[1]))
-        self.languages = guess_languages(f"{self.text[0]} {self.text[1]}", chain(*self.words), language)
-        self._starts: tuple[list[int], list[int]] = ([], [])  # where each field's first words begin
+    def __init__(self, title: str, summary: str, language: str | None, body: str = "") -> None:
+        """``body``: the article page's text, for an item read in full text."""
+        self.text = (clean(title), clean(summary), clean(body))
+        self.words = (words(self.text[0]), words(self.text[1]), words(self.text[2]))
+        # the body's start only: an English article quoting a Cyrillic name is still English
+        written = (
+            f"{self.text[0]} {self.text[1]} {self.text[2][:BODY_GUESSED]}"
+            if body
+            else f"{self.text[0]} {self.text[1]}"
+        )
+        self.languages = guess_languages(written, chain(*self.words), language)
+        self._starts: tuple[list[int], ...] = ([], [], [])  # where each field's first words begin
         self._spans: dict[Occurrence, Span] = {}
 
     def spans(self, occurrences: Iterable[Occurrence]) -> tuple[Span, ...]:

@@ -318,10 +318,16 @@ class Matcher:
         return found
 
     def match(
-        self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
+        self,
+        title: str,
+        summary: str,
+        language: str | None = None,
+        watchlists: Iterable[str] | None = None,
+        body: str = "",
     ) -> dict[str, list[Match]]:
-        """The queries that match, per watchlist (all, or those named), with their spans."""
-        return self.match_document(Document(title, summary, language), watchlists)
+        """The queries that match, per watchlist (all, or those named), with their spans;
+        ``body``: the article's text, for an item read in full text."""
+        return self.match_document(Document(title, summary, language, body), watchlists)
 
     def match_document(
         self, document: Document, watchlists: Iterable[str] | None = None
@@ -362,10 +368,15 @@ class Matcher:
         return Match(query, tuple(dict.fromkeys(self._terms[term].text for term, _ in ordered)), spans)
 
     def explain(
-        self, title: str, summary: str, language: str | None = None, watchlists: Iterable[str] | None = None
+        self,
+        title: str,
+        summary: str,
+        language: str | None = None,
+        watchlists: Iterable[str] | None = None,
+        body: str = "",
     ) -> list[Explanation]:
         """Every query of the named watchlists, whether it matched, and each term's places."""
-        document = Document(title, summary, language)
+        document = Document(title, summary, language, body)
         found = self._find(document)
         wanted = None if watchlists is None else set(watchlists)
         reports = []

@@ -61,8 +61,9 @@ def telling(title: str, summary: str) -> Telling:
 
 
 def told(document: Document) -> Telling:
-    """``telling`` of an item the matcher has read already, in the languages it found."""
-    return tell(*document.words, document.languages)
+    """``telling`` of an item the matcher has read already, in the languages it found (a
+    story is told by its title and lead, not its article's body)."""
+    return tell(document.words[0], document.words[1], document.languages)
 
 
 def tell(title_words: Sequence[str], summary_words: Sequence[str], languages: int) -> Telling:

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 
 from monitor.config import Config, FeedConfig
 from monitor.config.types import telegram_preview
-from monitor.errors import DatabaseAway, FeedError, ParseError, StorageError
+from monitor.errors import ArticleError, DatabaseAway, FeedError, ParseError, StorageError
+from monitor.feeds.article import read_article
 from monitor.feeds.discover import feed_links, looks_like_html
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.prescan import Reading, read_feed
 from monitor.feeds.telegram import before, parse_channel, post_number, read_channel
-from monitor.http.fetch import Fetched, Fetcher
+from monitor.http.fetch import PAGE_ACCEPT, Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.match.document import Document
@@ -34,6 +35,9 @@ log = logging.getLogger("monitor")
 # pages of a Telegram channel read back after a gap (each ~20 posts): a day of a busy channel
 READ_BACK_PAGES = 5
 READERS = {"feed": read_feed, "telegram": read_channel}
+# article pages read per poll of a full-text feed, its newest new items: a first poll of a feed
+# that lists hundreds of items does not send hundreds of requests to its site at once
+ARTICLES_PER_POLL = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,7 @@ class Poller:
         self.parsers = ParsePool(parse_workers)
         self.cadence = Cadence.from_config(config.polling)
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
+        self._fulltext = {feed.name for feed in config.feeds if config.fulltext(feed)}
         self._feeds = {feed.name: feed for feed in config.feeds}
         self._quiet_polls = GroupCommit(store.feeds.record_quiet_polls)
 
@@ -224,6 +229,10 @@ class Poller:
                 reading = await self._read_back(feed, fetcher, fetched.url, reading)
             if reading is None or reading.parsed is None:
                 intent, outcome = await self._quiet(feed, state, fetched, body_hash, reading)
+            elif feed.name in self._fulltext:
+                intent = await asyncio.to_thread(self._decide, feed, state, fetched, body_hash, reading)
+                intent = await self._read_articles(feed, fetcher, fetched.url, intent)
+                outcome = await asyncio.to_thread(self._store, feed, intent)
             else:
                 intent, outcome = await asyncio.to_thread(
                     self._absorb, feed, state, fetched, body_hash, reading
@@ -344,27 +353,100 @@ class Poller:
         body_hash: str | None,
         reading: Reading,
     ) -> tuple[PollIntent, FeedOutcome]:
-        """A parsed body into stored items and hits; only entries that are new, edited, or new to
-        this feed are matched."""
+        """A parsed body into stored items and hits, in one trip off the event loop."""
+        intent = self._decide(feed, state, fetched, body_hash, reading)
+        return intent, self._store(feed, intent)
+
+    def _decide(
+        self,
+        feed: FeedConfig,
+        state: FeedState,
+        fetched: Fetched,
+        body_hash: str | None,
+        reading: Reading,
+    ) -> PollIntent:
+        """What a parsed body changes, given what the store holds of its entries."""
         assert reading.parsed is not None  # unparsed bodies are quiet polls
-        now = utcnow()
         known = self.store.items.lookup(feed.name, reading.parsed.items)
-        intent = decide(
-            state, fetched, body_hash, reading, known, cadence=self.cadence, interval=feed.interval, now=now
+        return decide(
+            state,
+            fetched,
+            body_hash,
+            reading,
+            known,
+            cadence=self.cadence,
+            interval=feed.interval,
+            now=utcnow(),
         )
+
+    def _store(self, feed: FeedConfig, intent: PollIntent) -> FeedOutcome:
+        """The intent's entries matched and stored; only entries that are new, edited, or new
+        to this feed are matched."""
         watchers = self._watchers[feed.name]
         matcher = self.matcher() if intent.changes else None
         # each entry read once, for the matcher, the search index and its story
         documents = {
-            c.entry.id: Document(c.entry.title, c.entry.summary, feed.language) for c in intent.changes
+            c.entry.id: Document(c.entry.title, c.entry.summary, feed.language, c.entry.body)
+            for c in intent.changes
         }
         matches = {
             guid: found
             for guid, document in documents.items()
             if matcher and (found := matcher.match_document(document, watchers))
         }
-        saved = self.store.items.save(intent, matches, now, documents)
-        return intent, FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
+        saved = self.store.items.save(intent, matches, utcnow(), documents)
+        return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
+
+    async def _read_articles(
+        self, feed: FeedConfig, fetcher: Fetcher, feed_url: str, intent: PollIntent
+    ) -> PollIntent:
+        """The new items' article text, from their pages: fetched together (the fetcher's
+        per-host limits pace them), read in the parse pool, the newest ARTICLES_PER_POLL of
+        them. An item whose page fails keeps what its feed said; the feed's warning says how
+        many failed, and why the first did."""
+        new = sorted(
+            (change for change in intent.changes if change.kind == "new" and change.entry.link),
+            key=lambda change: change.entry.published,
+            reverse=True,
+        )[:ARTICLES_PER_POLL]
+        if not new:
+            return intent
+        started = time.monotonic()
+        read = await asyncio.gather(*(self._read_article(fetcher, c.entry.link, feed_url) for c in new))
+        bodies = {c.entry.id: body for c, body in zip(new, read, strict=True) if isinstance(body, str)}
+        failed = [error for error in read if isinstance(error, FeedError)]
+        changes = tuple(
+            replace(c, entry=replace(c.entry, body=bodies[c.entry.id])) if c.entry.id in bodies else c
+            for c in intent.changes
+        )
+        event(
+            log,
+            "articles.read",
+            logging.WARNING if failed else logging.INFO,
+            feed=feed.name,
+            read=len(bodies),
+            failed=len(failed),
+            first_error=str(failed[0]) if failed else None,
+            ms=round((time.monotonic() - started) * 1000),
+        )
+        warning = intent.record.warning
+        if failed:
+            problem = (
+                f"{len(failed)} of {len(new)} article pages could not be read ({failed[0].url}: {failed[0]})"
+            )
+            warning = f"{warning}; {problem}" if warning else problem
+        return replace(intent, changes=changes, record=replace(intent.record, warning=warning))
+
+    async def _read_article(self, fetcher: Fetcher, url: str, feed_url: str) -> str | FeedError:
+        """An article page's text, or why it could not be had."""
+        try:
+            fetched = await fetcher.fetch(url, accept=PAGE_ACCEPT, linked_from=feed_url)
+            read = functools.partial(read_article, fetched.body or b"", fetched.headers, fetched.url)
+            return await self.parsers.run(read)
+        except FeedError as exc:
+            return exc
+        except BrokenProcessPool:
+            return ArticleError(url, "the parser process died reading this page")
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
         """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""

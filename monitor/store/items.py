@@ -43,7 +43,7 @@ def _read(changes: Sequence[Change], documents: Mapping[str, Document]) -> _Read
     for change in changes:
         if change.kind in ("new", "edit"):
             entry = change.entry
-            document = documents.get(entry.id) or Document(entry.title, entry.summary, None)
+            document = documents.get(entry.id) or Document(entry.title, entry.summary, None, entry.body)
             read.keys[entry.id] = index_keys(document)
             if change.kind == "new":
                 read.tellings[entry.id] = told(document)
@@ -258,6 +258,7 @@ class ItemStore:
                     "published_at": entry.published,
                     "first_seen_at": now,
                     "canonical_link": canonical_link(entry.link) if linked else None,
+                    "body": entry.body or None,
                 }
                 for entry in entries
             ],

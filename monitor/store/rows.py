@@ -15,9 +15,10 @@ ITEM_COLUMNS = (
     items.c.summary,
     items.c.link,
     items.c.published_at,
+    items.c.body,
 )
 
 
 def item_of(row: Any) -> Item:
     """The Item of a row selected with ITEM_COLUMNS."""
-    return Item(row.feed, row.guid, row.title, row.summary, row.link, row.published_at)
+    return Item(row.feed, row.guid, row.title, row.summary, row.link, row.published_at, row.body or "")

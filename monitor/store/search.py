@@ -182,7 +182,9 @@ class SearchStore:
                         read += 1
                         item = stored.item
                         last = (item.published, stored.id)
-                        matches = matcher.match(item.title, item.summary, languages.get(item.feed))
+                        matches = matcher.match(
+                            item.title, item.summary, languages.get(item.feed), body=item.body
+                        )
                         spans = [
                             s
                             for listed in matches.values()

@@ -438,6 +438,28 @@ def test_a_feed_at_a_public_address_is_not_redirected_to_a_private_one(
     assert feed_server.log == [("/feed/", 200)]  # only when allowed
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_feed_at_a_public_address_does_not_link_us_to_a_private_one(feed_server, host):
+    page = feed_server.serve("/admin/", "<html><body>secret</body></html>").replace("127.0.0.1", host)
+
+    async def run(linked_from: str, limits: Limits = LIMITS) -> Fetched:
+        async with Fetcher(limits) as fetcher:
+            return await fetcher.fetch(page, linked_from=linked_from)
+
+    with pytest.raises(FetchError) as refused:
+        asyncio.run(run(PUBLIC))
+    from_private = asyncio.run(run(feed_server.url("/feed.xml")))
+    allowed = asyncio.run(run(PUBLIC, Limits(deadline=5, allow_private_redirects=True)))
+
+    assert refused.value.kind == "redirect"
+    assert str(refused.value) == (
+        f"link to {page} refused: it reaches the private address 127.0.0.1; "
+        "set [polling] allow_private_redirects = true to follow such links"
+    )
+    assert from_private.body == allowed.body == b"<html><body>secret</body></html>"
+    assert feed_server.log == [("/admin/", 200)] * 2  # never when refused
+
+
 # --- caching ----------------------------------------------------------------------------------
 
 

@@ -438,6 +438,44 @@ def test_a_telegram_link_that_is_not_a_public_channel_is_refused_saying_what_to_
     assert f"{path}: feeds[2]: " in message and "write it as https://t.me/s/CHANNEL" in message
 
 
+@pytest.mark.parametrize(
+    ("feed_line", "watchlist_line", "read_in_full"),
+    [
+        ("", "", {"N1 Srbija": False, "RTS Vesti": False, "Meduza": False}),
+        ("fulltext = true", "", {"N1 Srbija": False, "RTS Vesti": False, "Meduza": True}),
+        # bia watches tag:serbia and Meduza; relocants watches all
+        ("", "fulltext = true", {"N1 Srbija": True, "RTS Vesti": True, "Meduza": True}),
+        (
+            'url = "https://t.me/s/meduzalive"',
+            "fulltext = true",
+            {"N1 Srbija": True, "RTS Vesti": True, "Meduza": False},
+        ),
+    ],
+    ids=["neither", "the feed", "a watchlist that watches it", "a channel, whole already"],
+)
+def test_a_feed_is_read_in_full_text_when_it_or_a_watchlist_watching_it_says_so(
+    write, feed_line, watchlist_line, read_in_full
+):
+    text = edited('name = "Meduza"\n', f'name = "Meduza"\n{feed_line}\n')
+    text = text.replace("queries = ['BIA', 'БИА']", f"queries = ['BIA', 'БИА']\n{watchlist_line}")
+    if feed_line.startswith("url"):
+        text = text.replace('url = "https://meduza.io/rss/all"\n', "")
+
+    config = load(write(text))
+
+    assert {feed.name: config.fulltext(feed) for feed in config.feeds} == read_in_full
+
+
+def test_fulltext_on_a_telegram_channel_is_refused_saying_why(write):
+    path = write(
+        edited('url = "https://meduza.io/rss/all"', 'url = "https://t.me/s/meduzalive"\nfulltext = true')
+    )
+
+    message = load_error(path)
+
+    assert f"{path}: feeds[2]: " in message and "posts are read whole already; remove fulltext" in message
+
+
 def test_misspelt_feed_language_gets_a_suggestion(write):
     assert "(did you mean 'serbian'?)" in load_error(write(edited('language = "ru"', 'language = "serbain"')))
 

@@ -8,6 +8,7 @@ import pytest
 
 import monitor
 from monitor.errors import (
+    ArticleError,
     ClaimedError,
     ConfigError,
     DatabaseAway,
@@ -27,6 +28,7 @@ EXAMPLES = [
     FetchError("https://example.org/rss", "timed out"),
     ParseError("https://example.org/rss", "an HTML page, not a feed"),
     ParseError("https://example.org/rss", "the parser process died", kind="parser_died"),
+    ArticleError("https://example.org/story", "no article text on the page"),
     StorageError("database is locked"),
     ClaimedError("digest 3 is held by another run"),
     DatabaseAway("terminating connection due to administrator command"),

@@ -47,6 +47,7 @@ OWNERS = {
     "jinja2": {"monitor.digest"},
     "babel": {"monitor.i18n"},
     "feedparser": {"monitor.feeds"},
+    "trafilatura": {"monitor.feeds"},
     "lxml": {"monitor.feeds"},
     "apscheduler": {"monitor.daemon", "monitor.schedule"},
     "click": {"monitor.cli"},
