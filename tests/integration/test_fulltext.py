@@ -10,6 +10,7 @@ import json
 
 from monitor.models import utcnow
 from monitor.polling.poller import ARTICLES_PER_POLL
+from tests.support.articles import FAMILY as STORY
 from tests.support.articles import news_page, shell_page
 from tests.support.cli import monitor
 from tests.support.feeds import rss
@@ -19,13 +20,6 @@ from tests.support.polling import poll, text_part
 ENTRIES = [
     ("dn-1", "Poslednje nedelje jedne porodice u Novom Sadu", "Kako žive oni koji su došli 2022."),
     ("dn-2", "Zima u Beogradu", "Prognoza za narednu sedmicu."),
-]
-STORY = [
-    "Porodica Ivanov živi u Novom Sadu od proleća 2022. godine, kada je napustila Moskvu.",
-    "Otac je programer, majka prevoditeljka, a ćerka ide u treći razred osnovne škole.",
-    "U oktobru im je policija saopštila da im boravak neće biti produžen, jer je "
-    "Bezbednosno-informativna agencija (BIA) dala negativnu bezbednosnu procenu.",
-    "Advokat porodice kaže da obrazloženje nisu dobili i da će se žaliti Upravnom sudu.",
 ]
 WEATHER = [
     "Sledeće nedelje u Beogradu očekuje se sneg, a temperature će padati do minus pet.",

@@ -9,9 +9,11 @@ import pytest
 
 from monitor.models import utcnow
 from tests.conftest import free_port
+from tests.support.articles import FAMILY, FAMILY_HEADLINE, news_page
 from tests.support.feeds import FIRST_PUBLISHED, RUSSIAN_NEWS, SERBIAN_NEWS, rss
 from tests.support.polling import html_part, poll, text_part
 from tests.support.stories import OTHER, STORY, published
+from tests.support.telegram import Post, channel_page
 
 
 def test_unchanged_feed_is_stored_once_and_answered_304(
@@ -402,3 +404,54 @@ def test_a_story_told_by_four_outlets_in_both_scripts_is_one_entry_of_the_digest
     assert "Ruslanu *Ahmetovu*" in text
     stories = {hit.item.feed: hit.story for hit in monitor.store.hits.find() if "Zotov" in hit.item.summary}
     assert len(set(stories.values())) == 1
+
+
+def test_a_channels_post_an_article_told_in_its_body_and_a_four_outlet_story_reach_one_digest(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    """Where news breaks, and the whole story: a public Telegram channel's post, an article
+    whose watched term is only in its third paragraph (its feed read in full text), and one
+    story told by four outlets in both scripts; polled in worker processes, one digest."""
+    urls = {
+        outlet: feed_server.serve(
+            f"/{outlet}.xml",
+            rss(outlet, f"https://{outlet.lower()}.example", [(f"{outlet}-1", *STORY[outlet])], start=when),
+        )
+        for outlet, when in published(FIRST_PUBLISHED).items()
+    }
+    feed_server.serve("/clanak/vr-1/", news_page(FAMILY_HEADLINE[0], FAMILY), content_type="text/html")
+    urls["Vreme"] = feed_server.serve(
+        "/vreme.xml", rss("Vreme", feed_server.url("/clanak"), [("vr-1", *FAMILY_HEADLINE)])
+    )
+    post = Post(7, "Релоканты в Белграде: вызовы в полицию\nАдвокаты советуют не подписывать документы.")
+    urls["Diaspora"] = feed_server.serve(
+        "/s/diaspora", channel_page("diaspora", "Русские в Сербии", [post]), content_type="text/html"
+    )
+    config = write_config(
+        urls,
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+        queries=("Zotov*", "BIA", "релоканты"),
+        feed_settings={"Vreme": "fulltext = true", "Diaspora": 'type = "telegram"\nlanguage = "ru"'},
+    )
+    monitor = open_monitor(config, parse_workers=2)
+
+    summary = poll(monitor)
+    [outcome] = monitor.outbox.send_digests(utcnow())
+
+    assert (summary.new_items, summary.failed) == (6, 0)
+    assert (outcome.sent, outcome.hits) == (True, 6)
+    [message] = smtp_server.sink.messages
+    text = text_part(message).replace("\r\n", "\n")
+    assert text.count("\n* ") == 3, text  # the story, the article, the post
+    assert "* Ruskom aktivisti Ilji *Zotovu* naloženo da napusti Srbiju\n  N1 · " in text
+    [others] = re.findall(r"also reported by: (.*)", text)
+    assert [other.split(" <")[0] for other in others.split(", ")] == [
+        "Danas (Cyrillic)",
+        "Nova",
+        "RTS (Cyrillic)",
+    ]
+    assert f"* {FAMILY_HEADLINE[0]}\n  Vreme · " in text
+    assert "Bezbednosno-informativna agencija (*BIA*) dala negativnu bezbednosnu procenu" in text
+    assert "* *Релоканты* в Белграде: вызовы в полицию\n  Diaspora · " in text
+    assert "https://t.me/diaspora/7" in text

@@ -11,6 +11,16 @@ from html import escape
 
 MENU = ("Vesti", "Politika", "Društvo", "Svet", "Sport", "Kultura", "Video")
 COOKIES = "Ovaj sajt koristi kolačiće. Nastavkom korišćenja prihvatate uslove."
+# a story whose watched term (BIA) is first in its third paragraph, under a headline and lead
+# that name none
+FAMILY_HEADLINE = ("Poslednje nedelje jedne porodice u Novom Sadu", "Kako žive oni koji su došli 2022.")
+FAMILY = [
+    "Porodica Ivanov živi u Novom Sadu od proleća 2022. godine, kada je napustila Moskvu.",
+    "Otac je programer, majka prevoditeljka, a ćerka ide u treći razred osnovne škole.",
+    "U oktobru im je policija saopštila da im boravak neće biti produžen, jer je "
+    "Bezbednosno-informativna agencija (BIA) dala negativnu bezbednosnu procenu.",
+    "Advokat porodice kaže da obrazloženje nisu dobili i da će se žaliti Upravnom sudu.",
+]
 
 
 def _paragraphs(paragraphs: Sequence[str]) -> str:
