@@ -33,6 +33,7 @@ class Item:
     link: str
     published: datetime
     body: str = ""  # the article's text from its page, for a feed read in full text; "" otherwise
+    page: Validators | None = None  # what the page's server gave to ask "changed?" next time
 
 
 class StoredItem(NamedTuple):

@@ -23,7 +23,6 @@ from itertools import chain
 
 from rapidfuzz.fuzz import token_set_ratio
 
-from monitor.match.document import Document
 from monitor.match.text import RU, fold_russian, fold_serbian, guess_languages, words
 
 SAME = 52  # token_set_ratio of two keys, 0-100, from which two reports with leads may be one story
@@ -58,12 +57,6 @@ def telling(title: str, summary: str) -> Telling:
     title_words, summary_words = words(title), words(summary)
     text, read = f"{title} {summary[:400]}", chain(title_words, summary_words[:LEAD_WORDS])
     return tell(title_words, summary_words, guess_languages(text, read, None))
-
-
-def told(document: Document) -> Telling:
-    """``telling`` of an item the matcher has read already, in the languages it found (a
-    story is told by its title and lead, not its article's body)."""
-    return tell(document.words[0], document.words[1], document.languages)
 
 
 def tell(title_words: Sequence[str], summary_words: Sequence[str], languages: int) -> Telling:

@@ -7,10 +7,11 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.config import Config, FeedConfig
 from monitor.config.types import telegram_preview
@@ -24,7 +25,8 @@ from monitor.http.fetch import PAGE_ACCEPT, Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.match.document import Document
-from monitor.models import FeedState, utcnow
+from monitor.match.story import Telling, telling
+from monitor.models import FeedState, Item, utcnow
 from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
 from monitor.polling.group_commit import GroupCommit
@@ -75,6 +77,17 @@ class PollSummary:
             f"feeds ok: {self.ok}, failed: {self.failed}; "
             f"new items: {self.new_items}; new hits: {self.new_hits}"
         )
+
+
+Tellings = Mapping[str, Telling]  # guid → the story an entry tells, as match.story reads it
+
+
+def told(read: Callable[..., Reading], *args: Any, **options: Any) -> tuple[Reading, Tellings]:
+    """``read(*args, **options)``, and the telling of each entry it parsed: made in the parse
+    worker, beside the parse, rather than by the process that stores the entries."""
+    reading = read(*args, **options)
+    entries = reading.parsed.items if reading.parsed else ()
+    return reading, {entry.id: telling(entry.title, entry.summary) for entry in entries}
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +237,7 @@ class Poller:
         try:
             fetched = await fetcher.fetch(state.url, state.validators)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
-            reading = await self._read(feed, state, fetched, body_hash)
+            reading, tellings = await self._read(feed, state, fetched, body_hash)
             if feed.type == "telegram" and reading and reading.parsed and state.body_hash is not None:
                 reading = await self._read_back(feed, fetcher, fetched.url, reading)
             if reading is None or reading.parsed is None:
@@ -232,10 +245,10 @@ class Poller:
             elif feed.name in self._fulltext:
                 intent = await asyncio.to_thread(self._decide, feed, state, fetched, body_hash, reading)
                 intent = await self._read_articles(feed, fetcher, fetched.url, intent)
-                outcome = await asyncio.to_thread(self._store, feed, intent)
+                outcome = await asyncio.to_thread(self._store, feed, intent, tellings)
             else:
                 intent, outcome = await asyncio.to_thread(
-                    self._absorb, feed, state, fetched, body_hash, reading
+                    self._absorb, feed, state, fetched, body_hash, reading, tellings
                 )
             if intent.record.adopt_url:
                 event(log, "feed.moved", feed=feed.name, url=intent.record.adopt_url, was=state.url)
@@ -269,13 +282,14 @@ class Poller:
 
     async def _read(
         self, feed: FeedConfig, state: FeedState, fetched: Fetched, body_hash: str | None
-    ) -> Reading | None:
+    ) -> tuple[Reading | None, Tellings]:
         """The body parsed in a worker, unless it is the last body again (None) or all its
         entries were in the last body (``Reading.parsed`` None): servers that ignore conditional
-        GET but rewrite lastBuildDate."""
+        GET but rewrite lastBuildDate. With it, each parsed entry's telling (see told)."""
         if fetched.body is None or body_hash == state.body_hash:
-            return None
+            return None, {}
         read = functools.partial(
+            told,
             READERS[feed.type],
             fetched.body,
             fetched.headers,
@@ -352,10 +366,11 @@ class Poller:
         fetched: Fetched,
         body_hash: str | None,
         reading: Reading,
+        tellings: Tellings,
     ) -> tuple[PollIntent, FeedOutcome]:
         """A parsed body into stored items and hits, in one trip off the event loop."""
         intent = self._decide(feed, state, fetched, body_hash, reading)
-        return intent, self._store(feed, intent)
+        return intent, self._store(feed, intent, tellings)
 
     def _decide(
         self,
@@ -368,7 +383,7 @@ class Poller:
         """What a parsed body changes, given what the store holds of its entries."""
         assert reading.parsed is not None  # unparsed bodies are quiet polls
         known = self.store.items.lookup(feed.name, reading.parsed.items)
-        return decide(
+        intent = decide(
             state,
             fetched,
             body_hash,
@@ -378,10 +393,28 @@ class Poller:
             interval=feed.interval,
             now=utcnow(),
         )
+        return self._with_pages(intent)
 
-    def _store(self, feed: FeedConfig, intent: PollIntent) -> FeedOutcome:
+    def _with_pages(self, intent: PollIntent) -> PollIntent:
+        """Edits carry the article text stored with their item and its page's validators: an
+        edit is matched and indexed on its article too, and its page asked again
+        conditionally."""
+        edited = [c.known.item_id for c in intent.changes if c.kind == "edit" and c.known]
+        pages = self.store.items.pages(edited) if edited else {}
+        if not pages:
+            return intent
+        changes = tuple(
+            replace(c, entry=replace(c.entry, body=pages[c.known.item_id][0], page=pages[c.known.item_id][1]))
+            if c.kind == "edit" and c.known and c.known.item_id in pages
+            else c
+            for c in intent.changes
+        )
+        return replace(intent, changes=changes)
+
+    def _store(self, feed: FeedConfig, intent: PollIntent, tellings: Tellings) -> FeedOutcome:
         """The intent's entries matched and stored; only entries that are new, edited, or new
-        to this feed are matched."""
+        to this feed are matched. ``tellings``: the entries' stories, as the parse worker told
+        them."""
         watchers = self._watchers[feed.name]
         matcher = self.matcher() if intent.changes else None
         # each entry read once, for the matcher, the search index and its story
@@ -394,59 +427,63 @@ class Poller:
             for guid, document in documents.items()
             if matcher and (found := matcher.match_document(document, watchers))
         }
-        saved = self.store.items.save(intent, matches, utcnow(), documents)
+        saved = self.store.items.save(intent, matches, utcnow(), documents, tellings)
         return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
 
     async def _read_articles(
         self, feed: FeedConfig, fetcher: Fetcher, feed_url: str, intent: PollIntent
     ) -> PollIntent:
-        """The new items' article text, from their pages: fetched together (the fetcher's
-        per-host limits pace them), read in the parse pool, the newest ARTICLES_PER_POLL of
-        them. An item whose page fails keeps what its feed said; the feed's warning says how
-        many failed, and why the first did."""
+        """The article text of the new items, from their pages, and of the edited ones, asked
+        again conditionally: fetched together (the fetcher's per-host limits pace them), read in
+        the parse pool, ARTICLES_PER_POLL at most, the newest new items first. An item whose
+        page fails keeps what it had; the feed's warning says how many failed, and why the
+        first did."""
         new = sorted(
-            (change for change in intent.changes if change.kind == "new" and change.entry.link),
+            (c for c in intent.changes if c.kind == "new" and c.entry.link),
             key=lambda change: change.entry.published,
             reverse=True,
-        )[:ARTICLES_PER_POLL]
-        if not new:
+        )
+        edits = [c for c in intent.changes if c.kind == "edit" and c.entry.link]
+        chosen = [c.entry for c in [*new, *edits][:ARTICLES_PER_POLL]]
+        if not chosen:
             return intent
         started = time.monotonic()
-        read = await asyncio.gather(*(self._read_article(fetcher, c.entry.link, feed_url) for c in new))
-        bodies = {c.entry.id: body for c, body in zip(new, read, strict=True) if isinstance(body, str)}
+        read = await asyncio.gather(*(self._read_article(fetcher, entry, feed_url) for entry in chosen))
+        entries = {entry.id: entry for entry in read if isinstance(entry, Item)}
         failed = [error for error in read if isinstance(error, FeedError)]
         changes = tuple(
-            replace(c, entry=replace(c.entry, body=bodies[c.entry.id])) if c.entry.id in bodies else c
-            for c in intent.changes
+            replace(c, entry=entries[c.entry.id]) if c.entry.id in entries else c for c in intent.changes
         )
         event(
             log,
             "articles.read",
             logging.WARNING if failed else logging.INFO,
             feed=feed.name,
-            read=len(bodies),
+            read=len(entries),
             failed=len(failed),
             first_error=str(failed[0]) if failed else None,
             ms=round((time.monotonic() - started) * 1000),
         )
         warning = intent.record.warning
         if failed:
-            problem = (
-                f"{len(failed)} of {len(new)} article pages could not be read ({failed[0].url}: {failed[0]})"
-            )
+            first = f"{failed[0].url}: {failed[0]}"
+            problem = f"{len(failed)} of {len(chosen)} article pages could not be read ({first})"
             warning = f"{warning}; {problem}" if warning else problem
         return replace(intent, changes=changes, record=replace(intent.record, warning=warning))
 
-    async def _read_article(self, fetcher: Fetcher, url: str, feed_url: str) -> str | FeedError:
-        """An article page's text, or why it could not be had."""
+    async def _read_article(self, fetcher: Fetcher, entry: Item, feed_url: str) -> Item | FeedError:
+        """The entry with its page's article text and validators (the text it had when the
+        page is unchanged: a 304), or why the page could not be had."""
         try:
-            fetched = await fetcher.fetch(url, accept=PAGE_ACCEPT, linked_from=feed_url)
-            read = functools.partial(read_article, fetched.body or b"", fetched.headers, fetched.url)
-            return await self.parsers.run(read)
+            fetched = await fetcher.fetch(entry.link, entry.page, accept=PAGE_ACCEPT, linked_from=feed_url)
+            if fetched.body is None:
+                return replace(entry, page=fetched.validators)
+            read = functools.partial(read_article, fetched.body, fetched.headers, fetched.url)
+            return replace(entry, body=await self.parsers.run(read), page=fetched.validators)
         except FeedError as exc:
             return exc
         except BrokenProcessPool:
-            return ArticleError(url, "the parser process died reading this page")
+            return ArticleError(entry.link, "the parser process died reading this page")
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
         """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""

@@ -13,8 +13,8 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 from monitor.feeds.links import canonical_link, one_story, tickers
 from monitor.match.document import Document
 from monitor.match.index import index_keys
-from monitor.match.story import Telling, told
-from monitor.models import Item, Known, Saved, content_hash
+from monitor.match.story import Telling, telling
+from monitor.models import Item, Known, Saved, Validators, content_hash
 from monitor.polling.decide import Change, PollIntent
 from monitor.store.engine import Database, chunks, upsert
 from monitor.store.feeds import write_polls
@@ -37,8 +37,11 @@ class _Read:
     tellings: dict[str, Telling]
 
 
-def _read(changes: Sequence[Change], documents: Mapping[str, Document]) -> _Read:
-    """The entries as the poller read them for matching, or read now."""
+def _read(
+    changes: Sequence[Change], documents: Mapping[str, Document], tellings: Mapping[str, Telling]
+) -> _Read:
+    """The entries as the poller read them for matching and the parse worker told them, or
+    read now."""
     read = _Read({}, {})
     for change in changes:
         if change.kind in ("new", "edit"):
@@ -46,8 +49,14 @@ def _read(changes: Sequence[Change], documents: Mapping[str, Document]) -> _Read
             document = documents.get(entry.id) or Document(entry.title, entry.summary, None, entry.body)
             read.keys[entry.id] = index_keys(document)
             if change.kind == "new":
-                read.tellings[entry.id] = told(document)
+                read.tellings[entry.id] = tellings.get(entry.id) or telling(entry.title, entry.summary)
     return read
+
+
+def _page_values(entry: Item) -> dict[str, str | None]:
+    """An item's columns for its article page."""
+    page = entry.page or Validators()
+    return {"body": entry.body or None, "page_etag": page.etag, "page_modified": page.last_modified}
 
 
 class ItemStore:
@@ -101,6 +110,22 @@ class ItemStore:
                     )
         return known
 
+    def pages(self, item_ids: Sequence[int]) -> dict[int, tuple[str, Validators]]:
+        """The stored article text of these items, with their pages' validators: what an
+        edit is matched on, and asks its page again with."""
+        found = {}
+        with self.database.tx() as connection:
+            for chunk in chunks(item_ids):
+                rows = connection.execute(
+                    select(items.c.id, items.c.body, items.c.page_etag, items.c.page_modified).where(
+                        items.c.id.in_(chunk), items.c.body.is_not(None)
+                    )
+                )
+                found.update(
+                    {row.id: (row.body, Validators(row.page_etag, row.page_modified)) for row in rows}
+                )
+        return found
+
     def prune(self, before: datetime, batch: int = PRUNE_BATCH, *, dry_run: bool = False) -> int:
         """Delete the items first seen before ``before`` that no watchlist hit (their sightings
         go with them), ``batch`` per transaction, so that neither backend holds a long write
@@ -130,6 +155,7 @@ class ItemStore:
         matches: Matches,
         now: datetime,
         documents: Mapping[str, Document] | None = None,
+        tellings: Mapping[str, Telling] | None = None,
     ) -> Saved:
         """Apply a successful poll: its changes, then the feed's row.
 
@@ -141,11 +167,11 @@ class ItemStore:
         item did not match before, and saving the same poll twice stores nothing twice.
         New and edited items are indexed for search, and each new item is given its story
         (monitor.store.stories), from ``documents``: guid → the entry as the matcher read it,
-        read here for the entries it lacks.
+        and ``tellings``: guid → the story it tells; each made here for the entries they lack.
         """
         made = []
         for chunk in chunks(intent.changes, SAVE_BATCH):
-            read = _read(chunk, documents or {})
+            read = _read(chunk, documents or {}, tellings or {})
             with self.database.tx() as connection:
                 made.append(self._save_changes(connection, intent.feed, chunk, matches, now, read))
         with self.database.tx() as connection:
@@ -258,7 +284,7 @@ class ItemStore:
                     "published_at": entry.published,
                     "first_seen_at": now,
                     "canonical_link": canonical_link(entry.link) if linked else None,
-                    "body": entry.body or None,
+                    **_page_values(entry),
                 }
                 for entry in entries
             ],
@@ -276,9 +302,13 @@ class ItemStore:
 
     @staticmethod
     def _update_text(connection: Connection, item_id: int, feed_id: int, entry: Item) -> None:
-        """The item takes the feed's new wording; the feed's sighting remembers it."""
+        """The item takes the feed's new wording (and its page's text, when read again); the
+        feed's sighting remembers it."""
+        page = _page_values(entry) if entry.page else {}
         connection.execute(
-            update(items).where(items.c.id == item_id).values(title=entry.title, summary=entry.summary)
+            update(items)
+            .where(items.c.id == item_id)
+            .values(title=entry.title, summary=entry.summary, **page)
         )
         connection.execute(
             update(sightings)

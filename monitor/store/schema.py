@@ -94,8 +94,11 @@ items = Table(
     # the first report of the story this item tells, when another item told it first (migration
     # 0014; see monitor.match.story.StoryIndex): a story's id is its first item's
     Column("story_id", Integer),
-    # the article's text, read from its page for a feed read in full text (migration 0015)
+    # the article's text, read from its page for a feed read in full text, and the page's
+    # validators, to read it again conditionally after an edit (migration 0015)
     Column("body", Text),
+    Column("page_etag", Text),
+    Column("page_modified", Text),
     UniqueConstraint("feed_id", "guid", name="uq_items_feed_guid"),
     Index("uq_items_canonical_link", "canonical_link", unique=True),
     Index("ix_items_published", "published_at"),  # newest first, and --since (migration 0013)

@@ -179,3 +179,33 @@ def test_a_poll_reads_the_pages_of_its_newest_new_items_only(
 
     assert summary.new_items == count
     assert sorted(page_requests(feed_server)) == sorted(f"/clanak/dn-{n}/" for n in range(10, count))
+
+
+def test_an_edited_item_asks_its_page_again_conditionally_and_an_updated_article_makes_a_hit(
+    feed_server, smtp_server, database_url, write_config, open_monitor
+):
+    url = serve_daily(feed_server)
+    config = write_config(
+        {"Danas": url},
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+        feed_settings={"Danas": FULLTEXT},
+    )
+    app = open_monitor(config)
+    poll(app)  # the weather story: no hit
+
+    # the outlet updates the story, its headline and its page: the agency is named now
+    updated = [(ENTRIES[0]), ("dn-2", "Zima u Beogradu (ažurirano)", ENTRIES[1][2])]
+    serve_daily(feed_server, updated, {"dn-2": news_page(updated[1][1], [*WEATHER, STORY[2]])})
+    second = poll(app)
+    # the headline changes again; the page does not (the server answers 304)
+    again = [(ENTRIES[0]), ("dn-2", "Zima u Beogradu, sneg do ponedeljka", ENTRIES[1][2])]
+    feed_server.serve("/danas.xml", rss("Danas", feed_server.url("/clanak"), again))
+    third = poll(app)
+
+    assert feed_server.statuses("/clanak/dn-2/") == [200, 200, 304]
+    assert (second.new_hits, third.new_hits) == (1, 0)
+    [hit] = [hit for hit in app.store.hits.find(watchlist="relocants") if hit.item.link.endswith("/dn-2/")]
+    assert hit.item.title == again[1][1] and STORY[2] in hit.item.body  # the text read before, kept
+    code, found, _ = monitor(config, "search", "--json", "--since", "3650d", "bezbednosn* procen*")
+    assert code == 0 and len(found.splitlines()) == 2  # the edit's index still holds its article

@@ -1,5 +1,7 @@
 """Full text: an item of a feed read in full text keeps its article's text (items.body), which
-is matched, searched and pruned with it; NULL for every other item.
+is matched, searched and pruned with it, and its page's validators (page_etag,
+page_modified), to ask the page again conditionally when the feed edits the item; NULL for
+every other item.
 
 Revision ID: 0015
 Revises: 0014
@@ -16,8 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("items", sa.Column("body", sa.Text))
+    for column in ("body", "page_etag", "page_modified"):
+        op.add_column("items", sa.Column(column, sa.Text))
 
 
 def downgrade() -> None:
-    op.drop_column("items", "body")  # SQLite 3.35+ drops a column in place
+    for column in ("body", "page_etag", "page_modified"):
+        op.drop_column("items", column)  # SQLite 3.35+ drops a column in place
