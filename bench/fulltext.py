@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor import checks  # noqa: E402
 from monitor.app import App  # noqa: E402
-from monitor.feeds.article import _SETTINGS, read_article  # noqa: E402
+from monitor.feeds.article import read_article  # noqa: E402
 from monitor.http.fetch import Fetcher  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
 from tests.support.articles import huge_page, news_page  # noqa: E402
@@ -76,9 +76,9 @@ def extraction() -> None:
         ("read_article (precise, then reader)", lambda: [read_article(p, HTML, "https://x/") for p in pages]),
         (
             "trafilatura, precise pass alone",
-            lambda: [trafilatura.extract(t, favor_precision=True, config=_SETTINGS) for t in texts],
+            lambda: [trafilatura.extract(t, favor_precision=True) for t in texts],
         ),
-        ("trafilatura, reader pass alone", lambda: [trafilatura.extract(t, config=_SETTINGS) for t in texts]),
+        ("trafilatura, reader pass alone", lambda: [trafilatura.extract(t) for t in texts]),
     ):
         print(f"  {name:40} {timed(work) / len(pages):6.1f} ms a page")
     huge = huge_page("Naslov", list(ARTICLES[10]["paragraphs"])).encode()  # type: ignore[call-overload]

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import trafilatura
-from trafilatura.settings import use_config
-
 from monitor.errors import ArticleError
 from monitor.feeds.clean import clean, shorten
 from monitor.feeds.discover import looks_like_html
 from monitor.feeds.encoding import html_text
 
 BODY_LIMIT = 100_000  # characters of an article's text stored and matched: a long read's first pages
-# elements of a page the extractor walks: past that the page is refused, not read for seconds
-MAX_ELEMENTS = 200_000
+# tags a page may hold: the extractor's time grows with them (seconds at tens of thousands), and
+# its own size limit applies only after that work, so a page past this is refused unread
+MAX_TAGS = 60_000
 MIN_WORDS = 8  # fewer is a notice ("Enable JavaScript to read this site"), not an article
-_SETTINGS = use_config()  # trafilatura's defaults, a copy of its own
-_SETTINGS.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_ELEMENTS))
 
 
 def read_article(body: bytes, headers: Mapping[str, str], url: str) -> str:
@@ -29,6 +25,11 @@ def read_article(body: bytes, headers: Mapping[str, str], url: str) -> str:
     if not looks_like_html(body, headers.get("content-type")):
         kind = headers.get("content-type") or "no Content-Type"
         raise ArticleError(url, f"not a web page ({kind}); the item keeps what its feed said")
+    if (tags := body.count(b"<")) > MAX_TAGS:
+        raise ArticleError(
+            url,
+            f"a page of {tags:,} tags, more than the {MAX_TAGS:,} read; the item keeps what its feed said",
+        )
     text, _ = html_text(body, headers.get("content-type"))
     # precise first: a paywall's "subscribe" box and a shell's <noscript> are not the story;
     # then as a reader would, for layouts the precise pass finds nothing in (old table layouts)
@@ -43,11 +44,14 @@ def read_article(body: bytes, headers: Mapping[str, str], url: str) -> str:
 
 
 def _extract(text: str, url: str, *, precise: bool) -> str | None:
+    # imported at the first page: what it loads (8 MB, with dateparser) a process that reads
+    # no feed in full text, and each parse worker, would carry for nothing
+    import trafilatura
+
     return trafilatura.extract(
         text,
         url=url,
         favor_precision=precise,
         include_comments=False,
         include_tables=False,
-        config=_SETTINGS,
     )

@@ -7,11 +7,10 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from monitor.config import Config, FeedConfig
 from monitor.config.types import telegram_preview
@@ -25,12 +24,12 @@ from monitor.http.fetch import PAGE_ACCEPT, Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.match.document import Document
-from monitor.match.story import Telling, telling
 from monitor.models import FeedState, Item, utcnow
 from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
 from monitor.polling.group_commit import GroupCommit
 from monitor.polling.parse_pool import ParsePool
+from monitor.polling.reading import Tellings, told
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
@@ -77,17 +76,6 @@ class PollSummary:
             f"feeds ok: {self.ok}, failed: {self.failed}; "
             f"new items: {self.new_items}; new hits: {self.new_hits}"
         )
-
-
-Tellings = Mapping[str, Telling]  # guid → the story an entry tells, as match.story reads it
-
-
-def told(read: Callable[..., Reading], *args: Any, **options: Any) -> tuple[Reading, Tellings]:
-    """``read(*args, **options)``, and the telling of each entry it parsed: made in the parse
-    worker, beside the parse, rather than by the process that stores the entries."""
-    reading = read(*args, **options)
-    entries = reading.parsed.items if reading.parsed else ()
-    return reading, {entry.id: telling(entry.title, entry.summary) for entry in entries}
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +472,9 @@ class Poller:
             return exc
         except BrokenProcessPool:
             return ArticleError(entry.link, "the parser process died reading this page")
+        except Exception as exc:  # a bug met on this page: it fails alone, not its feed
+            log.exception("article.bug", extra={"fields": {"url": entry.link}})
+            return ArticleError(entry.link, f"monitor could not read this page ({type(exc).__name__}: {exc})")
 
     def _fail(self, feed: FeedConfig, state: FeedState, error: FeedError, started: float) -> FeedOutcome:
         """Record a failed poll; back off, honour Retry-After; a feed that is gone is not polled."""

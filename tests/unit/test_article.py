@@ -114,8 +114,13 @@ def test_a_long_article_is_cut_at_the_limit():
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "application/pdf", "not a web page (application/pdf)"),
         (b'{"title": "x"}', "application/json", "not a web page (application/json)"),
         (b"", "text/html", "no article text on the page"),
+        (
+            b"<html><body>" + b"<p>Vest.</p>" * 40_000 + b"</body></html>",
+            "text/html",
+            "more than the 60,000 read",
+        ),
     ],
-    ids=["script shell", "pdf", "json", "empty"],
+    ids=["script shell", "pdf", "json", "empty", "too many elements"],
 )
 def test_a_page_without_an_article_is_an_error_that_says_why(body, content_type, says):
     with pytest.raises(ArticleError) as raised:
