@@ -23,6 +23,7 @@ from itertools import chain
 
 from rapidfuzz.fuzz import token_set_ratio
 
+from monitor.match.document import Document
 from monitor.match.text import RU, fold_russian, fold_serbian, guess_languages, words
 
 SAME = 52  # token_set_ratio of two keys, 0-100, from which two reports with leads may be one story
@@ -57,6 +58,12 @@ def telling(title: str, summary: str) -> Telling:
     title_words, summary_words = words(title), words(summary)
     text, read = f"{title} {summary[:400]}", chain(title_words, summary_words[:LEAD_WORDS])
     return tell(title_words, summary_words, guess_languages(text, read, None))
+
+
+def told(document: Document) -> Telling:
+    """``telling`` of an item the matcher has read already, in the languages it found (a
+    story is told by its title and lead, not its article's body)."""
+    return tell(document.words[0], document.words[1], document.languages)
 
 
 def tell(title_words: Sequence[str], summary_words: Sequence[str], languages: int) -> Telling:
@@ -111,6 +118,7 @@ def _one_story(a: Telling, b: Telling, score: float) -> bool:
 class _Story:
     telling: Telling  # its first report's
     published: datetime  # its first report's
+    text: str | None = None  # its first report's text's hash (models.content_hash)
     feeds: set[int] = field(default_factory=set)  # no feed tells one story twice
 
 
@@ -129,9 +137,19 @@ class StoryIndex:
         self._stories: dict[int, _Story] = {}
         self._postings: dict[str, list[int]] = {}  # word → stories: lists, as sets cost more memory
         self._keys: dict[str, int] = {}  # a story's first report's key → the story
+        self._texts: dict[str, int] = {}  # a story's first report's text's hash → the story
 
     def __len__(self) -> int:
         return len(self._stories)
+
+    def reprint(self, text: str, feed: int, published: datetime) -> int | None:
+        """The story whose first report's title and lead were word for word these (``text``:
+        their hash), if this report may join it: found before the report is told."""
+        story = self._texts.get(text)
+        return story if story is not None and self._joins(story, feed, published) else None
+
+    def holds(self, story_id: int) -> bool:
+        return story_id in self._stories
 
     def find(self, told: Telling, feed: int, published: datetime) -> int | None:
         """The story this report tells, or None: it is a story of its own."""
@@ -165,12 +183,19 @@ class StoryIndex:
         story = self._stories[story_id]
         return feed not in story.feeds and abs(story.published - published) <= WITHIN
 
-    def add(self, story_id: int, told: Telling, feed: int, published: datetime) -> None:
-        """A report of ``story_id``: the story begins with it if the index does not hold it."""
+    def add(
+        self, story_id: int, told: Telling | None, feed: int, published: datetime, text: str | None = None
+    ) -> None:
+        """A report of ``story_id``: the story begins with it if the index does not hold it,
+        which needs its telling (and its text's hash, for reprints found by it); a report that
+        joins a held story needs neither."""
         story = self._stories.get(story_id)
         if story is None:
-            story = self._stories[story_id] = _Story(told, published)
+            assert told is not None, "a report that begins a story is told"
+            story = self._stories[story_id] = _Story(told, published, text)
             self._keys[told.key] = story_id
+            if text is not None:
+                self._texts[text] = story_id
             for word in set(told.key.split()):
                 self._postings.setdefault(word, []).append(story_id)
         story.feeds.add(feed)
@@ -179,9 +204,12 @@ class StoryIndex:
         """Drop the stories first reported more than KEPT before ``now``."""
         before = now - KEPT
         for story_id in [i for i, story in self._stories.items() if story.published < before]:
-            key = self._stories.pop(story_id).telling.key
+            forgotten = self._stories.pop(story_id)
+            key = forgotten.telling.key
             if self._keys.get(key) == story_id:
                 del self._keys[key]
+            if forgotten.text is not None and self._texts.get(forgotten.text) == story_id:
+                del self._texts[forgotten.text]
             for word in set(key.split()):
                 posting = self._postings[word]
                 posting.remove(story_id)

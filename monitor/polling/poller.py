@@ -29,7 +29,6 @@ from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
 from monitor.polling.group_commit import GroupCommit
 from monitor.polling.parse_pool import ParsePool
-from monitor.polling.reading import Tellings, told
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
@@ -225,7 +224,7 @@ class Poller:
         try:
             fetched = await fetcher.fetch(state.url, state.validators)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
-            reading, tellings = await self._read(feed, state, fetched, body_hash)
+            reading = await self._read(feed, state, fetched, body_hash)
             if feed.type == "telegram" and reading and reading.parsed and state.body_hash is not None:
                 reading = await self._read_back(feed, fetcher, fetched.url, reading)
             if reading is None or reading.parsed is None:
@@ -233,10 +232,10 @@ class Poller:
             elif feed.name in self._fulltext:
                 intent = await asyncio.to_thread(self._decide, feed, state, fetched, body_hash, reading)
                 intent = await self._read_articles(feed, fetcher, fetched.url, intent)
-                outcome = await asyncio.to_thread(self._store, feed, intent, tellings)
+                outcome = await asyncio.to_thread(self._store, feed, intent)
             else:
                 intent, outcome = await asyncio.to_thread(
-                    self._absorb, feed, state, fetched, body_hash, reading, tellings
+                    self._absorb, feed, state, fetched, body_hash, reading
                 )
             if intent.record.adopt_url:
                 event(log, "feed.moved", feed=feed.name, url=intent.record.adopt_url, was=state.url)
@@ -270,14 +269,13 @@ class Poller:
 
     async def _read(
         self, feed: FeedConfig, state: FeedState, fetched: Fetched, body_hash: str | None
-    ) -> tuple[Reading | None, Tellings]:
+    ) -> Reading | None:
         """The body parsed in a worker, unless it is the last body again (None) or all its
         entries were in the last body (``Reading.parsed`` None): servers that ignore conditional
-        GET but rewrite lastBuildDate. With it, each parsed entry's telling (see told)."""
+        GET but rewrite lastBuildDate."""
         if fetched.body is None or body_hash == state.body_hash:
-            return None, {}
+            return None
         read = functools.partial(
-            told,
             READERS[feed.type],
             fetched.body,
             fetched.headers,
@@ -354,11 +352,10 @@ class Poller:
         fetched: Fetched,
         body_hash: str | None,
         reading: Reading,
-        tellings: Tellings,
     ) -> tuple[PollIntent, FeedOutcome]:
         """A parsed body into stored items and hits, in one trip off the event loop."""
         intent = self._decide(feed, state, fetched, body_hash, reading)
-        return intent, self._store(feed, intent, tellings)
+        return intent, self._store(feed, intent)
 
     def _decide(
         self,
@@ -399,10 +396,9 @@ class Poller:
         )
         return replace(intent, changes=changes)
 
-    def _store(self, feed: FeedConfig, intent: PollIntent, tellings: Tellings) -> FeedOutcome:
+    def _store(self, feed: FeedConfig, intent: PollIntent) -> FeedOutcome:
         """The intent's entries matched and stored; only entries that are new, edited, or new
-        to this feed are matched. ``tellings``: the entries' stories, as the parse worker told
-        them."""
+        to this feed are matched."""
         watchers = self._watchers[feed.name]
         matcher = self.matcher() if intent.changes else None
         # each entry read once, for the matcher, the search index and its story
@@ -415,7 +411,7 @@ class Poller:
             for guid, document in documents.items()
             if matcher and (found := matcher.match_document(document, watchers))
         }
-        saved = self.store.items.save(intent, matches, utcnow(), documents, tellings)
+        saved = self.store.items.save(intent, matches, utcnow(), documents)
         return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
 
     async def _read_articles(

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 from monitor.feeds.links import canonical_link, one_story, tickers
 from monitor.match.document import Document
 from monitor.match.index import index_keys
-from monitor.match.story import Telling, telling
+from monitor.match.story import Telling, told
 from monitor.models import Item, Known, Saved, Validators, content_hash
 from monitor.polling.decide import Change, PollIntent
 from monitor.store.engine import Database, chunks, upsert
@@ -31,25 +31,30 @@ _FEED_ID = select(feeds.c.id).where(feeds.c.name == bindparam("name"))  # built 
 @dataclass(frozen=True, slots=True)
 class _Read:
     """What a save needs of its new and edited entries, made before its transaction so that
-    SQLite's write lock is not held meanwhile: guid → search keys, and guid → telling (new)."""
+    SQLite's write lock is not held meanwhile: guid → search keys; for new entries, guid →
+    text hash, the stories they reprint word for word (planned) and the others' tellings."""
 
     keys: dict[str, list[str]]
+    texts: dict[str, str]
+    planned: dict[str, int]
     tellings: dict[str, Telling]
 
 
 def _read(
-    changes: Sequence[Change], documents: Mapping[str, Document], tellings: Mapping[str, Telling]
+    changes: Sequence[Change], documents: Mapping[str, Document], stories: Stories, feed_id: int
 ) -> _Read:
-    """The entries as the poller read them for matching and the parse worker told them, or
-    read now."""
-    read = _Read({}, {})
+    """The entries as the poller read them for matching, or read now."""
+    new = [change.entry for change in changes if change.kind == "new"]
+    texts = {entry.id: content_hash(entry.title, entry.summary) for entry in new}
+    planned = stories.plan(feed_id, [(entry, texts[entry.id]) for entry in new])
+    read = _Read({}, texts, planned, {})
     for change in changes:
         if change.kind in ("new", "edit"):
             entry = change.entry
             document = documents.get(entry.id) or Document(entry.title, entry.summary, None, entry.body)
             read.keys[entry.id] = index_keys(document)
-            if change.kind == "new":
-                read.tellings[entry.id] = tellings.get(entry.id) or telling(entry.title, entry.summary)
+            if change.kind == "new" and entry.id not in planned:
+                read.tellings[entry.id] = told(document)
     return read
 
 
@@ -65,6 +70,7 @@ class ItemStore:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.stories = Stories()
+        self._feed_ids: dict[str, int] = {}  # name → id, read once (see _feed_id)
 
     def lookup(self, feed: str, entries: Sequence[Item]) -> dict[str, Known]:
         """Which of a feed's parsed entries the store holds, by guid: under this feed and guid,
@@ -73,7 +79,7 @@ class ItemStore:
         guid, only an entry with a title like the stored one's is that story."""
         known: dict[str, Known] = {}
         with self.database.tx() as connection:
-            feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
+            feed_id = self._feed_id(feed, connection)
             guids = [entry.id for entry in entries]
             for chunk in chunks(guids):
                 rows = connection.execute(
@@ -155,7 +161,6 @@ class ItemStore:
         matches: Matches,
         now: datetime,
         documents: Mapping[str, Document] | None = None,
-        tellings: Mapping[str, Telling] | None = None,
     ) -> Saved:
         """Apply a successful poll: its changes, then the feed's row.
 
@@ -167,16 +172,26 @@ class ItemStore:
         item did not match before, and saving the same poll twice stores nothing twice.
         New and edited items are indexed for search, and each new item is given its story
         (monitor.store.stories), from ``documents``: guid → the entry as the matcher read it,
-        and ``tellings``: guid → the story it tells; each made here for the entries they lack.
+        read here for the entries it lacks.
         """
         made = []
         for chunk in chunks(intent.changes, SAVE_BATCH):
-            read = _read(chunk, documents or {}, tellings or {})
+            read = _read(chunk, documents or {}, self.stories, self._feed_id(intent.feed))
             with self.database.tx() as connection:
                 made.append(self._save_changes(connection, intent.feed, chunk, matches, now, read))
         with self.database.tx() as connection:
             write_polls(connection, [(intent.feed, intent.record, now)])
         return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
+
+    def _feed_id(self, feed: str, connection: Connection | None = None) -> int:
+        """A feed's id, read once (in a transaction of its own without ``connection``): a
+        feed's row is never deleted, so its id never changes."""
+        if (known := self._feed_ids.get(feed)) is None:
+            if connection is None:
+                with self.database.tx() as own:
+                    return self._feed_id(feed, own)
+            known = self._feed_ids[feed] = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
+        return known
 
     def _save_changes(
         self,
@@ -187,8 +202,9 @@ class ItemStore:
         now: datetime,
         read: _Read,
     ) -> Saved:
-        feed_id = connection.execute(_FEED_ID, {"name": feed}).scalar_one()
-        inserted = self._insert_items(connection, feed_id, [c.entry for c in changes if c.kind == "new"], now)
+        feed_id = self._feed_id(feed, connection)
+        new_entries = [c.entry for c in changes if c.kind == "new"]
+        inserted = self._insert_items(connection, feed_id, new_entries, now, read)
         targets = {guid: (item_id, False) for guid, item_id in inserted.items()}  # guid → (item, edited)
         edited = 0
         for found in changes:
@@ -218,7 +234,11 @@ class ItemStore:
         new = [(inserted[c.entry.id], c.entry) for c in changes if c.entry.id in inserted]
         write_words(connection, [(item_id, read.keys[entry.id]) for item_id, entry in new])
         self.stories.tell(
-            connection, feed_id, [(item_id, entry, read.tellings[entry.id]) for item_id, entry in new], now
+            connection,
+            feed_id,
+            [(item_id, entry, read.tellings.get(entry.id), read.texts[entry.id]) for item_id, entry in new],
+            read.planned,
+            now,
         )
         edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
         write_words(connection, [(targets[e.id][0], read.keys[e.id]) for e in edits], replace=True)
@@ -226,15 +246,15 @@ class ItemStore:
         return Saved(len(inserted), edited, new_hits)
 
     def _insert_items(
-        self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime
+        self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime, read: _Read
     ) -> dict[str, int]:
-        """New items and their first sightings; guid → item id. An entry whose story is
-        already stored (a race, or two guids with one link and one title) is left out; one whose
-        link another story holds (a ticker's posts share the page's link) is stored without a
-        canonical link."""
+        """New items, with the stories they were planned to join, and their first sightings;
+        guid → item id. An entry whose story is already stored (a race, or two guids with one
+        link and one title) is left out; one whose link another story holds (a ticker's posts
+        share the page's link) is stored without a canonical link."""
         if not entries:
             return {}
-        inserted = self._insert_rows(connection, feed_id, entries, now, linked=True)
+        inserted = self._insert_rows(connection, feed_id, entries, now, read.planned, linked=True)
         left = [
             (link, entry)
             for entry in entries
@@ -246,8 +266,7 @@ class ItemStore:
             rows = connection.execute(held.where(items.c.canonical_link.in_({link for link, _ in left})))
             holders = {row.canonical_link: row.title for row in rows}
         others = [entry for link, entry in left if not one_story(holders.get(link, entry.title), entry.title)]
-        inserted |= self._insert_rows(connection, feed_id, others, now, linked=False)
-        texts = {entry.id: content_hash(entry.title, entry.summary) for entry in entries}
+        inserted |= self._insert_rows(connection, feed_id, others, now, read.planned, linked=False)
         if inserted:
             connection.execute(
                 insert(sightings),
@@ -257,7 +276,7 @@ class ItemStore:
                         "feed_id": feed_id,
                         "guid": guid,
                         "first_seen_at": now,
-                        "content_hash": texts[guid],
+                        "content_hash": read.texts[guid],
                     }
                     for guid, item_id in inserted.items()
                 ],
@@ -266,10 +285,16 @@ class ItemStore:
 
     @staticmethod
     def _insert_rows(
-        connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime, *, linked: bool
+        connection: Connection,
+        feed_id: int,
+        entries: Sequence[Item],
+        now: datetime,
+        planned: Mapping[str, int],
+        *,
+        linked: bool,
     ) -> dict[str, int]:
-        """``entries`` as items, with their canonical links if ``linked``; guid → item id of
-        those not already stored."""
+        """``entries`` as items, with their canonical links if ``linked`` and their planned
+        stories; guid → item id of those not already stored."""
         if not entries:
             return {}
         rows = connection.execute(
@@ -284,6 +309,7 @@ class ItemStore:
                     "published_at": entry.published,
                     "first_seen_at": now,
                     "canonical_link": canonical_link(entry.link) if linked else None,
+                    "story_id": planned.get(entry.id),
                     **_page_values(entry),
                 }
                 for entry in entries

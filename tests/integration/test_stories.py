@@ -52,6 +52,25 @@ def test_four_outlets_in_two_scripts_tell_one_story_and_another_expulsion_is_its
     store.close()
 
 
+def test_an_agencys_report_reprinted_word_for_word_is_stored_with_its_story(database_url):
+    store = opened(database_url)
+    title, summary = STORY["N1"]
+    save(store, "N1", [report("N1", title, summary)])
+    save(store, "Danas", [report("Danas", title, summary)])  # the index told N1's report
+    # a feed carrying the report twice (two guids, two links) joins the story once
+    twice = [
+        report("Nova", title, summary),
+        Item("Nova", "Nova-2", title, summary, "https://nova.example/2/", WHEN["Nova"]),
+    ]
+    save(store, "Nova", twice)
+
+    found = stories(store)
+
+    assert found["Danas-1"] == found["Nova-1"] == found["N1-1"]
+    assert found["Nova-2"] not in (found["N1-1"], None)  # a story of its own: Nova told this one
+    store.close()
+
+
 def test_a_report_days_later_is_a_new_story(database_url):
     store = opened(database_url)
     save(store, "N1", [report("N1", *STORY["N1"])])

@@ -62,14 +62,41 @@ def test_a_story_holds_every_feed_that_told_it() -> None:
     assert index.find(FIRST, 12, NOW) == 1
 
 
-def test_old_stories_are_forgotten() -> None:
+@pytest.mark.parametrize(
+    ("text", "feed", "published", "story"),
+    [
+        ("first", 11, NOW + timedelta(hours=1), 1),  # the first report's title and lead, reprinted
+        ("first", 10, NOW + timedelta(hours=1), None),  # by the feed that told it
+        ("first", 11, NOW + WITHIN + timedelta(minutes=1), None),  # too late
+        ("rewrite", 11, NOW, None),  # a rewrite is told, not known by its text
+    ],
+)
+def test_a_reprint_is_known_by_its_texts_hash_before_it_is_told(text, feed, published, story) -> None:
+    index = StoryIndex()
+    index.add(1, FIRST, feed=10, published=NOW, text="first")
+
+    assert index.reprint(text, feed, published) == story
+
+
+def test_a_report_joins_a_held_story_without_being_told() -> None:
     index = index_with_first()
+    index.add(1, None, feed=11, published=NOW)
+
+    assert index.find(REWRITE, 11, NOW) is None  # feed 11 told it already
+    with pytest.raises(AssertionError):
+        index.add(2, None, feed=11, published=NOW)  # a story cannot begin untold
+
+
+def test_old_stories_are_forgotten() -> None:
+    index = StoryIndex()
+    index.add(1, FIRST, feed=10, published=NOW, text="first")
     index.add(2, OTHER_PERSON, feed=10, published=NOW + timedelta(days=2))
 
     index.forget(NOW + KEPT + timedelta(hours=1))
 
     assert len(index) == 1
     assert index.find(FIRST, 11, NOW) is None
+    assert index.reprint("first", 11, NOW) is None
     assert index.find(OTHER_PERSON, 11, NOW + timedelta(days=2)) == 2
 
 
