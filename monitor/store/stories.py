@@ -26,6 +26,8 @@ from monitor.store.schema import items
 
 FORGET_EVERY = 3600.0  # seconds between two sweeps of the index for stories past KEPT
 _JOIN = update(items).where(items.c.id == bindparam("item")).values(story_id=bindparam("story"))
+# built once, as each batch asks it: a statement built at each call cost more than its query
+_NEWER = select(items.c.id).where(items.c.id > bindparam("seen"))
 
 
 class Stories:
@@ -100,7 +102,7 @@ class Stories:
         if self._forgotten is None or (now - self._forgotten).total_seconds() > FORGET_EVERY:
             self._index.forget(now)
             self._forgotten = now
-        newer = connection.execute(select(items.c.id).where(items.c.id > self._seen)).scalars().all()
+        newer = connection.execute(_NEWER, {"seen": self._seen}).scalars().all()
         if newer:
             others = [item_id for item_id in newer if item_id not in self._mine]
             for chunk in chunks(others):
