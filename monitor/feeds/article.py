@@ -44,8 +44,8 @@ def read_article(body: bytes, headers: Mapping[str, str], url: str) -> str:
 
 
 def _extract(text: str, url: str, *, precise: bool) -> str | None:
-    # imported at the first page: what it loads (8 MB, with dateparser) a process that reads
-    # no feed in full text, and each parse worker, would carry for nothing
+    # imported at the first page: a process that reads no feed in full text, and each parse
+    # worker, would otherwise carry what it loads (dateparser among it) for nothing
     import trafilatura
 
     return trafilatura.extract(

@@ -44,6 +44,16 @@ def serve_daily(feed_server, entries=ENTRIES, pages=None):
     return feed_server.serve("/danas.xml", rss("Danas", feed_server.url("/clanak"), entries))
 
 
+def read_in_full(write_config, url: str, database_url: str, smtp_server):
+    """A config that reads Danas's feed at ``url`` in full text."""
+    return write_config(
+        {"Danas": url},
+        database_url=database_url,
+        smtp_port=smtp_server.port,
+        feed_settings={"Danas": FULLTEXT},
+    )
+
+
 def page_requests(feed_server) -> list[str]:
     return [path for path, _ in feed_server.log if path.startswith("/clanak/")]
 
@@ -52,12 +62,7 @@ def test_a_term_only_in_the_article_makes_a_hit_whose_snippet_is_from_the_articl
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):
     url = serve_daily(feed_server)
-    config = write_config(
-        {"Danas": url},
-        database_url=database_url,
-        smtp_port=smtp_server.port,
-        feed_settings={"Danas": FULLTEXT},
-    )
+    config = read_in_full(write_config, url, database_url, smtp_server)
     app = open_monitor(config, parse_workers=2)  # pages read in worker processes
 
     summary = poll(app)
@@ -134,12 +139,7 @@ def test_pages_that_fail_leave_their_items_matched_on_the_feed_and_show_in_feeds
         "dn-3": {"body": "Forbidden", "status": 403, "content_type": "text/plain"},
     }  # dn-4: 404
     url = serve_daily(feed_server, entries, pages)
-    config = write_config(
-        {"Danas": url},
-        database_url=database_url,
-        smtp_port=smtp_server.port,
-        feed_settings={"Danas": FULLTEXT},
-    )
+    config = read_in_full(write_config, url, database_url, smtp_server)
     app = open_monitor(config)
 
     summary = poll(app)
@@ -168,12 +168,7 @@ def test_a_poll_reads_the_pages_of_its_newest_new_items_only(
     count = ARTICLES_PER_POLL + 10
     entries = [(f"dn-{n}", f"Vest broj {n}", "Kratko.") for n in range(count)]  # dn-0 is the oldest
     url = serve_daily(feed_server, entries, {guid: news_page(title, WEATHER) for guid, title, _ in entries})
-    config = write_config(
-        {"Danas": url},
-        database_url=database_url,
-        smtp_port=smtp_server.port,
-        feed_settings={"Danas": FULLTEXT},
-    )
+    config = read_in_full(write_config, url, database_url, smtp_server)
 
     summary = poll(open_monitor(config))
 
@@ -185,12 +180,7 @@ def test_an_edited_item_asks_its_page_again_conditionally_and_an_updated_article
     feed_server, smtp_server, database_url, write_config, open_monitor
 ):
     url = serve_daily(feed_server)
-    config = write_config(
-        {"Danas": url},
-        database_url=database_url,
-        smtp_port=smtp_server.port,
-        feed_settings={"Danas": FULLTEXT},
-    )
+    config = read_in_full(write_config, url, database_url, smtp_server)
     app = open_monitor(config)
     poll(app)  # the weather story: no hit
 
