@@ -70,6 +70,14 @@ def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) ->
     help="Log debug events; -vv also the libraries' (HTTP requests and their paths: a webhook's token).",
 )
 @click.option(
+    "--log-format",
+    type=click.Choice(["logfmt", "json"]),
+    default="logfmt",
+    show_default=True,
+    envvar="MONITOR_LOG_FORMAT",
+    help="Log lines as key=value pairs, or one JSON object a line for log shippers ($MONITOR_LOG_FORMAT).",
+)
+@click.option(
     "--version",
     is_flag=True,
     is_eager=True,
@@ -78,9 +86,13 @@ def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) ->
     help="Show the versions of monitor, Python and the key libraries, and exit.",
 )
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: str) -> None:
     """Media monitoring: poll news feeds, match watchlists, email digests."""
-    configure(logging.DEBUG if verbose else logging.INFO, logging.DEBUG if verbose > 1 else logging.WARNING)
+    configure(
+        logging.DEBUG if verbose else logging.INFO,
+        logging.DEBUG if verbose > 1 else logging.WARNING,
+        log_format,
+    )
     if ctx.invoked_subcommand != "run":  # only the daemon stops cleanly on a signal held meanwhile
         signals.release()
     ctx.obj = Context(config_path)

@@ -254,6 +254,26 @@ def test_check_config_connect_fails_naming_each_unreachable_part_without_its_pas
     assert "db-pass" not in stdout + stderr and "Traceback" not in stdout + stderr
 
 
+@pytest.mark.parametrize("chosen", ["option", "environment"])
+def test_log_lines_are_json_objects_when_asked(
+    feed_server, smtp_server, tmp_path, write_config, monkeypatch, chosen
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": url}, database_url=f"sqlite:///{tmp_path / 'm.db'}", smtp_port=smtp_server.port
+    )
+    if chosen == "environment":
+        monkeypatch.setenv("MONITOR_LOG_FORMAT", "json")
+    asked = ("--log-format", "json") if chosen == "option" else ()
+
+    code, _, logged = monitor(config, *asked, "poll", "--all")
+
+    events = [json.loads(line) for line in logged.splitlines()]  # every line an object
+    assert code == 0
+    [polled] = [event for event in events if event["event"] == "poll.ok"]
+    assert (polled["feed"], polled["status"], polled["new_items"], polled["level"]) == ("N1", 200, 3, "info")
+
+
 def test_poll_then_hits_feeds_preview_and_send(feed_server, smtp_server, tmp_path, write_config):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     config = write_config(

@@ -1,12 +1,14 @@
-"""logfmt lines: one line per event whatever the values hold, and no URL's password in them."""
+"""logfmt and JSON lines: one line per event whatever the values hold, and no URL's password
+in them."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
-from monitor.log import LogfmtFormatter, hide_passwords
+from monitor.log import JsonFormatter, LogfmtFormatter, hide_passwords
 
 
 def line(**fields: object) -> str:
@@ -63,3 +65,31 @@ def test_a_logged_url_has_no_password():
     assert line(url="https://reader:hunter2@example.org/rss") == line(
         url="https://reader:***@example.org/rss"
     )
+
+
+def json_line(**fields: object) -> str:
+    record = logging.LogRecord("monitor", logging.WARNING, __file__, 1, "poll.failed", None, None)
+    record.fields = fields
+    return JsonFormatter().format(record)
+
+
+def test_a_json_line_is_one_object_on_one_line_with_typed_values_and_no_password():
+    written = json_line(
+        feed="N1\nforged=1",
+        url="https://user:s3cret@example.org/feed",
+        failures=3,
+        ms=12.5,
+        unchanged=False,
+        next_poll=None,
+        title="line\u2028sep\u2029 Београд",
+        level="not the level",
+    )
+
+    [only] = written.splitlines()
+    assert "\u2028" not in only and "\u2029" not in only and "s3cret" not in only
+    event = json.loads(only)
+    assert (event["level"], event["event"]) == ("warning", "poll.failed")  # a field cannot replace them
+    assert event["feed"] == "N1\nforged=1" and event["url"] == "https://user:***@example.org/feed"
+    assert (event["failures"], event["ms"], event["unchanged"], event["next_poll"]) == (3, 12.5, False, None)
+    assert event["title"] == "line\u2028sep\u2029 Београд"
+    assert event["time"].endswith("Z")
