@@ -1,5 +1,5 @@
-"""`monitor feeds`, each feed's health, and `monitor feeds add`, a feed found and written into
-the config file."""
+"""`monitor feeds`, each feed's health; `monitor feeds add`, a feed found and written into the
+config file; `monitor feeds remove`, one taken out of it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 @click.pass_context
 def feeds(ctx: click.Context, as_json: bool) -> None:
     """Each feed's health, worst first: status, last success, last error, failures in a row,
-    items per day, next poll. `monitor feeds add URL` adds a feed."""
+    items per day, next poll. `monitor feeds add URL` adds a feed, `monitor feeds remove NAME`
+    removes one."""
     if ctx.invoked_subcommand is None:
         _health(ctx.obj, as_json)
 
@@ -77,6 +78,19 @@ def feeds_add(
         return
     table = append_feed(config, located.url, chosen, language, tags)
     click.echo(f"added to {config.path}:\n\n{table}\n{summary}")
+
+
+@feeds.command("remove")
+@click.argument("feed")
+@click.pass_obj
+def feeds_remove(context: Context, feed: str) -> None:
+    """Remove FEED (its name, or its URL) from the config file, keeping the rest as written.
+    Its items and hits stay in the database; the feed is no longer polled."""
+    from monitor.config import remove_feed
+
+    config = context.config()
+    removed = remove_feed(config, feed)
+    click.echo(f"removed {removed.name!r} ({removed.url}) from {config.path}")
 
 
 async def _locate(config: Config, url: str) -> LocatedFeed:

@@ -5,7 +5,7 @@ is added. Pure: pydantic and the standard library, so anything may import it.
 parts that will run it (the matcher, Apprise, the templates), and is what running code uses.
 """
 
-from monitor.config.edit import append_feed, feed_name
+from monitor.config.edit import append_feed, feed_name, remove_feed
 from monitor.config.load import (
     DEFAULT_PATH,
     PACKAGED_EXAMPLE,
@@ -43,6 +43,7 @@ __all__ = [
     "load",
     "parse_duration",
     "parse_schedule",
+    "remove_feed",
     "resolve_path",
     "user_data_dir",
 ]

@@ -1,4 +1,5 @@
-"""Write the config file: add a feed, keeping everything else as the user wrote it."""
+"""Write the config file: add a feed or remove one, keeping everything else as the user wrote
+it (its comments and layout: tomlkit reads and writes TOML round trip)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from monitor.config.load import EXAMPLE_PATH, PACKAGED_EXAMPLE, read, validate
-from monitor.config.models import Config
+from monitor.config.models import Config, FeedConfig
 from monitor.config.types import NAME
 from monitor.errors import ConfigError
 
@@ -21,11 +23,7 @@ def append_feed(
 
     The new table holds only values the config checks on its own (``language`` is already the
     matcher's code), and the rest of the file was checked when ``config`` was loaded."""
-    path = config.path
-    if path.resolve() in (EXAMPLE_PATH.resolve(), PACKAGED_EXAMPLE):
-        raise ConfigError(
-            f"{path} is the example config; write your own with `monitor init` and add feeds there"
-        )
+    path = _editable(config, "add feeds")
     for index, feed in enumerate(config.feeds):
         if feed.url == url:
             raise ConfigError(f"{path}: feeds[{index}] ({feed.name!r}) already polls {url}")
@@ -37,13 +35,58 @@ def append_feed(
     if tags:
         lines.append(f"tags = [{', '.join(map(_toml, tags))}]")
     table = "\n".join(lines) + "\n"
-    text = read(path).rstrip("\n") + "\n\n" + table
+    _write(path, read(path).rstrip("\n") + "\n\n" + table)
+    return table
+
+
+def remove_feed(config: Config, which: str) -> FeedConfig:
+    """Remove the feed named ``which``, or polling the URL ``which``, from the config file,
+    keeping everything else as written; returns it. What it stored stays in the database (the
+    feed is disabled at the next poll) until retention prunes it."""
+    path = _editable(config, "remove feeds")
+    found = [index for index, feed in enumerate(config.feeds) if which in (feed.name, feed.url)]
+    if not found:
+        names = ", ".join(repr(feed.name) for feed in config.feeds)
+        raise ConfigError(f"{path}: no feed named or at {which!r}; the feeds are: {names}")
+    if len(config.feeds) == 1:
+        raise ConfigError(f"{path}: {which!r} is the only feed, and a config needs one; add another first")
+    # imported here: `import monitor.config` loads what reading a config needs, no more
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    index = found[0]
+    try:
+        document = tomlkit.parse(read(path))
+        del document["feeds"][index]
+    except (TOMLKitError, KeyError, IndexError, TypeError) as exc:
+        raise ConfigError(f"{path}: cannot edit the feeds in it ({exc}); remove the table by hand") from exc
+    feed = config.feeds[index]
+    try:
+        _write(path, tomlkit.dumps(document))
+    except ConfigError as exc:  # most likely a watchlist names it
+        raise ConfigError(
+            f"{path}: without the feed {feed.name!r} the config would not load: {exc}; "
+            f"remove {feed.name!r} from the watchlists that name it first"
+        ) from None
+    return feed
+
+
+def _editable(config: Config, what: str) -> Path:
+    if config.path.resolve() in (EXAMPLE_PATH.resolve(), PACKAGED_EXAMPLE):
+        raise ConfigError(
+            f"{config.path} is the example config; write your own with `monitor init` and {what} there"
+        )
+    return config.path
+
+
+def _write(path: Path, text: str) -> None:
+    """``text`` in place of the file at ``path`` once it validates, atomically: the daemon never
+    reads half a file, and the file keeps its permissions."""
     validate(path, text, checks=None)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_text(text, encoding="utf-8")
-    partial.chmod(path.stat().st_mode)  # the file keeps its permissions
-    os.replace(partial, path)  # atomic: the daemon never reads half a file
-    return table
+    partial.chmod(path.stat().st_mode)
+    os.replace(partial, path)
 
 
 def feed_name(title: str, fallback: str) -> str:

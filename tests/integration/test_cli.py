@@ -738,3 +738,62 @@ def test_digest_send_that_finds_its_hits_taken_by_another_run_says_so_and_exits_
     )
     assert "Traceback" not in stdout + stderr and "IntegrityError" not in stdout + stderr
     assert len(smtp_server.sink.envelopes) == 1
+
+
+COMMENTED = """# our monitor
+[storage]
+url = "sqlite:///x.db"   # beside this file
+
+[[feeds]]
+# the public broadcaster
+url = "https://www.rts.rs/rss.xml"
+name = "RTS"
+tags = ["serbia"]
+
+[[feeds]]
+url = "https://n1info.rs/feed/"   # Latin script
+name = "N1"
+tags = ["serbia"]
+
+[[feeds]]
+url = "https://danas.rs/feed/"
+name = "Danas"
+
+[[watchlists]]
+name = "bia"
+queries = ["BIA"]   # the agency
+recipients = ["desk@example.org"]
+feeds = ["Danas", "tag:serbia"]
+"""
+
+
+@pytest.mark.parametrize("which", ["N1", "https://n1info.rs/feed/"], ids=["by name", "by url"])
+def test_feeds_remove_takes_one_table_out_and_keeps_every_comment(tmp_path, which):
+    config = tmp_path / "monitor.toml"
+    config.write_text(COMMENTED, encoding="utf-8")
+
+    code, stdout, stderr = monitor(config, "feeds", "remove", which)
+
+    assert code == 0, stderr
+    assert stdout == f"removed 'N1' (https://n1info.rs/feed/) from {config}\n"
+    removed = (
+        '[[feeds]]\nurl = "https://n1info.rs/feed/"   # Latin script\nname = "N1"\ntags = ["serbia"]\n\n'
+    )
+    assert config.read_text(encoding="utf-8") == COMMENTED.replace(removed, "")
+
+
+@pytest.mark.parametrize(
+    ("which", "says"),
+    [
+        ("Vreme", "no feed named or at 'Vreme'; the feeds are: 'RTS', 'N1', 'Danas'"),
+        ("Danas", "without the feed 'Danas' the config would not load"),  # a watchlist names it
+    ],
+)
+def test_feeds_remove_changes_nothing_when_it_cannot(tmp_path, which, says):
+    config = tmp_path / "monitor.toml"
+    config.write_text(COMMENTED, encoding="utf-8")
+
+    code, _, stderr = monitor(config, "feeds", "remove", which)
+
+    assert code == 2 and says in stderr
+    assert config.read_text(encoding="utf-8") == COMMENTED

@@ -19,7 +19,7 @@ import pytest
 SOURCE = Path(__file__).resolve().parents[2] / "monitor"
 
 ONLY = {
-    "monitor.config": {"monitor.config", "monitor.errors", "pydantic", "platformdirs"},
+    "monitor.config": {"monitor.config", "monitor.errors", "pydantic", "platformdirs", "tomlkit"},
     "monitor.errors": set(),
     "monitor.models": set(),
     "monitor.leases": {"monitor.models"},
@@ -47,6 +47,7 @@ OWNERS = {
     "jinja2": {"monitor.digest"},
     "babel": {"monitor.i18n"},
     "feedparser": {"monitor.feeds"},
+    "tomlkit": {"monitor.config"},
     "trafilatura": {"monitor.feeds"},
     "lxml": {"monitor.feeds"},
     "apscheduler": {"monitor.daemon", "monitor.schedule"},
