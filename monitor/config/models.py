@@ -23,6 +23,7 @@ from monitor.config.types import (
     DigestSchedule,
     Duration,
     Email,
+    FeedName,
     HttpUrl,
     LanguageHint,
     LocaleTag,
@@ -137,7 +138,7 @@ class PollingConfig(_Strict):
 
 class FeedConfig(_Strict):
     url: HttpUrl
-    name: Name
+    name: FeedName
     # feed: RSS, Atom or JSON Feed; telegram: a public channel's web preview (t.me/s/NAME),
     # which a t.me channel link implies
     type: Literal["feed", "telegram"] = "feed"

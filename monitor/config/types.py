@@ -9,6 +9,7 @@ validators here, so that every problem is reported at its key path, all at once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -237,6 +238,25 @@ def _name(value: str) -> str:
     return value
 
 
+FEED_NAME_LIMIT = 100  # characters: an outlet's name and its section
+
+
+def _feed_name(value: str) -> str:
+    """What outlets are called ("RTS / Vesti", "Al Jazeera: World", "Радио Слободна Европа"):
+    anything printable, but for spaces around it, and not "tag:", which selects tags."""
+    if not value.strip() or value != value.strip():
+        raise ValueError(f"{value!r}: a feed's name may not be empty or begin or end with a space")
+    if unprintable := [c for c in value if unicodedata.category(c).startswith("C")]:
+        raise ValueError(f"{value!r}: a feed's name may not hold control characters ({unprintable[0]!r})")
+    if value.startswith("tag:"):
+        raise ValueError(
+            f"{value!r}: a feed's name may not begin with tag:, which names a tag in a watchlist"
+        )
+    if len(value) > FEED_NAME_LIMIT:
+        raise ValueError(f"{value[:40]!r}…: a feed's name is at most {FEED_NAME_LIMIT} characters")
+    return value
+
+
 def _http_url(value: str) -> str:
     if not re.fullmatch(r"https?://[^\s/]+\S*", value):
         raise ValueError(f"{value!r} is not an http(s) URL; write it as https://example.org/rss")
@@ -308,6 +328,7 @@ LocaleTag = Annotated[str, AfterValidator(_locale)]
 Script = Literal["cyrl", "latn"]  # Serbian's two scripts: Cyrillic and Latin
 Email = Annotated[str, AfterValidator(_email)]
 Name = Annotated[str, AfterValidator(_name)]
+FeedName = Annotated[str, AfterValidator(_feed_name)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 QueryText = Annotated[str, AfterValidator(_query)]
 LanguageHint = Annotated[str | None, AfterValidator(_language)]

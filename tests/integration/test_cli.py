@@ -797,3 +797,22 @@ def test_feeds_remove_changes_nothing_when_it_cannot(tmp_path, which, says):
 
     assert code == 2 and says in stderr
     assert config.read_text(encoding="utf-8") == COMMENTED
+
+
+def test_a_feed_named_as_its_outlet_is_polled_listed_and_removed_by_that_name(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1 / Vesti: Srbija": url, "Other": "http://127.0.0.1:1/other.xml"},
+        database_url=f"sqlite:///{tmp_path / 'm.db'}",
+        smtp_port=smtp_server.port,
+    )
+
+    polled, _, _ = monitor(config, "poll", "--all")
+    _, lines, _ = monitor(config, "hits", "--json", "--since", "7d")
+    removed, said, _ = monitor(config, "feeds", "remove", "N1 / Vesti: Srbija")
+
+    assert polled == 0 and [json.loads(line)["feed"] for line in lines.splitlines()] == ["N1 / Vesti: Srbija"]
+    assert removed == 0 and said.startswith("removed 'N1 / Vesti: Srbija'")
+    assert "N1 / Vesti" not in config.read_text()

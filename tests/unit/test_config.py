@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import timedelta
 from pathlib import Path
@@ -476,6 +477,38 @@ def test_fulltext_on_a_telegram_channel_is_refused_saying_why(write):
     assert f"{path}: feeds[2]: " in message and "posts are read whole already; remove fulltext" in message
 
 
+@pytest.mark.parametrize(
+    "name", ["RTS / Vesti", "Al Jazeera: World", "Радио Слободна Европа", "N1 (Beograd) #1"]
+)
+def test_a_feed_may_be_named_as_its_outlet_is_called(write, name):
+    written = json.dumps(name, ensure_ascii=False)
+    text = edited('name = "Meduza"', f"name = {written}").replace('"Meduza"]', f"{written}]")
+
+    config = load(write(text))
+
+    assert config.feeds[2].name == name
+    assert [feed.name for feed in config.feeds if config.watchlist("bia").watches(feed)][-1] == name
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("", "may not be empty"),
+        (" RTS", "begin or end with a space"),
+        ("RTS\nVesti", "control characters ('\\n')"),
+        ("RTS\u202eVesti", "control characters ('\\u202e')"),
+        ("tag:serbia", "may not begin with tag:"),
+        ("x" * 101, "at most 100 characters"),
+    ],
+)
+def test_a_feed_name_that_cannot_be_shown_or_told_from_a_tag_is_refused(write, name, says):
+    path = write(edited('name = "Meduza"', f"name = {json.dumps(name)}"))
+
+    message = load_error(path)
+
+    assert f"{path}: feeds[2].name: " in message and says in message
+
+
 def test_misspelt_feed_language_gets_a_suggestion(write):
     assert "(did you mean 'serbian'?)" in load_error(write(edited('language = "ru"', 'language = "serbain"')))
 
@@ -605,7 +638,7 @@ def test_missing_watchlists_is_named(write):
         ('url = "https://n1info.rs/feed/"', 'url = "n1info.rs/feed/"', "feeds[0].url", "http(s) URL"),
         ('security = "starttls"', 'security = "tls"', "smtp.security", "starttls"),
         ("port = 587", "port = 70000", "smtp.port", "65535"),
-        ('name = "Meduza"', 'name = "/Meduza"', "feeds[2].name", "a name starts with"),
+        ('name = "relocants"', 'name = "/relocants"', "watchlists[0].name", "a name starts with"),
     ],
 )
 def test_bad_value_is_reported_with_its_key_path(write, old, new, where, says):
