@@ -1,8 +1,9 @@
 """`monitor feeds`, each feed's health; `monitor feeds add`, a feed found and written into the
-config file; `monitor feeds remove`, one taken out of it."""
+config file; `monitor feeds remove`, one taken out of it; `import` and `export`, OPML."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -91,6 +92,53 @@ def feeds_remove(context: Context, feed: str) -> None:
     config = context.config()
     removed = remove_feed(config, feed)
     click.echo(f"removed {removed.name!r} ({removed.url}) from {config.path}")
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the tables that would be added; change nothing.")
+@click.pass_obj
+def feeds_import(context: Context, file: Path, dry_run: bool) -> None:
+    """Add the feeds an OPML file lists (a feed reader's export) to the config file: folders
+    become tags, titles names; feeds polled already are left out."""
+    from monitor.config import import_feeds
+    from monitor.errors import ConfigError
+    from monitor.feeds.opml import read_opml
+    from monitor.match import known_language
+
+    config = context.config()
+    try:
+        body = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read it: {exc.strerror or exc}") from None
+    listed = [
+        (found.url, found.title, found.folders, known_language(found.language) if found.language else None)
+        for found in read_opml(body, str(file))
+    ]
+    imported = import_feeds(config, listed, dry_run=dry_run)
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} {len(imported.tables)} feeds to {config.path}" + (":\n" if imported.tables else ""))
+    click.echo("\n".join(imported.tables), nl=False)
+    for url, why in imported.skipped:
+        click.echo(f"left out {url}: {why}")
+
+
+@feeds.command("export")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE, not stdout.")
+@click.pass_obj
+def feeds_export(context: Context, output: Path | None) -> None:
+    """The config's feeds as OPML 2.0, for a feed reader: tags become folders."""
+    from monitor.feeds.opml import Subscription, write_opml
+    from monitor.models import utcnow
+
+    config = context.config()
+    listed = [Subscription(feed.url, feed.name, tuple(feed.tags), feed.language) for feed in config.feeds]
+    document = write_opml(listed, f"monitor: {config.path.name}", utcnow())
+    if output is None:
+        click.echo(document.decode(), nl=False)
+    else:
+        output.write_bytes(document)
+        click.echo(f"wrote {len(listed)} feeds to {output}")
 
 
 async def _locate(config: Config, url: str) -> LocatedFeed:

@@ -5,7 +5,7 @@ is added. Pure: pydantic and the standard library, so anything may import it.
 parts that will run it (the matcher, Apprise, the templates), and is what running code uses.
 """
 
-from monitor.config.edit import append_feed, feed_name, remove_feed
+from monitor.config.edit import Imported, append_feed, feed_name, import_feeds, remove_feed
 from monitor.config.load import (
     DEFAULT_PATH,
     PACKAGED_EXAMPLE,
@@ -32,6 +32,7 @@ __all__ = [
     "Checks",
     "Config",
     "FeedConfig",
+    "Imported",
     "OutboxConfig",
     "PollingConfig",
     "Schedule",
@@ -40,6 +41,7 @@ __all__ = [
     "WatchlistConfig",
     "append_feed",
     "feed_name",
+    "import_feeds",
     "load",
     "parse_duration",
     "parse_schedule",

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from monitor.config.load import EXAMPLE_PATH, PACKAGED_EXAMPLE, read, validate
 from monitor.config.models import Config, FeedConfig
-from monitor.config.types import NAME
+from monitor.config.types import FEED_NAME_LIMIT, NAME
 from monitor.errors import ConfigError
 
 
@@ -37,6 +40,72 @@ def append_feed(
     table = "\n".join(lines) + "\n"
     _write(path, read(path).rstrip("\n") + "\n\n" + table)
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import wrote: the new tables, and each feed left out with why."""
+
+    tables: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+
+def import_feeds(
+    config: Config, feeds: Sequence[tuple[str, str, Sequence[str], str | None]], *, dry_run: bool = False
+) -> Imported:
+    """Append a ``[[feeds]]`` table for each (url, title, folders, language) not polled yet, at
+    the end of the config file, keeping everything else as written: a feed listed twice is one,
+    in every folder it was in; titles become unique names, folders tags."""
+    path = _editable(config, "import feeds")
+    polled = {feed.url: feed.name for feed in config.feeds}
+    names = {feed.name for feed in config.feeds}
+    merged: dict[str, tuple[str, list[str], str | None]] = {}
+    skipped: list[tuple[str, str]] = []
+    for url, title, folders, language in feeds:
+        if url in polled:
+            skipped.append((url, f"polled already, as {polled[url]!r}"))
+        elif not re.fullmatch(r"https?://[^\s/]+\S*", url):
+            skipped.append((url, "not an http(s) address"))
+        elif url in merged:
+            merged[url][1].extend(tag for tag in map(_tag, folders) if tag and tag not in merged[url][1])
+        else:
+            merged[url] = (title, [tag for tag in dict.fromkeys(map(_tag, folders)) if tag], language)
+    tables = []
+    for url, (title, tags, language) in merged.items():
+        name = _unique(_printable(title) or urlsplit(url).hostname or url, names)
+        names.add(name)
+        lines = ["[[feeds]]", f"url = {_toml(url)}", f"name = {_toml(name)}"]
+        if language:
+            lines.append(f"language = {_toml(language)}")
+        if tags:
+            lines.append(f"tags = [{', '.join(map(_toml, tags))}]")
+        tables.append("\n".join(lines) + "\n")
+    if tables and not dry_run:
+        _write(path, read(path).rstrip("\n") + "\n\n" + "\n".join(tables))
+    return Imported(tuple(tables), tuple(skipped))
+
+
+def _printable(title: str) -> str:
+    """A title as a feed's name: controls dropped, spaces collapsed, at most FEED_NAME_LIMIT."""
+    shown = "".join(c for c in title if not unicodedata.category(c).startswith("C") or c.isspace())
+    shown = re.sub(r"\s+", " ", shown).strip().removeprefix("tag:")
+    return shown[:FEED_NAME_LIMIT].strip()
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``… when a feed has it already."""
+    number, unique = 1, name
+    while unique in taken:
+        number += 1
+        suffix = f" ({number})"
+        unique = name[: FEED_NAME_LIMIT - len(suffix)].rstrip() + suffix
+    return unique
+
+
+def _tag(folder: str) -> str:
+    """A folder's name as a tag (letters, digits, space, . - _), or "" if nothing is left."""
+    tag = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", folder)).strip(" .-")
+    return tag if NAME.fullmatch(tag) else ""
 
 
 def remove_feed(config: Config, which: str) -> FeedConfig:
