@@ -143,11 +143,21 @@ def test_a_secret_given_by_the_environment_is_never_shown_stored_or_logged(
     assert len(webhook.delivered) == 1
 
 
-def test_debug_logs_of_a_real_process_never_show_a_webhook_token(webhook, n1_config, tmp_path):
-    """urllib3 logs each request's path at DEBUG, and a webhook's token is in its path."""
+@pytest.mark.parametrize("log_format", ["logfmt", "json"])
+def test_debug_logs_of_a_real_process_never_show_a_webhook_token_or_the_smtp_password(
+    webhook, n1_config, tmp_path, log_format
+):
+    """urllib3 logs each request's path at DEBUG, and a webhook's token is in its path; the SMTP
+    server here offers no login, so the password's use fails, and says so without it."""
     hook = f"json://127.0.0.1:{webhook.port}/hook/${{HOOK_TOKEN}}"
     config = n1_config(f"sqlite:///{tmp_path / 'm.db'}", extra=f'{notify(hook)}\nalert = "immediate"')
-    environment = {**os.environ, "HOOK_TOKEN": "s3cr3t-t0ken"}
+    config.write_text(config.read_text().replace('timeout = "5s"', 'timeout = "5s"\nusername = "desk"'))
+    environment = {
+        **os.environ,
+        "HOOK_TOKEN": "s3cr3t-t0ken",
+        "MONITOR_SMTP_PASSWORD": "p4ssw0rd-smtp",
+        "MONITOR_LOG_FORMAT": log_format,
+    }
 
     said = ""
     for command in (["poll", "--all"], ["digest", "send"]):
@@ -158,12 +168,12 @@ def test_debug_logs_of_a_real_process_never_show_a_webhook_token(webhook, n1_con
             env=environment,
             timeout=120,
         )
-        assert done.returncode == 0, done.stderr
         said += done.stdout + done.stderr
 
     assert len(webhook.delivered) == 2  # the alert and the digest went through urllib3
-    assert "level=debug" in said and "event=alert.sent" in said
-    assert "s3cr3t" not in said
+    debug = '"level": "debug"' if log_format == "json" else "level=debug"
+    assert debug in said and "alert.pending" in said and "does not offer AUTH" in said  # the login failed
+    assert "s3cr3t" not in said and "p4ssw0rd" not in said
 
 
 def test_a_notify_url_apprise_cannot_use_or_whose_variable_is_unset_is_named_with_a_fix(write_config):
