@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def feeds(ctx: click.Context, as_json: bool) -> None:
     """Each feed's health, worst first: status, last success, last error, failures in a row,
     items per day, next poll. `monitor feeds add URL` adds a feed, `monitor feeds remove NAME`
-    removes one."""
+    removes one; `monitor feeds import FILE.opml` and `export` speak OPML."""
     if ctx.invoked_subcommand is None:
         _health(ctx.obj, as_json)
 

@@ -1,5 +1,6 @@
-"""Write the config file: add a feed or remove one, keeping everything else as the user wrote
-it (its comments and layout: tomlkit reads and writes TOML round trip)."""
+"""Write the config file: add a feed (or an OPML file's) or remove one, keeping everything else
+as the user wrote it: new tables are appended as text, and a removal goes through tomlkit,
+which reads and writes TOML round trip, comments and layout kept."""
 
 from __future__ import annotations
 
