@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
@@ -65,6 +67,15 @@ class Outage:
             away = round(time.monotonic() - self.since, 1)
             event(log, "database.back", seconds=away, tries=self.tries)
             self.since, self.tries = None, 0
+
+
+def _stop_now(signum: int) -> None:
+    """A second stop signal: exit at once, the work under way abandoned. Nothing is left half
+    written: a transaction not committed is undone by the database (SQLite's journal,
+    PostgreSQL when the connection drops), and this worker's claims run out with their leases."""
+    event(log, "daemon.stopped_at_once", logging.WARNING, signal=signal.Signals(signum).name)
+    logging.shutdown()
+    os._exit(128 + signum)
 
 
 class Daemon:
@@ -430,7 +441,7 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or SIGTERM/SIGINT arrives (also before: see
-        monitor.signals); then let running jobs finish."""
+        monitor.signals); then let running jobs finish, unless a second signal comes."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
@@ -456,6 +467,8 @@ class Daemon:
             )
             self._polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
             await stop.wait()
+            for signum in STOP_SIGNALS:  # a second one: no waiting for the work under way
+                loop.add_signal_handler(signum, _stop_now, signum)
             event(log, "daemon.stopping", running_jobs=len(self._running))
             self.scheduler.shutdown(wait=False)
             if self._running:

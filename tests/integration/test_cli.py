@@ -562,6 +562,42 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp
     assert code == 1 and "no readable heartbeat" in stderr
 
 
+def test_a_second_sigterm_stops_the_daemon_at_once_and_leaves_the_database_whole(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    fast = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    slow = feed_server.serve("/slow.xml", rss("Slow", "https://slow.example", SERBIAN_NEWS[:1]), delay=30)
+    slow = slow.replace("127.0.0.1", "localhost")  # its own Host, to see its request arrive
+    database = tmp_path / "m.db"
+    config = write_config(
+        {"N1": fast, "Slow": slow}, database_url=f"sqlite:///{database}", smtp_port=smtp_server.port
+    )
+    daemon = start_daemon(config)
+    try:
+        deadline = time.monotonic() + 30
+        arrived = feed_server.max_in_flight_by_host
+        while feed_server.statuses("/n1.xml") != [200] or not any("localhost" in host for host in arrived):
+            assert time.monotonic() < deadline, "the daemon did not poll within 30 s"
+            time.sleep(0.1)
+        daemon.send_signal(signal.SIGTERM)  # the slow feed's poll is under way: it is waited for
+        time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)  # not any more
+        _, log = daemon.communicate(timeout=15)
+    finally:
+        daemon.kill()
+
+    assert daemon.returncode == 128 + signal.SIGTERM, log
+    assert (
+        "event=daemon.stopping" in log and "event=daemon.stopped_at_once" in log and "signal=SIGTERM" in log
+    )
+    assert "event=daemon.stopped " not in log and "Traceback" not in log  # not the clean stop
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)  # N1's, stored whole
+    code, _, _ = monitor(config, "feeds", "--json")
+    assert code == 0
+
+
 def test_match_reads_json_lines_and_prints_one_result_per_line_in_order(tmp_path, write_config):
     config = write_config({"N1": "http://127.0.0.1:1/n1.xml"}, database_url="sqlite:///x.db", smtp_port=25)
     lines = "\n".join(
