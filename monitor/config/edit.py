@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from monitor.config.load import EXAMPLE_PATH, PACKAGED_EXAMPLE, read, validate
 from monitor.config.models import Config, FeedConfig
-from monitor.config.types import FEED_NAME_LIMIT, NAME
+from monitor.config.types import FEED_NAME_LIMIT, HTTP_URL, NAME
 from monitor.errors import ConfigError
 
 
@@ -65,12 +65,12 @@ def import_feeds(
     for url, title, folders, language in feeds:
         if url in polled:
             skipped.append((url, f"polled already, as {polled[url]!r}"))
-        elif not re.fullmatch(r"https?://[^\s/]+\S*", url):
+        elif not HTTP_URL.fullmatch(url):
             skipped.append((url, "not an http(s) address"))
         elif url in merged:
-            merged[url][1].extend(tag for tag in map(_tag, folders) if tag and tag not in merged[url][1])
+            merged[url][1].extend(tag for tag in map(_as_name, folders) if tag and tag not in merged[url][1])
         else:
-            merged[url] = (title, [tag for tag in dict.fromkeys(map(_tag, folders)) if tag], language)
+            merged[url] = (title, [tag for tag in dict.fromkeys(map(_as_name, folders)) if tag], language)
     tables = []
     for url, (title, tags, language) in merged.items():
         name = _unique(_printable(title) or urlsplit(url).hostname or url, names)
@@ -103,10 +103,11 @@ def _unique(name: str, taken: set[str]) -> str:
     return unique
 
 
-def _tag(folder: str) -> str:
-    """A folder's name as a tag (letters, digits, space, . - _), or "" if nothing is left."""
-    tag = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", folder)).strip(" .-")
-    return tag if NAME.fullmatch(tag) else ""
+def _as_name(text: str, limit: int | None = None) -> str:
+    """``text`` as a name (letters, digits, space, . - _; a tag's, a watchlist's) of at most
+    ``limit`` characters, or "" when nothing is left."""
+    name = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", text)).strip(" .-")[:limit].strip()
+    return name if NAME.fullmatch(name) else ""
 
 
 def remove_feed(config: Config, which: str) -> FeedConfig:
@@ -161,8 +162,7 @@ def _write(path: Path, text: str) -> None:
 
 def feed_name(title: str, fallback: str) -> str:
     """A valid feed name from a feed's title (or ``fallback``, its host)."""
-    name = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", title)).strip(" .-")[:60].strip()
-    return name if name and NAME.fullmatch(name) else fallback
+    return _as_name(title, 60) or fallback
 
 
 def _toml(value: str) -> str:

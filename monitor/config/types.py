@@ -257,8 +257,11 @@ def _feed_name(value: str) -> str:
     return value
 
 
+HTTP_URL = re.compile(r"https?://[^\s/]+\S*")  # what a feed's url must be, whole
+
+
 def _http_url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/]+\S*", value):
+    if not HTTP_URL.fullmatch(value):
         raise ValueError(f"{value!r} is not an http(s) URL; write it as https://example.org/rss")
     return value
 

@@ -175,7 +175,7 @@ def plain(segments: Sequence[Segment]) -> str:
 def _spans(hit: Hit, field: Field) -> list[Span]:
     """The field's spans that still mark what they matched: a delivered hit keeps the spans of
     the text it was sent with, and the item may have been edited since."""
-    text = {"title": hit.item.title, "summary": hit.item.summary, "body": hit.item.body}[field]
+    text = getattr(hit.item, field)
     return [
         span
         for match in hit.matches
