@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from monitor.config import Config
 from monitor.match import Matcher
 from monitor.match.cache import cache_directory, compile_matcher
+from monitor.metrics import Metrics
 from monitor.outbox.dispatcher import Outbox
 from monitor.polling.poller import Poller
 from monitor.store import Store
@@ -33,12 +34,17 @@ class App:
         return compile_matcher({w.name: w.queries for w in self.config.watchlists}, cache_directory())
 
     @functools.cached_property
+    def metrics(self) -> Metrics:
+        """What this process's polls and sends count, for /metrics."""
+        return Metrics(watchlist.name for watchlist in self.config.watchlists)
+
+    @functools.cached_property
     def poller(self) -> Poller:
-        return Poller(self.config, self.store, lambda: self.matcher, self.parse_workers)
+        return Poller(self.config, self.store, lambda: self.matcher, self.parse_workers, self.metrics)
 
     @functools.cached_property
     def outbox(self) -> Outbox:
-        return Outbox(self.config, self.store)
+        return Outbox(self.config, self.store, self.metrics)
 
     def daemon_lock(self) -> AbstractContextManager[None]:
         """Held while this process is the config's daemon: a second daemon on the same SQLite

@@ -8,6 +8,7 @@ import functools
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ DIGEST_GRACE = timedelta(hours=6)
 CATCH_UP_WAIT = timedelta(minutes=5)  # at start, missed digests wait this long for the due polls
 HEARTBEAT_EVERY = timedelta(minutes=1)
 SHUTDOWN_GRACE = 8.0  # inside `docker stop`'s default 10 s; every transaction is atomic anyway
+SERVER_GRACE = 2.0  # then the HTTP face's requests under way (1 s) and its closing, within those 10 s
 IDLE_PAUSE = LOOK  # look for due feeds at least this often
 BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
@@ -85,10 +87,13 @@ class Daemon:
         heartbeat: Path | None = None,
         idle_pause: timedelta = IDLE_PAUSE,
         alert_gather: timedelta = ALERT_GATHER,
+        server: socket.socket | None = None,
     ) -> None:
         """``idle_pause``: how long the poll loop may sleep before looking for due feeds again;
-        ``alert_gather``: how long alerts wait for the hits of the feeds polled meanwhile."""
+        ``alert_gather``: how long alerts wait for the hits of the feeds polled meanwhile;
+        ``server``: the socket bound for ``[server] listen``, served while the daemon runs."""
         self.app = app
+        self.server = server
         self.alert_gather = alert_gather
         self._alerting: asyncio.Task[None] | None = None
         self._alert_again = False
@@ -188,6 +193,26 @@ class Daemon:
                 task.cancel()  # not started, or past the grace: handed back with the others
             await asyncio.gather(*running, return_exceptions=True)
             running.clear()
+
+    def alive(self) -> bool:
+        """Whether the scheduler and the poll loop run (for /healthz)."""
+        return bool(self.scheduler.running) and self._polling is not None and not self._polling.done()
+
+    def _serve(self, sock: socket.socket, stop: asyncio.Event) -> asyncio.Task[None]:
+        """The HTTP face on ``sock`` until ``stop``; if it fails, the daemon goes on, and says so
+        (a health check that cannot reach it then reports the daemon unhealthy)."""
+        from monitor.web.app import for_app
+        from monitor.web.listen import token
+        from monitor.web.serve import serve
+
+        def ended(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                event(log, "server.failed", logging.ERROR, error=f"{type(error).__name__}: {error}")
+
+        face = for_app(self.app, self.app.metrics.registry, token(self.app.config.server), self.alive)
+        task = asyncio.create_task(serve(face, sock, stop))
+        task.add_done_callback(ended)
+        return task
 
     def _until_next_due(self) -> timedelta:
         try:
@@ -457,6 +482,8 @@ class Daemon:
             now = utcnow()
             self._schedule(now)
             self.scheduler.start()
+            unserve = asyncio.Event()
+            serving = self._serve(self.server, unserve) if self.server else None
             event(
                 log,
                 "daemon.started",
@@ -475,6 +502,9 @@ class Daemon:
                 await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
             self._polling.cancel()  # the polls left are cancelled before their fetcher closes
             await asyncio.gather(self._polling, return_exceptions=True)
+            if serving:  # answering /healthz (503: stopping) until the work under way is over
+                unserve.set()
+                await asyncio.wait({serving}, timeout=SERVER_GRACE)
         try:
             await asyncio.to_thread(self.app.poller.release)
             await asyncio.to_thread(self.app.store.workers.stop, utcnow())

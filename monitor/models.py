@@ -4,8 +4,8 @@ spans and matches), so a stage cannot change another's data."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
@@ -227,6 +227,21 @@ class Worker:
 
 
 @dataclass(frozen=True, slots=True)
+class Vitals:
+    """What the database tells of a monitor's health at a glance: read for /healthz and for
+    each scrape of /metrics, so a few aggregates, never a row per item."""
+
+    feeds: Mapping[Health, int]  # every stored feed by health, each state present
+    failing: tuple[str, ...]  # the failing or gone feeds' names, worst first (a few)
+    last_poll: datetime | None  # the latest poll, successful or not
+    last_success: datetime | None  # the latest successful poll
+    overdue_since: datetime | None  # when the most overdue feed fell due; None: none is due
+    waiting: Mapping[Kind, int]  # messages some recipient still waits for, each kind present
+    oldest_waiting: datetime | None  # when the oldest of them was recorded
+    live_workers: int  # `monitor run` processes beating on the database
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     """What polling a feed needs to know from the last polls."""
 
@@ -257,6 +272,7 @@ class Saved:
     items: int = 0  # new stories
     edited: int = 0  # stored stories whose title or summary changed
     hits: int = 0
+    by_watchlist: Mapping[str, int] = field(default_factory=dict, compare=False)  # the hits, for /metrics
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
         logging.DEBUG if verbose > 1 else logging.WARNING,
         log_format,
     )
-    if ctx.invoked_subcommand != "run":  # only the daemon stops cleanly on a signal held meanwhile
+    if ctx.invoked_subcommand not in ("run", "serve"):  # they stop cleanly on a signal held meanwhile
         signals.release()
     ctx.obj = Context(config_path)
 
@@ -103,6 +103,7 @@ for command in (
     setup.check_config,
     run.run,
     run.poll,
+    run.serve,
     run.health,
     digests.digest,
     hits.hits,

@@ -22,6 +22,19 @@ def duration(ctx: click.Context, _param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(str(exc)) from None
 
 
+def listen(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``HOST:PORT``, as ``[server] listen`` takes it."""
+    if value is None or ctx.resilient_parsing:
+        return None
+    from monitor.config import split_listen
+
+    try:
+        split_listen(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value.strip()
+
+
 def language(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """``--language``, as the config's ``language`` takes it: sr_RS, Serbian and srp are sr."""
     if value is None or ctx.resilient_parsing:

@@ -1,10 +1,11 @@
-"""`monitor run`, the daemon; `monitor poll`, one poll now; `monitor health`, the daemon's
-heartbeat checked for a container."""
+"""`monitor run`, the daemon; `monitor poll`, one poll now; `monitor serve`, the HTTP face
+alone; `monitor health`, the daemon's /healthz or heartbeat checked for a container."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,9 +19,11 @@ from monitor.cli.context import Context
 
 if TYPE_CHECKING:
     from monitor.app import App
+    from monitor.config import ServerConfig
     from monitor.polling.poller import FeedOutcome, PollSummary
 
 log = logging.getLogger("monitor")
+PROBE_TIMEOUT = 10.0  # seconds; inside the image's HEALTHCHECK timeout (15 s)
 
 
 @click.command()
@@ -40,9 +43,42 @@ def run(context: Context, heartbeat: Path | None) -> None:
 
     event(log, "daemon.starting", pid=os.getpid())  # SIGTERM from now on is a clean stop
     with context.app(parallel=True) as app, app.daemon_lock():
+        server = _bound(app.config.server)
         assert app.matcher  # compiled before the first poll, so that polls do not wait for it
         release()  # the daemon needs no dictionaries until a restart
-        loop.run(Daemon(app, heartbeat).run())
+        loop.run(Daemon(app, heartbeat, server=server).run())
+
+
+def _bound(server: ServerConfig) -> socket.socket | None:
+    """``[server] listen``'s socket, bound before anything starts; its token checked first."""
+    if server.listen is None:
+        return None
+    from monitor.web.listen import bind, token
+
+    token(server)
+    return bind(server.listen)
+
+
+@click.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    callback=options.listen,
+    help="Listen there rather than at [server] listen (e.g. 127.0.0.1:8080).",
+)
+@click.pass_obj
+def serve(context: Context, listen: str | None) -> None:
+    """Serve /healthz and /metrics on the database alone, beside `monitor run` (no polling)."""
+    from monitor import loop
+    from monitor.web.serve import alone
+
+    with context.app() as app:
+        server = app.config.server.model_copy(update={"listen": listen or app.config.server.listen})
+        if (sock := _bound(server)) is None:
+            raise click.UsageError(
+                "nothing to listen on: set [server] listen in the config, or pass --listen"
+            )
+        loop.run(alone(app, sock, server.token))
 
 
 @click.command()
@@ -88,14 +124,53 @@ async def _poll(app: App, feeds: list[Any], done: Callable[[FeedOutcome], None])
     "--heartbeat",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="MONITOR_HEARTBEAT",
-    required=True,
-    help="The daemon's heartbeat file (env MONITOR_HEARTBEAT).",
+    help="The daemon's heartbeat file, read when the config has no [server] (env MONITOR_HEARTBEAT).",
 )
 @click.option(
     "--max-age", default="5m", show_default=True, callback=options.duration, help="Oldest acceptable beat."
 )
-def health(heartbeat: Path, max_age: timedelta) -> None:
-    """Exit 0 if the daemon's heartbeat is recent, 1 if not (for container health checks)."""
+@click.pass_obj
+def health(context: Context, heartbeat: Path | None, max_age: timedelta) -> None:
+    """Exit 0 if the daemon is healthy, 1 if not (for container health checks): its /healthz
+    when the config sets [server] listen, else its heartbeat."""
+    from monitor.cli.render import fail
+
+    listen = _listening(context)
+    if listen is not None:
+        _probe(listen)
+    elif heartbeat is None:
+        fail("no [server] listen in the config and no heartbeat file: pass --heartbeat (or set one)", 2)
+    else:
+        _beat(heartbeat, max_age)
+
+
+def _listening(context: Context) -> str | None:
+    """The config's ``[server] listen``, read without the checks the daemon ran at its start; a
+    file that no longer loads (the daemon refused it, and runs on) has no say."""
+    from monitor.config import load, resolve_path
+    from monitor.errors import ConfigError
+
+    try:
+        return load(resolve_path(context.option)).server.listen
+    except ConfigError:
+        return None
+
+
+def _probe(listen: str) -> None:
+    from monitor.cli.render import fail, out
+    from monitor.web.listen import probe
+
+    try:
+        code, body = probe(listen, PROBE_TIMEOUT)
+    except OSError as exc:
+        fail(f"no answer from the daemon's /healthz at {listen}: {exc}", 1)
+    said = "; ".join([*body.get("problems", []), *body.get("warnings", [])])
+    if code != 200:
+        fail(f"{body.get('status', code)}: {said or f'HTTP {code}'}", 1)
+    out.print(f"{body.get('status', 'ok')}{': ' + said if said else ''}", highlight=False)
+
+
+def _beat(heartbeat: Path, max_age: timedelta) -> None:
     from monitor.cli.render import fail, human, out
     from monitor.models import utcnow
 

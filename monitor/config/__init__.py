@@ -19,11 +19,12 @@ from monitor.config.models import (
     FeedConfig,
     OutboxConfig,
     PollingConfig,
+    ServerConfig,
     SmtpConfig,
     StorageConfig,
     WatchlistConfig,
 )
-from monitor.config.types import Checks, Schedule, parse_duration, parse_schedule
+from monitor.config.types import Checks, Schedule, parse_duration, parse_schedule, split_listen
 
 __all__ = [
     "DEFAULT_PATH",
@@ -36,6 +37,7 @@ __all__ = [
     "OutboxConfig",
     "PollingConfig",
     "Schedule",
+    "ServerConfig",
     "SmtpConfig",
     "StorageConfig",
     "WatchlistConfig",
@@ -47,5 +49,6 @@ __all__ = [
     "parse_schedule",
     "remove_feed",
     "resolve_path",
+    "split_listen",
     "user_data_dir",
 ]

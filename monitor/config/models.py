@@ -26,6 +26,7 @@ from monitor.config.types import (
     FeedName,
     HttpUrl,
     LanguageHint,
+    Listen,
     LocaleTag,
     Name,
     NotifyUrl,
@@ -136,6 +137,19 @@ class PollingConfig(_Strict):
         return self
 
 
+class ServerConfig(_Strict):
+    """The HTTP face (/healthz, /metrics): off unless ``listen`` is set. Off loopback it asks
+    for a bearer token, read from the environment only, for all but /healthz."""
+
+    listen: Listen | None = None  # host:port, e.g. "127.0.0.1:8080"; None: no server
+    token_env: str = "MONITOR_SERVER_TOKEN"
+
+    @property
+    def token(self) -> str:
+        """Read when the server starts, from the environment only, so it is never in a file."""
+        return os.environ.get(self.token_env, "")
+
+
 class FeedConfig(_Strict):
     url: HttpUrl
     name: FeedName
@@ -226,6 +240,7 @@ class Config(_Strict):
     smtp: SmtpConfig = SmtpConfig()
     polling: PollingConfig = PollingConfig()
     outbox: OutboxConfig = OutboxConfig()
+    server: ServerConfig = ServerConfig()
     templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
     # every watchlist's locale and script, unless it sets its own
     locale: LocaleTag | None = None

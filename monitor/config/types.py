@@ -326,7 +326,29 @@ def is_telegram(url: str) -> bool:
     return urlsplit(url.strip()).hostname in _TELEGRAM_HOSTS
 
 
+def split_listen(text: str) -> tuple[str, int]:
+    """``host:port`` as its host and port: ``127.0.0.1:8080``, ``[::1]:8080``, ``0.0.0.0:8080``;
+    port 0 takes any free port (the daemon logs which)."""
+    host, colon, port = text.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address without its brackets
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(
+            f'{text!r} is not host:port; write it as "127.0.0.1:8080", "[::1]:8080", '
+            'or "0.0.0.0:8080" for every address (then a token is required)'
+        )
+    return host, int(port)
+
+
+def _listen(value: str) -> str:
+    split_listen(value)
+    return value.strip()
+
+
 TimeZone = Annotated[ZoneInfo, BeforeValidator(_timezone), PlainSerializer(str)]
+Listen = Annotated[str, AfterValidator(_listen)]
 LocaleTag = Annotated[str, AfterValidator(_locale)]
 Script = Literal["cyrl", "latn"]  # Serbian's two scripts: Cyrillic and Latin
 Email = Annotated[str, AfterValidator(_email)]

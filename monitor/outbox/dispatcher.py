@@ -17,6 +17,7 @@ from monitor.digest import Digest
 from monitor.errors import ClaimedError, DatabaseAway
 from monitor.leases import reconnect_wait
 from monitor.log import event
+from monitor.metrics import Metrics
 from monitor.models import Attempt, ChannelKind, Hit, Kind, MessageState, Outgoing, Recipient
 from monitor.outbox.apprise import AppriseChannel
 from monitor.outbox.backoff import given_up, retry_delay
@@ -81,9 +82,11 @@ class Outbox:
     """A config's watchlists bound to the store's messages. Nothing is read, opened or sent
     here: the sends happen in the use cases."""
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(self, config: Config, store: Store, metrics: Metrics | None = None) -> None:
+        """``metrics`` counts the messages tried (a count of its own if None)."""
         self.config = config
         self.store = store
+        self.metrics = metrics or Metrics()
         self.messages = store.messages
         self.smtp = SmtpChannel(config.smtp)
         # how long a message is held while it is sent (see MessageStore.claim): as long as the
@@ -260,6 +263,7 @@ class Outbox:
             "message_id": outgoing.message.message_id,
             "recorded": outgoing.created.isoformat(timespec="seconds") if earlier else "now",
         }
+        self.metrics.tried(kind, run.status)
         if run.status == "sent":
             event(log, f"{kind}.sent", **fields, recipients=len(outgoing.waiting))
         else:  # pending: tried again at every run, and said so each time

@@ -24,6 +24,7 @@ from monitor.http.fetch import PAGE_ACCEPT, Fetched, Fetcher
 from monitor.log import event
 from monitor.match import Matcher
 from monitor.match.document import Document
+from monitor.metrics import Metrics
 from monitor.models import FeedState, Item, utcnow
 from monitor.polling.cadence import Cadence
 from monitor.polling.decide import PollIntent, decide, next_poll_after_failure
@@ -129,13 +130,19 @@ class Poller:
     states_per_read = 256  # feed states a poll reads at once
 
     def __init__(
-        self, config: Config, store: Store, matcher: Callable[[], Matcher], parse_workers: int = 0
+        self,
+        config: Config,
+        store: Store,
+        matcher: Callable[[], Matcher],
+        parse_workers: int = 0,
+        metrics: Metrics | None = None,
     ) -> None:
         """``parse_workers`` > 1 parses feeds in that many processes (see ParsePool); nothing
-        starts before the first parse."""
+        starts before the first parse. ``metrics`` counts the polls (a count of its own if None)."""
         self.config = config
         self.store = store
         self.matcher = matcher
+        self.metrics = metrics or Metrics()
         self.parsers = ParsePool(parse_workers)
         self.cadence = Cadence.from_config(config.polling)
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
@@ -222,7 +229,10 @@ class Poller:
         if state is None:
             state = await asyncio.to_thread(self.store.feeds.state, feed.name, utcnow())
         try:
-            fetched = await fetcher.fetch(state.url, state.validators)
+            try:
+                fetched = await fetcher.fetch(state.url, state.validators)
+            finally:
+                self.metrics.fetch_seconds.observe(time.monotonic() - started)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
             reading = await self._read(feed, state, fetched, body_hash)
             if feed.type == "telegram" and reading and reading.parsed and state.body_hash is not None:
@@ -265,6 +275,7 @@ class Poller:
             new_hits=outcome.new_hits,
             moved_to=fetched.moved_to,
         )
+        self.metrics.polled("unchanged" if outcome.unchanged else "ok")
         return outcome
 
     async def _read(
@@ -406,12 +417,16 @@ class Poller:
             c.entry.id: Document(c.entry.title, c.entry.summary, feed.language, c.entry.body)
             for c in intent.changes
         }
+        began = time.perf_counter()
         matches = {
             guid: found
             for guid, document in documents.items()
             if matcher and (found := matcher.match_document(document, watchers))
         }
+        if documents:
+            self.metrics.matched_items(len(documents), time.perf_counter() - began)
         saved = self.store.items.save(intent, matches, utcnow(), documents)
+        self.metrics.stored(saved)
         return FeedOutcome(feed.name, saved.items, saved.hits, edited=saved.edited)
 
     async def _read_articles(
@@ -496,4 +511,5 @@ class Poller:
             ms=round((time.monotonic() - started) * 1000),
             next_poll=next_poll.isoformat(timespec="seconds") if next_poll else "never",
         )
+        self.metrics.polled("failed", error.kind)
         return FeedOutcome(feed.name, error=str(error))

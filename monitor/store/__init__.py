@@ -10,12 +10,14 @@ from monitor.store.jobs import JobStore
 from monitor.store.messages import MessageStore
 from monitor.store.migrate import migrate
 from monitor.store.search import SearchStore
+from monitor.store.vitals import VitalsStore
 from monitor.store.workers import WorkerStore
 
 
 class Store:
     """The database of one monitor: feeds and their state, items, hits, digest runs, the
-    claims on scheduled work, the workers sharing them, and the index that searches the items."""
+    claims on scheduled work, the workers sharing them, the index that searches the items,
+    and its vitals at a glance (for /healthz and /metrics)."""
 
     def __init__(self, url: str) -> None:
         self.database = Database(url)
@@ -27,6 +29,7 @@ class Store:
         self.jobs = JobStore(self.database)
         self.workers = WorkerStore(self.database)
         self.search = SearchStore(self.database)
+        self.vitals = VitalsStore(self.database)
 
     def close(self) -> None:
         self.database.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -55,10 +56,10 @@ def save_hits(
     targets: Mapping[str, tuple[int, bool]],
     matches: Matches,
     now: datetime,
-) -> int:
+) -> Counter[str]:
     """A hit per item and watchlist that matches and has none yet, in one statement; after an
     edit, the waiting hits' spans follow the new text. ``targets``: guid → (item id, edited).
-    Returns the hits made."""
+    Returns the hits made, by watchlist."""
     wanted = [
         (item_id, edited, watchlist, [_match_to_json(match) for match in found])
         for guid, (item_id, edited) in targets.items()
@@ -82,7 +83,7 @@ def save_hits(
                 )
                 .values(matches=stored)
             )
-    return len(made)
+    return Counter(watchlist for _, watchlist in made)
 
 
 def _told(mark: ColumnElement[Any], claims: Table) -> ColumnElement[Any]:

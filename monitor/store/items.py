@@ -4,6 +4,7 @@ last."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -181,7 +182,12 @@ class ItemStore:
                 made.append(self._save_changes(connection, intent.feed, chunk, matches, now, read))
         with self.database.tx() as connection:
             write_polls(connection, [(intent.feed, intent.record, now)])
-        return Saved(*(sum(getattr(part, count) for part in made) for count in ("items", "edited", "hits")))
+        return Saved(
+            items=sum(part.items for part in made),
+            edited=sum(part.edited for part in made),
+            hits=sum(part.hits for part in made),
+            by_watchlist=sum((Counter(part.by_watchlist) for part in made), Counter[str]()),
+        )
 
     def _feed_id(self, feed: str, connection: Connection | None = None) -> int:
         """A feed's id, read once (in a transaction of its own without ``connection``): a
@@ -243,7 +249,7 @@ class ItemStore:
         edits = [c.entry for c in changes if c.kind == "edit" and c.entry.id in targets]
         write_words(connection, [(targets[e.id][0], read.keys[e.id]) for e in edits], replace=True)
         new_hits = save_hits(connection, targets, matches, now)
-        return Saved(len(inserted), edited, new_hits)
+        return Saved(len(inserted), edited, new_hits.total(), new_hits)
 
     def _insert_items(
         self, connection: Connection, feed_id: int, entries: Sequence[Item], now: datetime, read: _Read

@@ -842,3 +842,34 @@ def test_a_template_that_does_not_compile_is_refused_with_its_file_and_line(writ
 
     assert f"templates: {(path.parent / 'tpl' / 'digest.html').resolve()}: line 2: " in message
     assert "endif" in message
+
+
+# --- [server] -------------------------------------------------------------------------------
+
+
+def test_the_server_is_off_unless_it_is_given_an_address(write):
+    assert load(write(VALID)).server.listen is None
+
+
+@pytest.mark.parametrize(
+    ("written", "host", "port"),
+    [
+        ("127.0.0.1:8080", "127.0.0.1", 8080),
+        ("0.0.0.0:9100", "0.0.0.0", 9100),
+        ("[::1]:8080", "::1", 8080),
+        ("localhost:8080", "localhost", 8080),
+        (" 127.0.0.1:0 ", "127.0.0.1", 0),  # any free port: the daemon logs which
+    ],
+)
+def test_server_listen_is_host_and_port(write, written, host, port):
+    config = load(write(VALID + f'\n[server]\nlisten = "{written}"\n'))
+
+    assert config.server.listen is not None
+    assert monitor.config.split_listen(config.server.listen) == (host, port)
+
+
+@pytest.mark.parametrize("written", ["8080", "127.0.0.1", "127.0.0.1:http", ":8080", "::1:8080", "h:70000"])
+def test_a_server_address_without_host_and_port_is_refused_saying_how_to_write_it(write, written):
+    said = load_error(write(VALID + f'\n[server]\nlisten = "{written}"\n'))
+
+    assert "server.listen" in said and 'write it as "127.0.0.1:8080"' in said

@@ -13,6 +13,7 @@ from monitor.config import (
     FeedConfig,
     OutboxConfig,
     PollingConfig,
+    ServerConfig,
     SmtpConfig,
     StorageConfig,
     WatchlistConfig,
@@ -42,11 +43,19 @@ TOP_LEVEL = ("templates", "locale", "script")  # the keys before the first table
     "key",
     [
         f"`{field.alias or name}`"
-        for model in (StorageConfig, SmtpConfig, OutboxConfig, PollingConfig, FeedConfig, WatchlistConfig)
+        for model in (
+            StorageConfig,
+            SmtpConfig,
+            OutboxConfig,
+            PollingConfig,
+            ServerConfig,
+            FeedConfig,
+            WatchlistConfig,
+        )
         for name, field in model.model_fields.items()
     ]
     + [
-        f"`[{name}]`" if name in ("storage", "smtp", "outbox", "polling") else f"`[[{name}]]`"
+        f"`[{name}]`" if name in ("storage", "smtp", "outbox", "polling", "server") else f"`[[{name}]]`"
         for name in Config.model_fields
         if name not in ("path", *TOP_LEVEL)
     ]

@@ -28,7 +28,7 @@ IO = set("httpx sqlalchemy alembic psycopg smtplib apprise socket urllib.request
 # the runtime: what does I/O, and what wires it
 RUNTIME = set(
     "monitor.http monitor.store monitor.polling monitor.outbox monitor.history monitor.app monitor.daemon"
-    " monitor.cli".split()
+    " monitor.cli monitor.web".split()
 )
 NEVER = {
     "monitor.feeds": IO | RUNTIME,
@@ -62,6 +62,9 @@ OWNERS = {
         "monitor.cli.database",
     },
     "rich": {"monitor.cli"},
+    "starlette": {"monitor.web"},
+    "hypercorn": {"monitor.web"},
+    "prometheus_client": {"monitor.metrics", "monitor.web"},
 }
 
 
