@@ -66,8 +66,10 @@ VOLUME ["/config", "/data"]
 WORKDIR /data
 USER 10001:10001
 
-# The daemon writes the heartbeat as soon as it has started (after the schema migration),
-# then every minute; `monitor health` fails once it is older than 5 minutes.
+# `monitor health` asks the daemon's /healthz when the config sets [server] listen (503 or no
+# answer: unhealthy); otherwise it reads the heartbeat, which the daemon writes as soon as it
+# has started (after the schema migration), then every minute, and fails once it is older than
+# 5 minutes.
 HEALTHCHECK --interval=1m --timeout=15s --start-period=2m --retries=3 \
     CMD ["monitor", "health"]
 

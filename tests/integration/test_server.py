@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import socket
 import subprocess
@@ -13,10 +14,12 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import pytest
+import yaml  # PyYAML, which apprise brings
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
@@ -32,6 +35,7 @@ from tests.support.feeds import SERBIAN_NEWS, rss
 from tests.support.processes import start_daemon, wait_until
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.asynccontextmanager
@@ -304,3 +308,18 @@ def _answers(port: int) -> bool:
     except httpx.TransportError:
         return False
     return True
+
+
+def test_the_sample_alert_rules_ask_for_metrics_the_face_serves(database_url, n1_polled):
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    asked = {name for expression in expressions for name in re.findall(r"\bmonitor_[a-z_]+", expression)}
+    polled = n1_polled(database_url)
+
+    async def run() -> dict:
+        async with face(polled.monitor, scheduler=lambda: True) as client:
+            return await scrape(client)
+
+    served = {name for name, _ in asyncio.run(run())}
+
+    assert asked and asked <= served, asked - served
