@@ -229,10 +229,11 @@ class Poller:
         if state is None:
             state = await asyncio.to_thread(self.store.feeds.state, feed.name, utcnow())
         try:
+            fetching = time.monotonic()
             try:
                 fetched = await fetcher.fetch(state.url, state.validators)
             finally:
-                self.metrics.fetch_seconds.observe(time.monotonic() - started)
+                self.metrics.fetch_seconds.observe(time.monotonic() - fetching)
             body_hash = state.body_hash if fetched.body is None else _body_hash(fetched.body)
             reading = await self._read(feed, state, fetched, body_hash)
             if feed.type == "telegram" and reading and reading.parsed and state.body_hash is not None:
