@@ -21,10 +21,14 @@ class Context:
     option: str | None
 
     def config(self) -> Config:
+        """The config, checked; its log level applies from now on (see monitor.log)."""
         from monitor import checks
         from monitor.config import resolve_path
+        from monitor.log import follow_config
 
-        return checks.load(resolve_path(self.option))
+        config = checks.load(resolve_path(self.option))
+        follow_config(config.logging.level)
+        return config
 
     @contextmanager
     def app(self, parallel: bool = False) -> Iterator[App]:

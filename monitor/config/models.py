@@ -136,6 +136,12 @@ class PollingConfig(_Strict):
         return self
 
 
+class LoggingConfig(_Strict):
+    """The tool's log level, when neither ``-v`` nor ``--log-level`` ($MONITOR_LOG_LEVEL) says."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class FeedConfig(_Strict):
     url: HttpUrl
     name: FeedName
@@ -226,6 +232,7 @@ class Config(_Strict):
     smtp: SmtpConfig = SmtpConfig()
     polling: PollingConfig = PollingConfig()
     outbox: OutboxConfig = OutboxConfig()
+    logging: LoggingConfig = LoggingConfig()
     templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
     # every watchlist's locale and script, unless it sets its own
     locale: LocaleTag | None = None

@@ -11,6 +11,7 @@ from monitor.cli import main
 from monitor.config import (
     Config,
     FeedConfig,
+    LoggingConfig,
     OutboxConfig,
     PollingConfig,
     SmtpConfig,
@@ -42,11 +43,19 @@ TOP_LEVEL = ("templates", "locale", "script")  # the keys before the first table
     "key",
     [
         f"`{field.alias or name}`"
-        for model in (StorageConfig, SmtpConfig, OutboxConfig, PollingConfig, FeedConfig, WatchlistConfig)
+        for model in (
+            StorageConfig,
+            SmtpConfig,
+            OutboxConfig,
+            PollingConfig,
+            LoggingConfig,
+            FeedConfig,
+            WatchlistConfig,
+        )
         for name, field in model.model_fields.items()
     ]
     + [
-        f"`[{name}]`" if name in ("storage", "smtp", "outbox", "polling") else f"`[[{name}]]`"
+        f"`[{name}]`" if name in ("storage", "smtp", "outbox", "polling", "logging") else f"`[[{name}]]`"
         for name in Config.model_fields
         if name not in ("path", *TOP_LEVEL)
     ]
