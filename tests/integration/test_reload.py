@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.daemon import WATCH_EVERY, Daemon
+from monitor.leases import LOOK
 from tests.support.cli import monitor
 from tests.support.feeds import SERBIAN_NEWS, rss
 from tests.support.processes import Log, alive, handles, start_daemon, wait_until
@@ -86,7 +87,8 @@ def test_sighup_reloads_the_config_a_new_feed_polled_and_a_new_query_matched(fee
     config = configs("A", "B", queries=(NEW_QUERY,))
     process.send_signal(signal.SIGHUP)
 
-    log.wait_for("event=poll.ok feed=B")
+    log.wait_for("event=config.reloaded")
+    log.wait_for("event=poll.ok feed=B", timeout=LOOK.total_seconds() / 2)  # at once: not at the next look
     reloaded = log.text
     assert "event=config.reloaded" in reloaded and "feeds=2 watchlists=1 feeds_added=B" in reloaded
     assert "watchlists_changed=relocants" in reloaded
