@@ -115,10 +115,11 @@ def test_a_bad_config_is_refused_and_the_daemon_goes_on_with_the_old_one(
     assert "not valid TOML" in failed[0] and "unbalanced quote" in failed[1]
     assert "event=config.reloaded" not in log.text and not feed_server.statuses("/b.xml")
 
-    configs("A", "B")
+    configs("A", "B", extra="[polling]\nconcurrency = 4\n")  # good, with a setting fixed till a restart
     process.send_signal(signal.SIGHUP)
     log.wait_for("event=poll.ok feed=B")
     assert log.count("event=config.reloaded") == 1
+    assert "event=config.needs_restart settings=polling.concurrency" in log.text
 
 
 def put(config: Path, text: str) -> None:
