@@ -16,6 +16,11 @@ from monitor.store import Store
 from monitor.store.sole import sole_daemon
 
 
+def compile_watchlists(config: Config) -> Matcher:
+    """Every watchlist's queries in one matcher (its words' forms from the word cache)."""
+    return compile_matcher({w.name: w.queries for w in config.watchlists}, cache_directory())
+
+
 class App:
     """One config's monitor: its store, its compiled watchlists, its poller and its outbox.
     ``parse_workers`` > 1 parses feeds in that many processes (see ParsePool)."""
@@ -31,7 +36,7 @@ class App:
     @functools.cached_property
     def matcher(self) -> Matcher:
         """Every watchlist's queries, compiled when first needed (from the word cache)."""
-        return compile_matcher({w.name: w.queries for w in self.config.watchlists}, cache_directory())
+        return compile_watchlists(self.config)
 
     @functools.cached_property
     def metrics(self) -> Metrics:
@@ -45,6 +50,17 @@ class App:
     @functools.cached_property
     def outbox(self) -> Outbox:
         return Outbox(self.config, self.store, self.metrics)
+
+    def reconfigure(self, config: Config, matcher: Matcher) -> None:
+        """Run ``config`` from now on, ``matcher`` its watchlists compiled (``compile_watchlists``,
+        off the event loop): the parts made so far take it, keeping the store, the parse workers
+        and the messages being sent. The store stays on the old ``[storage] url``."""
+        self.config = config
+        self.matcher = matcher
+        if "poller" in self.__dict__:
+            self.poller.reconfigure(config)
+        if "outbox" in self.__dict__:
+            self.outbox.reconfigure(config)
 
     def daemon_lock(self) -> AbstractContextManager[None]:
         """Held while this process is the config's daemon: a second daemon on the same SQLite

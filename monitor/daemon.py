@@ -1,4 +1,5 @@
-"""The long-running worker: APScheduler jobs for polling and digests, stopped by SIGTERM/SIGINT."""
+"""The long-running worker: APScheduler jobs for polling and digests, stopped by SIGTERM/SIGINT,
+its config reloaded on SIGHUP (or when the file changes, with ``--watch-config``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,17 +20,19 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor import __version__
-from monitor.app import App
-from monitor.config import FeedConfig, WatchlistConfig
-from monitor.errors import DatabaseAway, MonitorError
+from monitor import __version__, checks
+from monitor.app import App, compile_watchlists
+from monitor.config import Config, FeedConfig, WatchlistConfig
+from monitor.config.changes import Changes, compare
+from monitor.errors import ConfigError, DatabaseAway, MonitorError
 from monitor.http.fetch import Fetcher, Limits
 from monitor.leases import BEAT, LEASE, LOOK, reconnect_wait
-from monitor.log import event
+from monitor.log import event, follow_config
+from monitor.match import Matcher, release
 from monitor.models import FeedState, utcnow
 from monitor.polling.poller import FeedOutcome
 from monitor.schedule import due_run, last_fire, slot, trigger
-from monitor.signals import STOP_SIGNALS, held
+from monitor.signals import RELOAD_SIGNALS, STOP_SIGNALS, held, reload_held
 
 log = logging.getLogger("monitor.daemon")
 
@@ -42,6 +46,16 @@ BUSY_PAUSE = timedelta(seconds=1)
 ALERT_GATHER = timedelta(seconds=10)  # hits found this soon after the first go in one alert
 PRUNE_EVERY = timedelta(days=1)  # [storage] keep_items: one worker prunes once per UTC day
 PRUNE_LOOK = timedelta(hours=1)  # how often each worker sees whether today's prune is done
+WATCH_EVERY = timedelta(seconds=2)  # --watch-config: how often the config file is looked at
+SYNC_AGAIN = LOOK  # a reload's feeds not written for the database away: tried again after this
+# settings a running daemon keeps until it restarts: its database, its fetcher's limits, its HTTP face
+FIXED = (
+    "storage.url",
+    *(f"polling.{name}" for name in ("concurrency", "per_host", "timeout", "max_body_mb")),
+    "polling.allow_private_redirects",
+    "server.listen",  # the socket bound at the start
+    "server.token_env",
+)
 
 
 class Outage:
@@ -71,6 +85,48 @@ class Outage:
             self.since, self.tries = None, 0
 
 
+Stamp = tuple[int, int, int] | None  # a file's (mtime_ns, size, inode); None: it cannot be read
+
+
+def stamp(path: Path) -> Stamp:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size, found.st_ino
+
+
+@dataclass
+class Watch:
+    """The config file as last seen (``--watch-config``): another modification time, size or
+    inode (an editor, or a container's bind mount, replacing it) is a change. Stamped before
+    the config is read, so that a change while the daemon starts is not missed."""
+
+    path: Path
+    seen: Stamp
+
+    @classmethod
+    def of(cls, path: Path) -> Watch:
+        return cls(path, stamp(path))
+
+    def changed(self) -> bool:
+        now = stamp(self.path)
+        changed, self.seen = now != self.seen, now
+        return changed
+
+
+def _read_config(path: Path) -> tuple[Config, Matcher]:
+    """The config at ``path`` checked as the command line checks it, and its watchlists
+    compiled; the dictionaries a new word needed are dropped after (see ``monitor run``)."""
+    config = checks.load(path)
+    try:
+        return config, compile_watchlists(config)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: the watchlists do not compile: {exc}") from exc
+    finally:
+        release()
+
+
 def _stop_now(signum: int) -> None:
     """A second stop signal: exit at once, the work under way abandoned. Nothing is left half
     written: a transaction not committed is undone by the database (SQLite's journal,
@@ -87,13 +143,20 @@ class Daemon:
         heartbeat: Path | None = None,
         idle_pause: timedelta = IDLE_PAUSE,
         alert_gather: timedelta = ALERT_GATHER,
+        watch: Watch | None = None,
         server: socket.socket | None = None,
     ) -> None:
         """``idle_pause``: how long the poll loop may sleep before looking for due feeds again;
         ``alert_gather``: how long alerts wait for the hits of the feeds polled meanwhile;
-        ``server``: the socket bound for ``[server] listen``, served while the daemon runs."""
+        ``watch``: the config file, reloaded when it changes; ``server``: the socket bound for
+        ``[server] listen``, served while the daemon runs."""
         self.app = app
+        self.watch = watch
         self.server = server
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # the poll loop looks for due feeds now (a reload added some)
+        self._reloading: asyncio.Task[None] | None = None
+        self._reload_again = False
         self.alert_gather = alert_gather
         self._alerting: asyncio.Task[None] | None = None
         self._alert_again = False
@@ -138,6 +201,7 @@ class Daemon:
         capacity = 2 * fetcher.limits.concurrency  # enough queued to keep every slot busy
         running = self._polls
         stopping = asyncio.create_task(stop.wait())
+        woken = asyncio.create_task(self._wake.wait())
         claim_at = 0.0  # the database away: no claim before this moment (time.monotonic)
         try:
             while not stop.is_set():
@@ -168,8 +232,13 @@ class Daemon:
                 elif not running:
                     pause = await asyncio.to_thread(self._until_next_due)
                 done, _ = await asyncio.wait(
-                    {*running, stopping}, timeout=pause.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+                    {*running, stopping, woken},
+                    timeout=pause.total_seconds(),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
+                if woken in done:
+                    self._wake.clear()
+                    woken = asyncio.create_task(self._wake.wait())
                 for task in [task for task in running if task in done]:
                     feed = running.pop(task)  # its lease is no longer renewed: written off, or running out
                     if task.cancelled():
@@ -189,6 +258,7 @@ class Daemon:
                 await asyncio.wait(set(running), timeout=SHUTDOWN_GRACE)
         finally:
             stopping.cancel()
+            woken.cancel()
             for task in running:
                 task.cancel()  # not started, or past the grace: handed back with the others
             await asyncio.gather(*running, return_exceptions=True)
@@ -263,11 +333,11 @@ class Daemon:
         else:
             event(log, f"{where}.failed", logging.ERROR, error=str(error))
 
-    async def _scheduled_digest(self, watchlist: WatchlistConfig) -> None:
-        """A watchlist's digest, fired by its schedule; one that fails (the database away) is
-        done by the next outbox round (see ``_retry``)."""
+    async def _scheduled_digest(self, name: str) -> None:
+        """A watchlist's digest, fired by its schedule, as the config now has it; one that
+        fails (the database away) is done by the next outbox round (see ``_retry``)."""
         try:
-            await self._digest(watchlist)
+            await self._digest(self.app.config.watchlist(name))
         except MonitorError as exc:
             self._failed("digest", exc)
 
@@ -376,36 +446,18 @@ class Daemon:
         partial.replace(self.heartbeat)
 
     def _schedule(self, now: datetime) -> None:
-        """A cron job per digest, the outbox's retry, the prune (with ``keep_items``) and a
-        heartbeat; polling is the loop in ``_poll_due``."""
+        """A cron job per digest, the outbox's retry, the prune (with ``keep_items``), a
+        heartbeat, and with ``watch`` a look at the config file; polling is the loop in
+        ``_poll_due``."""
         for watchlist in self.app.config.watchlists:
-            if watchlist.digest is None:  # alerts only
-                continue
+            self._schedule_digest(watchlist)
+        self._schedule_retry(now)
+        self._schedule_prune(now)
+        if self.watch:
             self.scheduler.add_job(
-                self._tracked(self._scheduled_digest),
-                trigger(watchlist.digest, watchlist.timezone),
-                args=[watchlist],
-                id=f"digest-{watchlist.name}",
-                coalesce=True,
-                misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
-                max_instances=1,
-            )
-        retry_every = self.app.config.outbox.retry_every
-        self.scheduler.add_job(
-            self._tracked(self._retry),
-            IntervalTrigger(seconds=retry_every.total_seconds()),
-            next_run_time=now + retry_every,
-            id="outbox",
-            coalesce=True,
-            max_instances=1,
-        )
-        if (keep := self.app.config.storage.keep_items) is not None:
-            self.scheduler.add_job(
-                self._tracked(self._prune),
-                IntervalTrigger(seconds=PRUNE_LOOK.total_seconds()),
-                args=[keep],
-                next_run_time=now,
-                id="prune",
+                self._tracked(self._look_at_config),
+                IntervalTrigger(seconds=WATCH_EVERY.total_seconds()),
+                id="config",
                 coalesce=True,
                 max_instances=1,
             )
@@ -423,6 +475,146 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+
+    def _schedule_digest(self, watchlist: WatchlistConfig) -> None:
+        """The watchlist's digest job, in place of the one it had; none for alerts only."""
+        if watchlist.digest is None:
+            return
+        self.scheduler.add_job(
+            self._tracked(self._scheduled_digest),
+            trigger(watchlist.digest, watchlist.timezone),
+            args=[watchlist.name],
+            id=f"digest-{watchlist.name}",
+            coalesce=True,
+            misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    def _schedule_retry(self, now: datetime) -> None:
+        retry_every = self.app.config.outbox.retry_every
+        self.scheduler.add_job(
+            self._tracked(self._retry),
+            IntervalTrigger(seconds=retry_every.total_seconds()),
+            next_run_time=now + retry_every,
+            id="outbox",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    def _schedule_prune(self, now: datetime) -> None:
+        """The prune's job, with ``keep_items``; without, none."""
+        if (keep := self.app.config.storage.keep_items) is None:
+            if self.scheduler.get_job("prune"):
+                self.scheduler.remove_job("prune")
+            return
+        self.scheduler.add_job(
+            self._tracked(self._prune),
+            IntervalTrigger(seconds=PRUNE_LOOK.total_seconds()),
+            args=[keep],
+            next_run_time=now,
+            id="prune",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    def _reschedule(self, old: Config, now: datetime) -> None:
+        """The jobs whose settings the reload changed, scheduled anew: a digest moved (or
+        added, or made "none"), the jobs of watchlists removed, the outbox's retry, the prune."""
+        new = self.app.config
+        before = {w.name: (w.digest, w.timezone) for w in old.watchlists}
+        after = {w.name: (w.digest, w.timezone) for w in new.watchlists}
+        for name, (digest, _) in before.items():
+            if digest is not None and after.get(name, (None, None))[0] is None:
+                self.scheduler.remove_job(f"digest-{name}")
+        for watchlist in new.watchlists:
+            if before.get(watchlist.name) != after[watchlist.name]:
+                self._schedule_digest(watchlist)
+        if old.outbox.retry_every != new.outbox.retry_every:
+            self._schedule_retry(now)
+        if old.storage.keep_items != new.storage.keep_items:
+            self._schedule_prune(now)
+
+    def _reload_soon(self) -> None:
+        """SIGHUP, or the config file changed: reload it, one reload at a time; asked again
+        while one is under way, once more after it (the file may have changed since it was
+        read). Asked before the daemon has started, once it has."""
+        self._reload_again = True
+        if self.scheduler.running and (self._reloading is None or self._reloading.done()):
+            self._reloading = asyncio.create_task(self._tracked(self._reloads)())
+
+    async def _reloads(self) -> None:
+        while self._reload_again and not self._stop.is_set():
+            self._reload_again = False
+            await self._reload()
+
+    async def _reload(self) -> None:
+        """The config read again and, if it is good, run from now on; a bad one is refused,
+        logged, and the daemon goes on with the one it has."""
+        path = self.app.config.path
+        try:
+            config, matcher = await asyncio.to_thread(_read_config, path)
+        except ConfigError as exc:
+            event(log, "config.reload_failed", logging.ERROR, config=path, error=str(exc))
+            return
+        if self._stop.is_set():  # stopping: the next start reads it
+            return
+        old = self.app.config
+        changes = compare(old, config, FIXED)
+        self.app.reconfigure(config, matcher)
+        follow_config(config.logging.level)
+        feeds = {feed.name: feed for feed in config.feeds}
+        self._again = {
+            name: feeds[name] for name in self._again if name in feeds
+        }  # a removed one's lease runs out
+        self._reschedule(old, utcnow())
+        self._log_reload(config, changes)
+        await self._sync_feeds()
+        self._wake.set()
+
+    async def _sync_feeds(self) -> None:
+        """The stored feeds made the config's (new feeds due at once, removed ones disabled),
+        tried again while the database is away."""
+        while not self._stop.is_set():
+            try:
+                await asyncio.to_thread(self.app.poller.sync_feeds)
+            except MonitorError as exc:
+                self._failed("config.sync", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), SYNC_AGAIN.total_seconds())
+            else:
+                self._outage.back()
+                return
+
+    def _log_reload(self, config: Config, changes: Changes) -> None:
+        event(
+            log,
+            "config.reloaded",
+            config=config.path,
+            feeds=len(config.feeds),
+            watchlists=len(config.watchlists),
+            feeds_added=",".join(changes.feeds_added),
+            feeds_removed=",".join(changes.feeds_removed),
+            feeds_changed=",".join(changes.feeds_changed),
+            watchlists_added=",".join(changes.watchlists_added),
+            watchlists_removed=",".join(changes.watchlists_removed),
+            watchlists_changed=",".join(changes.watchlists_changed),
+        )
+        if changes.fixed:
+            event(
+                log,
+                "config.needs_restart",
+                logging.WARNING,
+                settings=",".join(changes.fixed),
+                note="these keep their old values until monitor run restarts",
+            )
+
+    async def _look_at_config(self) -> None:
+        assert self.watch is not None
+        if await asyncio.to_thread(self.watch.changed):
+            self._reload_soon()
 
     async def _start(self, fetcher: Fetcher, now: datetime, stop: asyncio.Event) -> None:
         """Start the poll loop, which polls first the feeds that fell due while the daemon was
@@ -467,10 +659,12 @@ class Daemon:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or SIGTERM/SIGINT arrives (also before: see
         monitor.signals); then let running jobs finish, unless a second signal comes."""
-        stop = stop or asyncio.Event()
+        stop = self._stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
+        for signum in RELOAD_SIGNALS:
+            loop.add_signal_handler(signum, self._reload_soon)
         if held():  # asked to stop while it started
             self._forget_signals(loop)
             event(log, "daemon.stopped", before_start=True)
@@ -492,6 +686,8 @@ class Daemon:
                 config=self.app.config.path,
                 worker=self.app.poller.owner,
             )
+            if self._reload_again or reload_held():  # asked while it started
+                self._reload_soon()
             self._polling = asyncio.create_task(self._tracked(self._start)(fetcher, now, stop))
             await stop.wait()
             for signum in STOP_SIGNALS:  # a second one: no waiting for the work under way
@@ -517,5 +713,5 @@ class Daemon:
 
     @staticmethod
     def _forget_signals(loop: asyncio.AbstractEventLoop) -> None:
-        for signum in STOP_SIGNALS:
+        for signum in (*STOP_SIGNALS, *RELOAD_SIGNALS):
             loop.remove_signal_handler(signum)

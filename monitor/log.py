@@ -1,10 +1,11 @@
 """Structured logging: one line per event, ``key=value`` pairs after the event name (logfmt),
 or one JSON object per line for log shippers (``--log-format json``).
 
-Only the tool's own loggers (``monitor.*``) follow ``-v``; the libraries' stay at WARNING unless
-asked for with ``-vv``, since their debug lines carry what we never log ourselves (urllib3 writes
-each request's path, and a webhook's token is in its path). A URL's password is masked in every
-line written.
+The tool's own loggers (``monitor.*``) log from the level ``chosen_level`` picks: ``-v``, else
+``--log-level`` ($MONITOR_LOG_LEVEL), else the config's ``[logging] level``, else info. The
+libraries' stay at WARNING unless asked for with ``-vv``, since their debug lines carry what we
+never log ourselves (urllib3 writes each request's path, and a webhook's token is in its path).
+A URL's password is masked in every line written.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 _FIELDS = "fields"
@@ -94,17 +96,45 @@ class JsonFormatter(logging.Formatter):
 
 
 FORMATS = {"logfmt": LogfmtFormatter, "json": JsonFormatter}
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
-def configure(level: int = logging.INFO, libraries: int = logging.WARNING, form: str = "logfmt") -> None:
-    """Log events of ``level`` and above from the tool, ``libraries`` and above from the rest,
-    in the format ``form`` names (FORMATS)."""
+@dataclass
+class _Asked:
+    """What the command line (or its environment) asked for: a config's level does not override it."""
+
+    verbose: int = 0
+    level: str | None = None
+
+
+_asked = _Asked()
+
+
+def chosen_level(verbose: int, asked: str | None, configured: str | None) -> int:
+    """The tool's log level: debug with ``-v``, else the one ``--log-level`` (or
+    $MONITOR_LOG_LEVEL) asked for, else the config's ``[logging] level``, else info."""
+    if verbose:
+        return logging.DEBUG
+    return LEVELS[asked or configured or "info"]
+
+
+def configure(verbose: int = 0, asked: str | None = None, form: str = "logfmt") -> None:
+    """Log the tool's events at the level chosen (see ``chosen_level``; the config's comes
+    with ``follow_config``), the libraries' from WARNING (DEBUG with ``-vv``), in the format
+    ``form`` names (FORMATS)."""
     handler = logging.StreamHandler(sys.stderr)
     formatter = FORMATS[form]()
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(libraries)
-    logging.getLogger("monitor").setLevel(level)
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
     logging.getLogger("apprise").propagate = False  # its words go into the delivery's error
+    _asked.verbose, _asked.level = verbose, asked
+    follow_config(None)
+
+
+def follow_config(configured: str | None) -> None:
+    """The config's ``[logging] level``, once it is loaded (and again when it is reloaded),
+    unless the command line or the environment asked for one."""
+    logging.getLogger("monitor").setLevel(chosen_level(_asked.verbose, _asked.level, configured))

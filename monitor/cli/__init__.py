@@ -5,7 +5,6 @@ parts it runs when it runs. Errors become one message."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any, NoReturn
 
@@ -70,6 +69,13 @@ def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) ->
     help="Log debug events; -vv also the libraries' (HTTP requests and their paths: a webhook's token).",
 )
 @click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    envvar="MONITOR_LOG_LEVEL",
+    help="Log the tool's events of this level and above ($MONITOR_LOG_LEVEL); -v means debug. "
+    "Default: the config's [logging] level, else info.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["logfmt", "json"]),
     default="logfmt",
@@ -86,13 +92,11 @@ def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) ->
     help="Show the versions of monitor, Python and the key libraries, and exit.",
 )
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: str) -> None:
+def main(
+    ctx: click.Context, config_path: str | None, verbose: int, log_level: str | None, log_format: str
+) -> None:
     """Media monitoring: poll news feeds, match watchlists, email digests."""
-    configure(
-        logging.DEBUG if verbose else logging.INFO,
-        logging.DEBUG if verbose > 1 else logging.WARNING,
-        log_format,
-    )
+    configure(verbose, log_level, log_format)
     if ctx.invoked_subcommand not in ("run", "serve"):  # they stop cleanly on a signal held meanwhile
         signals.release()
     ctx.obj = Context(config_path)

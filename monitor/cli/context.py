@@ -3,10 +3,12 @@ command asks for it, so that ``--help`` and completion load neither."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,11 +22,21 @@ PARALLEL_FROM = 20  # feeds; fewer are parsed in a thread, sparing the start of 
 class Context:
     option: str | None
 
-    def config(self) -> Config:
-        from monitor import checks
+    @functools.cached_property
+    def path(self) -> Path:
+        """The config file, found once (see ``resolve_path``: it may say which it took)."""
         from monitor.config import resolve_path
 
-        return checks.load(resolve_path(self.option))
+        return resolve_path(self.option)
+
+    def config(self) -> Config:
+        """The config, checked; its log level applies from now on (see monitor.log)."""
+        from monitor import checks
+        from monitor.log import follow_config
+
+        config = checks.load(self.path)
+        follow_config(config.logging.level)
+        return config
 
     @contextmanager
     def app(self, parallel: bool = False) -> Iterator[App]:

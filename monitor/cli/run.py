@@ -33,20 +33,28 @@ PROBE_TIMEOUT = 10.0  # seconds; inside the image's HEALTHCHECK timeout (15 s)
     envvar="MONITOR_HEARTBEAT",
     help="File the daemon rewrites every minute, for `monitor health` (env MONITOR_HEARTBEAT).",
 )
+@click.option(
+    "--watch-config",
+    is_flag=True,
+    envvar="MONITOR_WATCH_CONFIG",
+    help="Reload the config file when it changes, as on SIGHUP (env MONITOR_WATCH_CONFIG=1).",
+)
 @click.pass_obj
-def run(context: Context, heartbeat: Path | None) -> None:
-    """Run the daemon: poll each feed when it is due, send digests on their schedules."""
+def run(context: Context, heartbeat: Path | None, watch_config: bool) -> None:
+    """Run the daemon: poll each feed when it is due, send digests on their schedules; SIGHUP
+    reloads the config."""
     from monitor import loop
-    from monitor.daemon import Daemon
+    from monitor.daemon import Daemon, Watch
     from monitor.log import event
     from monitor.match import release
 
     event(log, "daemon.starting", pid=os.getpid())  # SIGTERM from now on is a clean stop
+    watch = Watch.of(context.path) if watch_config else None  # before it is read: no change missed
     with context.app(parallel=True) as app, app.daemon_lock():
         server = _bound(app.config.server)
         assert app.matcher  # compiled before the first poll, so that polls do not wait for it
-        release()  # the daemon needs no dictionaries until a restart
-        loop.run(Daemon(app, heartbeat, server=server).run())
+        release()  # the daemon needs no dictionaries until it reloads the config
+        loop.run(Daemon(app, heartbeat, watch=watch, server=server).run())
 
 
 def _bound(server: ServerConfig) -> socket.socket | None:

@@ -17,6 +17,7 @@ from monitor.config.load import (
 from monitor.config.models import (
     Config,
     FeedConfig,
+    LoggingConfig,
     OutboxConfig,
     PollingConfig,
     ServerConfig,
@@ -34,6 +35,7 @@ __all__ = [
     "Config",
     "FeedConfig",
     "Imported",
+    "LoggingConfig",
     "OutboxConfig",
     "PollingConfig",
     "Schedule",

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from monitor.config.models import (
     Config,
     FeedConfig,
+    LoggingConfig,
     OutboxConfig,
     PollingConfig,
     SmtpConfig,
@@ -132,7 +133,16 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _known_keys() -> set[str]:
-    models = (Config, StorageConfig, SmtpConfig, OutboxConfig, PollingConfig, FeedConfig, WatchlistConfig)
+    models = (
+        Config,
+        StorageConfig,
+        SmtpConfig,
+        OutboxConfig,
+        PollingConfig,
+        LoggingConfig,
+        FeedConfig,
+        WatchlistConfig,
+    )
     return {f.alias or name for model in models for name, f in model.model_fields.items()} - {"path"}
 
 

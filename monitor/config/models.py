@@ -150,6 +150,12 @@ class ServerConfig(_Strict):
         return os.environ.get(self.token_env, "")
 
 
+class LoggingConfig(_Strict):
+    """The tool's log level, when neither ``-v`` nor ``--log-level`` ($MONITOR_LOG_LEVEL) says."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class FeedConfig(_Strict):
     url: HttpUrl
     name: FeedName
@@ -241,6 +247,7 @@ class Config(_Strict):
     polling: PollingConfig = PollingConfig()
     outbox: OutboxConfig = OutboxConfig()
     server: ServerConfig = ServerConfig()
+    logging: LoggingConfig = LoggingConfig()
     templates: Path | None = None  # digest.html / digest.txt that replace the packaged ones
     # every watchlist's locale and script, unless it sets its own
     locale: LocaleTag | None = None

@@ -84,15 +84,20 @@ class Outbox:
 
     def __init__(self, config: Config, store: Store, metrics: Metrics | None = None) -> None:
         """``metrics`` counts the messages tried (a count of its own if None)."""
-        self.config = config
         self.store = store
         self.metrics = metrics or Metrics()
         self.messages = store.messages
-        self.smtp = SmtpChannel(config.smtp)
+        self.reconfigure(config)
         # how long a message is held while it is sent (see MessageStore.claim): as long as the
         # slowest send could take, unless the process renews what it holds (the daemon's beat)
         self.lease = LEASE_MARGIN + longest_send(config.smtp)
         self.held: set[int] = set()  # the messages being sent now, whose leases a beat renews
+
+    def reconfigure(self, config: Config) -> None:
+        """Send by ``config`` from now on (the daemon's reload): the messages being sent keep
+        their lease, and a send under way reads the settings current at each step."""
+        self.config = config
+        self.smtp = SmtpChannel(config.smtp)
 
     @property
     def alerting(self) -> bool:

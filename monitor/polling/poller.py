@@ -144,11 +144,18 @@ class Poller:
         self.matcher = matcher
         self.metrics = metrics or Metrics()
         self.parsers = ParsePool(parse_workers)
+        self._quiet_polls = GroupCommit(store.feeds.record_quiet_polls)
+        self.reconfigure(config)
+
+    def reconfigure(self, config: Config) -> None:
+        """Poll by ``config`` from now on (the daemon's reload), keeping the parse workers; the
+        caller syncs its feeds. Each step of a poll under way reads the config current then:
+        a feed the new config removed is stored by its old table, matched by no watchlist."""
+        self.config = config
         self.cadence = Cadence.from_config(config.polling)
         self._watchers = {f.name: [w.name for w in config.watchlists_for(f)] for f in config.feeds}
         self._fulltext = {feed.name for feed in config.feeds if config.fulltext(feed)}
         self._feeds = {feed.name: feed for feed in config.feeds}
-        self._quiet_polls = GroupCommit(store.feeds.record_quiet_polls)
 
     def sync_feeds(self) -> None:
         """Make the stored feeds the configured ones, before polling them: feeds no longer in
@@ -411,7 +418,7 @@ class Poller:
     def _store(self, feed: FeedConfig, intent: PollIntent) -> FeedOutcome:
         """The intent's entries matched and stored; only entries that are new, edited, or new
         to this feed are matched."""
-        watchers = self._watchers[feed.name]
+        watchers = self._watchers.get(feed.name, [])  # none: a reload removed the feed meanwhile
         matcher = self.matcher() if intent.changes else None
         # each entry read once, for the matcher, the search index and its story
         documents = {

@@ -532,6 +532,25 @@ def test_unknown_watchlist_is_a_clear_error(tmp_path, write_config):
     assert "no watchlist named 'relocnats'; the watchlists are: relocants" in stderr
 
 
+def test_the_configs_log_level_quiets_info_events_unless_the_environment_asks_for_them(
+    feed_server, smtp_server, tmp_path, write_config, monkeypatch
+):
+    good = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
+    config = write_config(
+        {"N1": good, "Gone": feed_server.url("/missing.xml")},
+        database_url=f"sqlite:///{tmp_path / 'm.db'}",
+        smtp_port=smtp_server.port,
+        extra='[logging]\nlevel = "warning"\n',
+    )
+
+    _, _, quiet = monitor(config, "poll", "--all")
+    monkeypatch.setenv("MONITOR_LOG_LEVEL", "info")
+    _, _, told = monitor(config, "poll", "--all")
+
+    assert "event=poll.failed feed=Gone" in quiet and "event=poll.ok" not in quiet
+    assert "event=poll.ok feed=N1" in told
+
+
 def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp_path, write_config):
     url = feed_server.serve("/n1.xml", rss("N1", "https://n1info.rs", SERBIAN_NEWS))
     database = tmp_path / "m.db"

@@ -6,9 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -99,3 +101,34 @@ def race(processes: list[subprocess.Popen[str]]) -> list[tuple[str, str]]:
     """Let ``processes`` go at once; their stdout and stderr once they have ended."""
     go(*processes)
     return [process.communicate(timeout=60) for process in processes]
+
+
+class Log:
+    """A process's stderr read as it writes it, line by line, in a thread: a test waits for an
+    event without the pipe filling up."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stderr is not None
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in self.lines)
+
+    def wait_for(self, text: str, timeout: float = 30, count: int = 1) -> None:
+        """Until ``count`` lines hold ``text``."""
+        wait_until(lambda: self.count(text) >= count, timeout, f"{count} lines with {text!r}")
+
+    def close(self) -> str:
+        """All of it, once the process has ended."""
+        self._reader.join(timeout=10)
+        return self.text

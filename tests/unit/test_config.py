@@ -13,6 +13,7 @@ import pytest
 import monitor.config
 from monitor.checks import load
 from monitor.config import STORAGE_URL_ENV, Config
+from monitor.config.changes import Changes, compare
 from monitor.errors import ConfigError, MonitorError
 from monitor.http.fetch import Limits
 from monitor.polling.cadence import Cadence
@@ -873,3 +874,34 @@ def test_a_server_address_without_host_and_port_is_refused_saying_how_to_write_i
     said = load_error(write(VALID + f'\n[server]\nlisten = "{written}"\n'))
 
     assert "server.listen" in said and 'write it as "127.0.0.1:8080"' in said
+
+
+# --- what a reload changes ------------------------------------------------------------------
+
+RESTART = ("storage.url", "polling.concurrency")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "changes"),
+    [
+        ("", "", Changes()),
+        ('name = "RTS Vesti"', 'name = "RTS"', Changes(feeds_added=("RTS",), feeds_removed=("RTS Vesti",))),
+        ('interval = "1h"', 'interval = "2h"', Changes(feeds_changed=("RTS Vesti",))),
+        # the feeds a watchlist watches
+        ('"Meduza"]', '"tag:russian"]', Changes(watchlists_changed=("bia",))),
+        ("weekly mon 08:00", "daily 07:00", Changes(watchlists_changed=("bia",))),
+        (
+            'name = "bia"',
+            'name = "agency"',
+            Changes(watchlists_added=("agency",), watchlists_removed=("bia",)),
+        ),
+        ("data/monitor.db", "data/other.db", Changes(fixed=("storage.url",))),
+        ('timeout = "45s"', 'timeout = "50s"', Changes()),  # [smtp]: applied at once
+    ],
+)
+def test_a_reload_names_what_it_adds_removes_and_changes_and_what_waits_for_a_restart(
+    write, old, new, changes
+):
+    running = load(write(VALID))
+
+    assert compare(running, load(write(edited(old, new), "new.toml")), RESTART) == changes

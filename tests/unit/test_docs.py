@@ -11,6 +11,7 @@ from monitor.cli import main
 from monitor.config import (
     Config,
     FeedConfig,
+    LoggingConfig,
     OutboxConfig,
     PollingConfig,
     ServerConfig,
@@ -49,13 +50,16 @@ TOP_LEVEL = ("templates", "locale", "script")  # the keys before the first table
             OutboxConfig,
             PollingConfig,
             ServerConfig,
+            LoggingConfig,
             FeedConfig,
             WatchlistConfig,
         )
         for name, field in model.model_fields.items()
     ]
     + [
-        f"`[{name}]`" if name in ("storage", "smtp", "outbox", "polling", "server") else f"`[[{name}]]`"
+        f"`[{name}]`"
+        if name in ("storage", "smtp", "outbox", "polling", "server", "logging")
+        else f"`[[{name}]]`"
         for name in Config.model_fields
         if name not in ("path", *TOP_LEVEL)
     ]

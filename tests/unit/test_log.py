@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from monitor.log import JsonFormatter, LogfmtFormatter, hide_passwords
+from monitor.log import JsonFormatter, LogfmtFormatter, chosen_level, hide_passwords
 
 
 def line(**fields: object) -> str:
@@ -93,3 +93,18 @@ def test_a_json_line_is_one_object_on_one_line_with_typed_values_and_no_password
     assert (event["failures"], event["ms"], event["unchanged"], event["next_poll"]) == (3, 12.5, False, None)
     assert event["title"] == "line\u2028sep\u2029 Београд"
     assert event["time"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("verbose", "asked", "configured", "level"),
+    [
+        (0, None, None, logging.INFO),  # nothing said
+        (0, None, "warning", logging.WARNING),  # the config's [logging] level
+        (0, "error", "warning", logging.ERROR),  # --log-level or $MONITOR_LOG_LEVEL over the config
+        (0, "debug", None, logging.DEBUG),
+        (1, "error", "warning", logging.DEBUG),  # -v over both
+        (2, None, "error", logging.DEBUG),
+    ],
+)
+def test_the_log_level_is_v_then_the_environment_then_the_config_then_info(verbose, asked, configured, level):
+    assert chosen_level(verbose, asked, configured) == level
