@@ -26,7 +26,7 @@ from tests.conftest import free_port
 from tests.support.cli import monitor
 from tests.support.feeds import SERBIAN_NEWS, rss
 from tests.support.polling import poll
-from tests.support.processes import start_daemon
+from tests.support.processes import start_daemon, wait_until
 
 
 def test_version_names_monitor_python_and_each_key_library():
@@ -579,6 +579,32 @@ def test_daemon_polls_and_stops_cleanly_on_sigterm(feed_server, smtp_server, tmp
         assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)
     code, _, stderr = monitor(config, "health", "--heartbeat", str(heartbeat))
     assert code == 1 and "no readable heartbeat" in stderr
+
+
+def test_sigterm_lets_the_poll_under_way_finish_then_exits_0(
+    feed_server, smtp_server, tmp_path, write_config
+):
+    slow = feed_server.serve("/slow.xml", rss("Slow", "https://slow.example", SERBIAN_NEWS), delay=2)
+    slow = slow.replace("127.0.0.1", "localhost")  # its own Host, to see its request arrive
+    database = tmp_path / "m.db"
+    config = write_config({"Slow": slow}, database_url=f"sqlite:///{database}", smtp_port=smtp_server.port)
+    daemon = start_daemon(config)
+    try:
+        arrived = feed_server.max_in_flight_by_host
+        wait_until(lambda: any("localhost" in host for host in arrived), 30, "the slow feed's request")
+        daemon.send_signal(signal.SIGTERM)  # two seconds before its answer
+        _, log = daemon.communicate(timeout=30)
+    finally:
+        daemon.kill()
+
+    assert daemon.returncode == 0, log
+    assert (
+        log.index("event=daemon.stopping")
+        < log.index("event=poll.ok feed=Slow")
+        < log.index("event=daemon.stopped")
+    )
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)
 
 
 def test_a_second_sigterm_stops_the_daemon_at_once_and_leaves_the_database_whole(
