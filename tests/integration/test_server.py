@@ -251,11 +251,7 @@ def test_a_daemon_serves_its_face_and_monitor_health_asks_it(
     daemon = start_daemon(config)
     try:
         wait_until(lambda: feed_server.statuses("/n1.xml") == [200], 30, "a poll")
-        wait_until(lambda: _answers(port), 10, "the server")
-        metrics = samples(httpx.get(f"http://127.0.0.1:{port}/metrics").text)
-        code, said, _ = monitor(config, "health")
-        daemon.send_signal(signal.SIGTERM)
-        _, log = daemon.communicate(timeout=30)
+        _, metrics, (code, said, _), log = asked_then_stopped(daemon, config, port)
     finally:
         daemon.kill()
 
@@ -281,12 +277,7 @@ def test_monitor_serve_alone_says_when_no_daemon_runs_and_stops_on_sigterm(tmp_p
         [sys.executable, "-m", "monitor", "-c", str(config), "serve"], stderr=subprocess.PIPE, text=True
     )
     try:
-        wait_until(lambda: _answers(port), 30, "the server")
-        health = httpx.get(f"http://127.0.0.1:{port}/healthz")
-        metrics = samples(httpx.get(f"http://127.0.0.1:{port}/metrics").text)
-        code, _, stderr = monitor(config, "health")
-        served.send_signal(signal.SIGTERM)
-        _, log = served.communicate(timeout=30)
+        health, metrics, (code, _, stderr), log = asked_then_stopped(served, config, port)
     finally:
         served.kill()
 
@@ -300,6 +291,20 @@ def test_monitor_serve_alone_says_when_no_daemon_runs_and_stops_on_sigterm(tmp_p
     assert code == 1 and "no `monitor run` is alive" in stderr
     assert served.returncode == 0, log
     assert "event=server.stopped" in log and "Traceback" not in log
+
+
+def asked_then_stopped(
+    process: subprocess.Popen[str], config: Path, port: int
+) -> tuple[httpx.Response, dict, tuple[int, str, str], str]:
+    """Once its server answers: its /healthz, its metrics and what `monitor health` says; then,
+    after SIGTERM, its log."""
+    wait_until(lambda: _answers(port), 30, "the server")
+    health = httpx.get(f"http://127.0.0.1:{port}/healthz")
+    metrics = samples(httpx.get(f"http://127.0.0.1:{port}/metrics").text)
+    said = monitor(config, "health")
+    process.send_signal(signal.SIGTERM)
+    _, log = process.communicate(timeout=30)
+    return health, metrics, said, log
 
 
 def _answers(port: int) -> bool:
