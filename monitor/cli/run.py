@@ -155,11 +155,11 @@ def health(context: Context, heartbeat: Path | None, max_age: timedelta) -> None
 def _listening(context: Context) -> str | None:
     """The config's ``[server] listen``, read without the checks the daemon ran at its start; a
     file that no longer loads (the daemon refused it, and runs on) has no say."""
-    from monitor.config import load, resolve_path
+    from monitor.config import load
     from monitor.errors import ConfigError
 
     try:
-        return load(resolve_path(context.option)).server.listen
+        return load(context.path).server.listen
     except ConfigError:
         return None
 
