@@ -40,6 +40,22 @@ def test_compose_runs_monitor_on_postgresql_with_its_mail_to_mailpit(monkeypatch
     )
 
 
+def test_docker_compose_config_accepts_compose_yaml():
+    """The Compose engine's own check, where the docker CLI has its compose plugin."""
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
+        pytest.skip("no docker compose here")
+
+    done = subprocess.run(
+        [docker, "compose", "--file", str(ROOT / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (done.returncode, done.stderr) == (0, "")
+
+
 @pytest.mark.parametrize(
     ("unit", "instance"), [("monitor.service", "monitor.service"), ("monitor@.service", "monitor@1.service")]
 )
