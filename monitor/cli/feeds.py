@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import click
 
@@ -71,7 +70,7 @@ def feeds_add(
     feed = located.feed
     if located.url != url:
         err.print(f"found the feed {located.url} announced by {url}", highlight=False)
-    chosen = name or feed_name(feed.title, urlsplit(located.url).hostname or located.url)
+    chosen = name or feed_name(feed.title, located.url, {known.name for known in config.feeds})
     language = language or (known_language(feed.language) if feed.language else None)
     summary = f"{chosen}: {len(feed.items)} items, language {language or 'not declared'}"
     if dry_run:

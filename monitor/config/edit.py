@@ -73,7 +73,7 @@ def import_feeds(
             merged[url] = (title, [tag for tag in dict.fromkeys(map(_as_name, folders)) if tag], language)
     tables = []
     for url, (title, tags, language) in merged.items():
-        name = _unique(_printable(title) or urlsplit(url).hostname or url, names)
+        name = feed_name(title, url, names)
         names.add(name)
         lines = ["[[feeds]]", f"url = {_toml(url)}", f"name = {_toml(name)}"]
         if language:
@@ -84,6 +84,12 @@ def import_feeds(
     if tables and not dry_run:
         _write(path, read(path).rstrip("\n") + "\n\n" + "\n".join(tables))
     return Imported(tuple(tables), tuple(skipped))
+
+
+def feed_name(title: str, url: str, taken: set[str]) -> str:
+    """A feed's name from its title as the outlet writes it (or its host), not in ``taken``: the
+    same rule for `feeds add` and `feeds import`."""
+    return _unique(_printable(title) or urlsplit(url).hostname or url, taken)
 
 
 def _printable(title: str) -> str:
@@ -103,10 +109,9 @@ def _unique(name: str, taken: set[str]) -> str:
     return unique
 
 
-def _as_name(text: str, limit: int | None = None) -> str:
-    """``text`` as a name (letters, digits, space, . - _; a tag's, a watchlist's) of at most
-    ``limit`` characters, or "" when nothing is left."""
-    name = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", text)).strip(" .-")[:limit].strip()
+def _as_name(text: str) -> str:
+    """``text`` as a tag's name (letters, digits, space, . - _), or "" when nothing is left."""
+    name = re.sub(r"\s+", " ", re.sub(r"[^\w .-]", " ", text)).strip(" .-")
     return name if NAME.fullmatch(name) else ""
 
 
@@ -158,11 +163,6 @@ def _write(path: Path, text: str) -> None:
     partial.write_text(text, encoding="utf-8")
     partial.chmod(path.stat().st_mode)
     os.replace(partial, path)
-
-
-def feed_name(title: str, fallback: str) -> str:
-    """A valid feed name from a feed's title (or ``fallback``, its host)."""
-    return _as_name(title, 60) or fallback
 
 
 def _toml(value: str) -> str:

@@ -758,11 +758,11 @@ def test_feeds_add_finds_a_sites_feed_from_its_home_page(feed_server, tmp_path, 
 
     assert code == 0, stderr
     assert f"found the feed {feed} announced by {home}" in stderr
-    table = f'[[feeds]]\nurl = "{feed}"\nname = "N1 Info Vesti"\nlanguage = "sr"\ntags = ["serbia"]\n'
+    table = f'[[feeds]]\nurl = "{feed}"\nname = "N1 Info: Vesti"\nlanguage = "sr"\ntags = ["serbia"]\n'
     assert config.read_text() == before.rstrip("\n") + "\n\n" + table
-    assert "N1 Info Vesti: 3 items, language sr" in stdout
+    assert "N1 Info: Vesti: 3 items, language sr" in stdout
     assert again == 2 and f"already polls {feed}" in refused
-    assert check == 0 and "N1 Info Vesti" in summary
+    assert check == 0 and "N1 Info: Vesti" in summary
 
 
 def test_feeds_add_of_a_page_announcing_no_feed_changes_nothing(feed_server, tmp_path, write_config):
@@ -780,12 +780,12 @@ def test_feeds_add_of_a_page_announcing_no_feed_changes_nothing(feed_server, tmp
         "--dry-run",
         "--language",
         "sr_RS",
-        feed_server.serve("/f.xml", rss("F", "https://f.rs", SERBIAN_NEWS)),
+        feed_server.serve("/f.xml", rss("Other", "https://f.rs", SERBIAN_NEWS)),
     )
 
     assert code == 1 and "a web page that announces no feed" in stderr
     assert "Traceback" not in stderr
-    assert dry == 0 and out.strip() == "F: 3 items, language sr"
+    assert dry == 0 and out.strip() == "Other (2): 3 items, language sr"  # its title, made unique
     assert config.read_text() == before
 
 
