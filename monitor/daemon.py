@@ -335,9 +335,14 @@ class Daemon:
 
     async def _scheduled_digest(self, name: str) -> None:
         """A watchlist's digest, fired by its schedule, as the config now has it; one that
-        fails (the database away) is done by the next outbox round (see ``_retry``)."""
+        fails (the database away) is done by the next outbox round (see ``_retry``). One fired
+        as a reload removed its watchlist has nothing to send."""
+        watchlist = next((each for each in self.app.config.watchlists if each.name == name), None)
+        if watchlist is None:
+            event(log, "digest.watchlist_removed", logging.DEBUG, watchlist=name)
+            return
         try:
-            await self._digest(self.app.config.watchlist(name))
+            await self._digest(watchlist)
         except MonitorError as exc:
             self._failed("digest", exc)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -177,10 +178,11 @@ def test_other_commands_end_on_a_sighup_held_at_start(configs):
     assert command.returncode == -signal.SIGHUP, command.stderr
 
 
-def test_a_reload_reschedules_moved_digests_and_drops_removed_watchlists_jobs(configs, open_monitor):
+def test_a_reload_reschedules_moved_digests_and_drops_removed_watchlists_jobs(configs, open_monitor, caplog):
     other = '[[watchlists]]\nname = "sport"\nqueries = ["fudbal"]\nrecipients = ["s@example.org"]\n'
     app = open_monitor(configs("A", extra=other))
     daemon = Daemon(app)
+    caplog.set_level(logging.DEBUG, logger="monitor.daemon")
 
     async def scenario() -> tuple[str, list[str]]:
         stop = asyncio.Event()
@@ -195,6 +197,7 @@ def test_a_reload_reschedules_moved_digests_and_drops_removed_watchlists_jobs(co
                 while app.config.watchlists[0].digest.text == "daily 08:00":
                     await asyncio.sleep(0.05)
                 job = daemon.scheduler.get_job("digest-relocants")
+                await daemon._scheduled_digest("sport")  # had fired just as the reload removed it
                 return str(job.trigger), [job.id for job in daemon.scheduler.get_jobs()]
         finally:
             stop.set()
@@ -204,3 +207,4 @@ def test_a_reload_reschedules_moved_digests_and_drops_removed_watchlists_jobs(co
 
     assert "day_of_week='mon'" in trigger and "hour='9'" in trigger and "minute='30'" in trigger
     assert "digest-relocants" in jobs and "digest-sport" not in jobs
+    assert "digest.watchlist_removed" in caplog.text and "digest.failed" not in caplog.text
