@@ -141,20 +141,42 @@ def _dictionary_lookups(word: str) -> list[tuple[str, set[str]]]:
 
 
 def _lemmas(language: str, spellings: Iterable[str]) -> set[bytes]:
-    """The lemmas behind ``spellings`` in simplemma's form → lemma dictionary.
+    """The lemmas behind ``spellings`` in simplemma's form → lemma dictionary; and a Serbian
+    infinitive itself, a verb the user means even where the dictionary sends it to another
+    word (dobiti, to get, is there a form of dobit, profit). Other words are not taken as
+    their own lemma: "Gora" must not find "gore" (worse).
 
     Auxiliaries and pronouns are not expanded (``_UNEXPANDED``), nor are negated verbs whose
     lemma is the positive one (nije → biti would make "did not allow" find "allowed").
     """
     lexicon = _simplemma(language)
-    return {
+    found = {
         lemma
         for spelling in spellings
         for variant in (spelling, spelling.lower(), spelling.capitalize())
         if (lemma := lexicon.lemmas.get(variant.encode())) is not None
-        and lemma.decode().lower() not in _UNEXPANDED
         and not (variant.lower().startswith(("ne", "ni")) and not lemma.lower().startswith((b"ne", b"ni")))
     }
+    if language == "hbs":
+        found.update(spelling.lower().encode() for spelling in spellings if spelling.endswith(("ti", "ći")))
+    return {lemma for lemma in found if lemma.decode().lower() not in _UNEXPANDED}
+
+
+def _present_tense(lemma: str, forms: set[str]) -> set[str]:
+    """The present-tense forms a verb's paradigm lacks because the dictionary gives them to
+    another word (živeti's živi and žive are forms of živ, alive; pozivati's poziva is one of
+    poziv, a call), from the second person singular and first plural it does have: the i-verbs
+    (-iti, -eti: živiš, živimo → živi, živim, žive) and the a-verbs (-ati: pozivaš, pozivamo →
+    poziva, pozivam, pozivaju). Only the 2nd singular shows the type: -imo and -ite are also
+    the imperative of other verbs (pokažimo)."""
+    if lemma.endswith(("iti", "eti")):
+        vowel, endings = "i", ("i", "im", "e")
+    elif lemma.endswith("ati"):
+        vowel, endings = "a", ("a", "am", "aju")
+    else:
+        return set()
+    stems = {form[:-2] for form in forms if form.endswith(vowel + "š") and form[:-2] + vowel + "mo" in forms}
+    return {stem + ending for stem in stems for ending in endings} - forms
 
 
 def prepare(words: Iterable[str]) -> None:
@@ -174,7 +196,11 @@ def _dictionary_forms(language: str, spellings: Iterable[str]) -> set[str]:
     lexicon = _simplemma(language)
     lemmas = _lemmas(language, spellings)
     lexicon.read_forms(lemmas)
-    return {form.decode() for lemma in lemmas for form in lexicon.forms[lemma]}
+    found: set[str] = set()
+    for lemma in lemmas:
+        forms = {form.decode() for form in lexicon.forms[lemma]}
+        found |= forms | (_present_tense(lemma.decode(), forms) if language == "hbs" else set())
+    return found
 
 
 def _english_endings(word: str) -> set[str]:

@@ -74,6 +74,37 @@ def test_word_does_not_match_other_words_of_its_family(query, word, language):
 
 
 @pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ("živeti", "žive"),  # the dictionary gives živi, žive to živ (alive)
+        ("živeti", "živi"),
+        ("živeti", "živim"),
+        ("živeti", "Живе"),
+        ("želeti", "žele"),  # and želi, žele to žeti (to reap)
+        ("pitati", "pita"),  # to pita (a pie)
+        ("dobiti", "dobio"),  # the word itself is a form of dobit (profit)
+        ("dobiti", "dobije"),
+        ("pasti", "pao"),  # of pasta
+        ("izvesti", "izveo"),  # of izvestiti (to report)
+    ],
+)
+def test_serbian_verb_finds_the_forms_the_dictionary_gives_another_word(query, word):
+    assert finds(query, word, language="sr")
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ("pokazati", "pokažim"),  # pokažimo, pokažite are its imperative, not an i-verb's present
+        ("pokazati", "pokažiš"),
+        ("živeti", "živ"),  # the adjective's own forms stay its own
+    ],
+)
+def test_serbian_present_tense_is_completed_only_from_the_verbs_own_type(query, word):
+    assert not finds(query, word, language="sr")
+
+
+@pytest.mark.parametrize(
     ("query", "title", "language"),
     [
         ("time", "To je odluka BIA", "sr"),  # English "time" is also a form of Serbian "taj"
