@@ -1,6 +1,6 @@
 """Precision and recall of the example watchlists on our labelled headlines.
 
-tests/data/headlines.jsonl holds 362 headlines and leads we wrote in English, Serbian (Latin
+tests/data/headlines.jsonl holds 367 headlines and leads we wrote in English, Serbian (Latin
 and Cyrillic) and Russian, labelled by topic, with hard negatives (Serbia, Colombia, bias,
 Bia the name, BIA the US bureau, company relocation, diaspora elsewhere) and stories in another
 language than their feed's. A drop below what the matcher reached fails the test;
@@ -22,8 +22,8 @@ from monitor.match.plan import terms_of
 from tests.support.matching import finds
 
 ROOT = Path(__file__).resolve().parents[2]
-# (precision, recall) reached on 2026-12-04; raise them when the matcher or the example improves.
-FLOORS = {"expulsions": (0.956, 0.977), "relocants": (0.950, 0.923), "bia": (0.967, 1.0)}
+# (precision, recall) reached on 2026-12-06; raise them when the matcher or the example improves.
+FLOORS = {"expulsions": (0.958, 0.978), "relocants": (0.951, 0.925), "bia": (0.967, 1.0)}
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,6 @@ PHRASE_FORMS = {
         "запрет въезда": ["запрет въезда", "запрета въезда", "запрете въезда"],
         "запретить въезд": ["запретить въезд", "запретили въезд", "запретила въезд"],
         "не пустить": ["не пустить", "не пустили", "не пустят"],
-        "отказать во въезде": ["отказать во въезде", "отказали во въезде", "отказал во въезде"],
         "вид на жительство": ["вид на жительство", "вида на жительство", "виде на жительство"],
         "угроза безопасности": ["угроза безопасности", "угрозы безопасности", "угрозе безопасности"],
         "русская диаспора": ["русская диаспора", "русской диаспоры", "русской диаспоре"],
