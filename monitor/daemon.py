@@ -337,8 +337,9 @@ class Daemon:
         """A watchlist's digest, fired by its schedule, as the config now has it; one that
         fails (the database away) is done by the next outbox round (see ``_retry``). One fired
         as a reload removed its watchlist has nothing to send."""
-        watchlist = next((each for each in self.app.config.watchlists if each.name == name), None)
-        if watchlist is None:
+        try:
+            watchlist = self.app.config.watchlist(name)
+        except ConfigError:
             event(log, "digest.watchlist_removed", logging.DEBUG, watchlist=name)
             return
         try:
